@@ -1,0 +1,496 @@
+// cargo-overlap's RUSTC_WRAPPER and linker shim: one std-only binary, two roles.
+//
+// As the wrapper (invoked by cargo as `<run dir>/rustc-wrapper [USER_WRAPPER] rustc ARGS`),
+// it runs rustc (or the user's own wrapper, named in `<run dir>/chain`), relays rustc's
+// stderr to cargo byte for byte, and copies rustc's artifact and section-timing lines to the
+// orchestrator over a unix datagram socket, stamped with wall-clock nanoseconds.
+// As a linker (invoked by rustc through PATH as `cc` or another linker name), it reports
+// link start and end, and runs the real linker found on the original PATH.
+//
+// Rules that keep it invisible to the build:
+// - never fail because the orchestrator is gone: every send ignores errors;
+// - never close inherited descriptors: cargo's jobserver pipes reach rustc (std::process
+//   keeps fds that are not close-on-exec open across exec);
+// - invocations that are not cargo units (cargo's `-vV` and `--print` queries, build
+//   scripts probing rustc) are exec'd untouched and not reported;
+// - the environment variables it adds for rustc do not start with CARGO_, which sccache
+//   hashes into its cache keys.
+
+use std::env;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const SOCK_ENV: &str = "COVERLAP_SOCK";
+const UNIT_ENV: &str = "COVERLAP_UNIT";
+const PATH_ENV: &str = "COVERLAP_REAL_PATH";
+const LINKER_DIR_ENV: &str = "COVERLAP_LINKER_DIR";
+
+#[repr(C)]
+struct Timeval {
+    tv_sec: i64,
+    tv_usec: i64,
+}
+
+#[repr(C)]
+struct Rusage {
+    ru_utime: Timeval,
+    ru_stime: Timeval,
+    ru_maxrss: i64,
+    rest: [i64; 13],
+}
+
+extern "C" {
+    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    fn getpid() -> i32;
+    fn kill(pid: i32, sig: i32) -> i32;
+    fn signal(sig: i32, handler: usize) -> usize;
+}
+
+const RUSAGE_CHILDREN: i32 = -1;
+const SIG_DFL: usize = 0;
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+// `s` must be valid UTF-8 (see valid_utf8_or_lossy).
+fn push_json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f | 0x7f => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+fn valid_utf8_or_lossy(s: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(s) {
+        Ok(_) => s.to_vec(),
+        Err(_) => String::from_utf8_lossy(s).into_owned().into_bytes(),
+    }
+}
+
+struct Reporter {
+    sock: Option<UnixDatagram>,
+    path: Option<PathBuf>,
+}
+
+impl Reporter {
+    fn new(path: Option<PathBuf>) -> Reporter {
+        let sock = path.as_ref().and_then(|_| UnixDatagram::unbound().ok());
+        Reporter { sock, path }
+    }
+
+    fn send(&self, msg: &[u8]) {
+        if let (Some(sock), Some(path)) = (&self.sock, &self.path) {
+            let _ = sock.send_to(msg, path);
+        }
+    }
+}
+
+// rustc names the thread that drives codegen "coordinator" and starts it when codegen
+// begins; bins and cdylibs emit no rmeta, so on stable this is the only live sign that the
+// frontend is over. Polls /proc until the thread shows up or rustc exits.
+fn watch_codegen_start(pid: u32, unit: i32, sock: PathBuf, done: Arc<AtomicBool>) {
+    let task_dir = PathBuf::from(format!("/proc/{}/task", pid));
+    let reporter = Reporter::new(Some(sock));
+    let mut seen: Vec<u64> = Vec::new();
+    while !done.load(Ordering::Relaxed) {
+        let entries = match std::fs::read_dir(&task_dir) {
+            Ok(e) => e,
+            Err(_) => return,
+        };
+        for entry in entries.flatten() {
+            let tid: u64 = match entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+                Some(t) => t,
+                None => continue,
+            };
+            if seen.contains(&tid) {
+                continue;
+            }
+            let comm = match std::fs::read(entry.path().join("comm")) {
+                Ok(c) => c,
+                Err(_) => continue,
+            };
+            if comm.trim_ascii() == b"coordinator" {
+                let mut msg: Vec<u8> = Vec::with_capacity(96);
+                let _ = write!(msg, "{{\"e\":\"codegen\",\"u\":{},\"t\":{}}}", unit, now_ns());
+                reporter.send(&msg);
+                return;
+            }
+            // A thread's name is set just after it starts: check it again next round.
+            if comm.trim_ascii() != b"rustc" {
+                seen.push(tid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(4));
+    }
+}
+
+fn run_dir_of(argv0: &OsString) -> Option<PathBuf> {
+    let p = Path::new(argv0);
+    if p.is_absolute() {
+        p.parent().map(|d| d.to_path_buf())
+    } else {
+        None
+    }
+}
+
+fn exit_like(status: std::process::ExitStatus) -> ! {
+    if let Some(code) = status.code() {
+        std::process::exit(code);
+    }
+    if let Some(sig) = status.signal() {
+        unsafe {
+            signal(sig, SIG_DFL);
+            kill(getpid(), sig);
+        }
+    }
+    std::process::exit(1);
+}
+
+fn is_cargo_unit(args: &[OsString]) -> bool {
+    // Build scripts run with CARGO_CFG_* set; a rustc they spawn inherits it. cargo's own
+    // queries (-vV, --print) carry no CARGO_CRATE_NAME.
+    if env::var_os("CARGO_CRATE_NAME").is_none() || env::var_os("CARGO_CFG_TARGET_ARCH").is_some()
+    {
+        return false;
+    }
+    args.iter().any(|a| a.as_bytes() == b"--crate-name")
+}
+
+// The arguments worth sending: identity, dependency edges, profile, linker. Sending all of
+// them would make a start message for a crate with hundreds of --extern flags large.
+fn interesting_args(args: &[OsString]) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_bytes();
+        let takes_value = matches!(
+            a,
+            b"--crate-name" | b"--crate-type" | b"--extern" | b"--target" | b"-C" | b"--edition"
+        );
+        let keep_alone = a == b"--test"
+            || a.starts_with(b"--emit")
+            || a.starts_with(b"--crate-type=")
+            || a.starts_with(b"--target=")
+            || a.starts_with(b"-C")
+            || a.starts_with(b"--json");
+        if takes_value && i + 1 < args.len() {
+            let v = args[i + 1].as_bytes();
+            if a != b"-C" || is_interesting_codegen(v) {
+                out.push(a);
+                out.push(v);
+            }
+            i += 2;
+            continue;
+        }
+        if keep_alone && (!a.starts_with(b"-C") || is_interesting_codegen(&a[2..])) {
+            out.push(a);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_interesting_codegen(v: &[u8]) -> bool {
+    [
+        &b"metadata="[..],
+        b"extra-filename=",
+        b"opt-level=",
+        b"debuginfo=",
+        b"linker=",
+        b"lto",
+        b"codegen-units=",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
+}
+
+fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_bytes();
+        let v: Option<&[u8]> = if a == b"-C" && i + 1 < args.len() {
+            Some(args[i + 1].as_bytes())
+        } else if let Some(rest) = a.strip_prefix(b"-C") {
+            Some(rest)
+        } else {
+            None
+        };
+        if let Some(v) = v {
+            if let Some(name) = v.strip_prefix(b"linker=") {
+                return Some(name.to_vec());
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
+    if args.is_empty() {
+        eprintln!("cargo-overlap shim: expected `rustc ARGS...`");
+        std::process::exit(101);
+    }
+    let run_dir = run_dir_of(&argv0);
+    let chain: Option<OsString> = run_dir.as_ref().and_then(|d| {
+        std::fs::read(d.join("chain"))
+            .ok()
+            .map(|b| OsString::from(std::ffi::OsStr::from_bytes(b.trim_ascii())))
+            .filter(|s| !s.is_empty())
+    });
+    let mut cmd = match &chain {
+        Some(w) => {
+            let mut c = Command::new(w);
+            c.args(&args);
+            c
+        }
+        None => {
+            let mut c = Command::new(&args[0]);
+            c.args(&args[1..]);
+            c
+        }
+    };
+    let rustc_args = &args[1..];
+    if !is_cargo_unit(rustc_args) || run_dir.is_none() {
+        let err = cmd.exec();
+        eprintln!("cargo-overlap shim: cannot run {:?}: {}", args[0], err);
+        std::process::exit(101);
+    }
+    let run_dir = run_dir.unwrap();
+    let sock_path = run_dir.join("events.sock");
+    let reporter = Reporter::new(Some(sock_path.clone()));
+    let me = unsafe { getpid() };
+    let stable_mode = run_dir.join("linker").is_dir();
+
+    if stable_mode {
+        let linker_dir = run_dir.join("linker");
+        if let Some(name) = linker_name(rustc_args) {
+            // A bare name (`-C linker=clang`) is looked up on PATH: shadow it too. An
+            // absolute path cannot be shadowed without changing rustc's arguments.
+            if !name.contains(&b'/') {
+                let shadow = linker_dir.join(std::ffi::OsStr::from_bytes(&name));
+                if !shadow.exists() {
+                    if let Ok(exe) = env::current_exe() {
+                        let _ = std::os::unix::fs::symlink(exe, &shadow);
+                    }
+                }
+            }
+        }
+        let real_path = env::var_os("PATH").unwrap_or_default();
+        let mut path = OsString::from(linker_dir.as_os_str());
+        path.push(":");
+        path.push(&real_path);
+        cmd.env("PATH", path);
+        cmd.env(PATH_ENV, &real_path);
+        cmd.env(LINKER_DIR_ENV, &linker_dir);
+        cmd.env(SOCK_ENV, &sock_path);
+        cmd.env(UNIT_ENV, me.to_string());
+    }
+    cmd.stderr(Stdio::piped());
+
+    let t_start = now_ns();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cargo-overlap shim: cannot run {:?}: {}", args[0], e);
+            std::process::exit(101);
+        }
+    };
+
+    let mut msg: Vec<u8> = Vec::with_capacity(4096);
+    let _ = write!(msg, "{{\"e\":\"start\",\"u\":{},\"t\":{},\"pid\":{},", me, t_start, child.id());
+    for (key, var) in [
+        ("pkg", "CARGO_PKG_NAME"),
+        ("ver", "CARGO_PKG_VERSION"),
+        ("dir", "CARGO_MANIFEST_DIR"),
+        ("crate", "CARGO_CRATE_NAME"),
+    ] {
+        let _ = write!(msg, "\"{}\":", key);
+        let v = env::var_os(var).unwrap_or_default();
+        push_json_str(&mut msg, &valid_utf8_or_lossy(v.as_bytes()));
+        msg.push(b',');
+    }
+    let _ = write!(
+        msg,
+        "\"primary\":{},\"args\":[",
+        env::var_os("CARGO_PRIMARY_PACKAGE").is_some()
+    );
+    for (i, a) in interesting_args(rustc_args).iter().enumerate() {
+        if i > 0 {
+            msg.push(b',');
+        }
+        push_json_str(&mut msg, &valid_utf8_or_lossy(a));
+    }
+    msg.extend_from_slice(b"]}");
+    reporter.send(&msg);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = if stable_mode && chain.is_none() {
+        let (pid, sock, flag) = (child.id(), sock_path.clone(), done.clone());
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || watch_codegen_start(pid, me, sock, flag))
+            .ok()
+    } else {
+        None
+    };
+
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut reader = BufReader::with_capacity(64 * 1024, stderr);
+    let out = std::io::stderr();
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+        {
+            let mut lock = out.lock();
+            let _ = lock.write_all(&line);
+            let _ = lock.flush();
+        }
+        if line.starts_with(b"{\"$message_type\":\"artifact\"")
+            || line.starts_with(b"{\"$message_type\":\"section_timing\"")
+        {
+            let t = now_ns();
+            let body = line.strip_suffix(b"\n").unwrap_or(&line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            msg.clear();
+            let _ = write!(msg, "{{\"e\":\"msg\",\"u\":{},\"t\":{},\"m\":", me, t);
+            msg.extend_from_slice(body);
+            msg.push(b'}');
+            reporter.send(&msg);
+        }
+    }
+    let status = match child.wait() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cargo-overlap shim: waiting for rustc: {}", e);
+            std::process::exit(101);
+        }
+    };
+    let t_end = now_ns();
+    done.store(true, Ordering::Relaxed);
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
+    let mut ru = Rusage {
+        ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
+        ru_maxrss: 0,
+        rest: [0; 13],
+    };
+    let cpu_us = if unsafe { getrusage(RUSAGE_CHILDREN, &mut ru) } == 0 {
+        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000
+            + ru.ru_utime.tv_usec
+            + ru.ru_stime.tv_usec
+    } else {
+        -1
+    };
+    let code: i64 = match (status.code(), status.signal()) {
+        (Some(c), _) => c as i64,
+        (None, Some(s)) => -(s as i64),
+        _ => -1000,
+    };
+    msg.clear();
+    let _ = write!(
+        msg,
+        "{{\"e\":\"end\",\"u\":{},\"t\":{},\"code\":{},\"cpu_us\":{},\"maxrss_kb\":{}}}",
+        me, t_end, code, cpu_us, ru.ru_maxrss
+    );
+    reporter.send(&msg);
+    exit_like(status)
+}
+
+fn find_on_path(name: &OsString, path: &OsString, skip: Option<&Path>) -> Option<PathBuf> {
+    for dir in env::split_paths(path) {
+        if let Some(s) = skip {
+            if dir == s {
+                continue;
+            }
+        }
+        let cand = dir.join(name);
+        if let Ok(meta) = std::fs::metadata(&cand) {
+            if meta.is_file() {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+fn linker_main(name: OsString, args: Vec<OsString>) -> ! {
+    let real_path = env::var_os(PATH_ENV).or_else(|| env::var_os("PATH")).unwrap_or_default();
+    let skip = env::var_os(LINKER_DIR_ENV).map(PathBuf::from);
+    let real = match find_on_path(&name, &real_path, skip.as_deref()) {
+        Some(p) => p,
+        None => {
+            eprintln!("cargo-overlap shim: linker {:?} not found on PATH", name);
+            std::process::exit(127);
+        }
+    };
+    let mut cmd = Command::new(&real);
+    cmd.arg0(&name).args(&args);
+    // The real linker sees the PATH rustc would have given it.
+    if let Some(p) = env::var_os(PATH_ENV) {
+        cmd.env("PATH", p);
+    }
+    cmd.env_remove(PATH_ENV).env_remove(LINKER_DIR_ENV).env_remove(SOCK_ENV).env_remove(UNIT_ENV);
+    let unit = env::var(UNIT_ENV).ok().and_then(|u| u.parse::<i64>().ok());
+    let sock = env::var_os(SOCK_ENV).map(PathBuf::from);
+    let (unit, reporter) = match (unit, sock) {
+        (Some(u), Some(s)) => (u, Reporter::new(Some(s))),
+        _ => {
+            let err = cmd.exec();
+            eprintln!("cargo-overlap shim: cannot run {:?}: {}", real, err);
+            std::process::exit(127);
+        }
+    };
+    let mut msg: Vec<u8> = Vec::with_capacity(128);
+    let _ = write!(msg, "{{\"e\":\"link\",\"u\":{},\"t\":{},\"edge\":\"start\"}}", unit, now_ns());
+    reporter.send(&msg);
+    let status = match cmd.status() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cargo-overlap shim: cannot run {:?}: {}", real, e);
+            std::process::exit(127);
+        }
+    };
+    msg.clear();
+    let _ = write!(msg, "{{\"e\":\"link\",\"u\":{},\"t\":{},\"edge\":\"end\"}}", unit, now_ns());
+    reporter.send(&msg);
+    exit_like(status)
+}
+
+fn main() {
+    let mut argv = env::args_os();
+    let argv0 = argv.next().unwrap_or_default();
+    let rest: Vec<OsString> = argv.collect();
+    let base = Path::new(&argv0).file_name().map(|s| s.to_os_string()).unwrap_or_default();
+    if base.as_bytes() == b"rustc-wrapper" {
+        wrapper_main(argv0, rest)
+    } else {
+        linker_main(base, rest)
+    }
+}
