@@ -40,7 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["overlap"]:
         args = args[1:]
     parser = make_parser()
-    ns = parser.parse_args(args)
+    # `build` hands everything after it to cargo: argparse would take `--release` for an
+    # option of its own, so only its help goes through the parser.
+    if args[:1] == ["build"] and args[1:2] not in (["-h"], ["--help"]):
+        ns = argparse.Namespace(cargo_args=args[1:], func=build.run)
+    else:
+        ns = parser.parse_args(args)
     try:
         code: int = ns.func(ns)
     except KeyboardInterrupt:

@@ -50,7 +50,7 @@ class UnitStarted(Event, frozen=True, tag="unit-started"):
     version: str
     target: str
     kinds: list[str]
-    mode: Literal["build", "test", "build-script"]
+    mode: Literal["build", "test", "build-script", "run-build-script"]
     profile: str
     primary: bool
     deps: list[str] = []

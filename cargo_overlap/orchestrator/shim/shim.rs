@@ -257,6 +257,23 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             .map(|b| OsString::from(std::ffi::OsStr::from_bytes(b.trim_ascii())))
             .filter(|s| !s.is_empty())
     });
+    let unit = run_dir.is_some() && is_cargo_unit(&args[1..]);
+    let sections_mode = unit && run_dir.as_ref().is_some_and(|d| d.join("sections").exists());
+    // In sections mode (a nightly rustc) ask rustc for its section timings the way cargo's
+    // -Zsection-timings does, and keep the extra lines from cargo, which did not ask.
+    let mut injected = false;
+    let mut args = args;
+    if sections_mode && !args.iter().any(|a| a.as_bytes().starts_with(b"--json=") && a.as_bytes().ends_with(b"timings")) {
+        for a in args.iter_mut().skip(1) {
+            if a.as_bytes().starts_with(b"--json=") {
+                a.push(",timings");
+                injected = true;
+            }
+        }
+        if injected && !args.iter().any(|a| a.as_bytes() == b"-Zunstable-options") {
+            args.push(OsString::from("-Zunstable-options"));
+        }
+    }
     let mut cmd = match &chain {
         Some(w) => {
             let mut c = Command::new(w);
@@ -270,7 +287,7 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
         }
     };
     let rustc_args = &args[1..];
-    if !is_cargo_unit(rustc_args) || run_dir.is_none() {
+    if !unit {
         let err = cmd.exec();
         eprintln!("cargo-overlap shim: cannot run {:?}: {}", args[0], err);
         std::process::exit(101);
@@ -323,6 +340,7 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
         ("ver", "CARGO_PKG_VERSION"),
         ("dir", "CARGO_MANIFEST_DIR"),
         ("crate", "CARGO_CRATE_NAME"),
+        ("bin", "CARGO_BIN_NAME"),
     ] {
         let _ = write!(msg, "\"{}\":", key);
         let v = env::var_os(var).unwrap_or_default();
@@ -365,14 +383,13 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             Ok(_) => {}
             Err(_) => break,
         }
-        {
+        let timing = line.starts_with(b"{\"$message_type\":\"section_timing\"");
+        if !(timing && injected) {
             let mut lock = out.lock();
             let _ = lock.write_all(&line);
             let _ = lock.flush();
         }
-        if line.starts_with(b"{\"$message_type\":\"artifact\"")
-            || line.starts_with(b"{\"$message_type\":\"section_timing\"")
-        {
+        if timing || line.starts_with(b"{\"$message_type\":\"artifact\"") {
             let t = now_ns();
             let body = line.strip_suffix(b"\n").unwrap_or(&line);
             let body = body.strip_suffix(b"\r").unwrap_or(body);

@@ -1,0 +1,175 @@
+"""`cargo-overlap build [OPTIONS] [CARGO BUILD ARGS...]`: one cargo build, watched."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from typing import IO, cast
+
+import anyio
+
+from cargo_overlap.orchestrator.events import AnyEvent, Summary, encode_event
+from cargo_overlap.orchestrator.report import summary_text
+from cargo_overlap.orchestrator.runner import (
+    BuildRequest,
+    CargoNotFound,
+    PhasesChoice,
+    PhasesUnavailable,
+    run_build,
+)
+
+EXIT_USAGE = 2
+EXIT_NO_CARGO = 3
+
+OWN_FLAGS_HELP = """\
+cargo-overlap's own options may stand anywhere before `--`; everything else goes to
+`cargo build` unchanged (e.g. `cargo-overlap build --release -p app --json`).
+
+  --json              headless: NDJSON events on stdout (see docs/events.md), cargo's
+                      output on stderr; the exit code is cargo's
+  --phases MODE       auto (default), stable, or sections (nightly rustc's own timings)
+  --events FILE       also write the NDJSON events to FILE
+  --no-tui            headless with a text summary, even in a terminal
+
+Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 130 / 143 interrupted.
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `build` subcommand."""
+    p = sub.add_parser(
+        "build",
+        help="run one cargo build and show per-unit phases and overlap",
+        description="Run `cargo build ARGS` once, watching every rustc it starts.",
+        epilog=OWN_FLAGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("cargo_args", nargs=argparse.REMAINDER, help="arguments for cargo build")
+    p.set_defaults(func=run)
+
+
+class UsageError(Exception):
+    """Bad cargo-overlap options; one-line message."""
+
+
+def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
+    """Separate cargo-overlap's own flags from the arguments meant for cargo."""
+    own: dict[str, str | bool] = {
+        "json": False,
+        "phases": "auto",
+        "events": "",
+        "no_tui": False,
+    }
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        if a == "--json":
+            own["json"] = True
+        elif a == "--no-tui":
+            own["no_tui"] = True
+        elif a in ("--phases", "--events") or a.startswith(("--phases=", "--events=")):
+            name = a[2:].split("=", 1)[0]
+            if "=" in a:
+                value = a.split("=", 1)[1]
+            elif i + 1 < len(args):
+                i += 1
+                value = args[i]
+            else:
+                raise UsageError(f"--{name} needs a value")
+            own[name] = value
+        else:
+            rest.append(a)
+        i += 1
+    if own["phases"] not in ("auto", "stable", "sections"):
+        raise UsageError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
+    return own, rest
+
+
+def _error(message: str) -> None:
+    print(f"cargo-overlap: error: {message}", file=sys.stderr)
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Run the build headless or in the Textual app; returns the process exit code."""
+    try:
+        own, cargo_args = split_own_flags(list(ns.cargo_args))
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    request = BuildRequest(
+        cargo_args=cargo_args,
+        phases=cast(PhasesChoice, own["phases"]),
+        argv=["cargo-overlap", "build", *ns.cargo_args],
+    )
+    events_path = str(own["events"]) or None
+    if own["json"] or own["no_tui"] or not sys.stdout.isatty():
+        return run_headless(request, json_out=bool(own["json"]), events_path=events_path)
+    return run_headless(request, json_out=False, events_path=events_path)
+
+
+def run_headless(request: BuildRequest, *, json_out: bool, events_path: str | None) -> int:
+    """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
+    out = sys.stdout.buffer
+    events_file: IO[bytes] | None = None
+    if events_path:
+        try:
+            events_file = open(events_path, "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            _error(f"cannot write events to {events_path}: {exc.strerror}")
+            return EXIT_USAGE
+    summary: list[Summary] = []
+
+    def on_event(event: AnyEvent) -> None:
+        line = encode_event(event)
+        if json_out:
+            out.write(line)
+            out.flush()
+        if events_file is not None:
+            events_file.write(line)
+        if isinstance(event, Summary):
+            summary.append(event)
+
+    received: list[int] = []
+    try:
+        code = anyio.run(_run_with_signals, request, on_event, received)
+    except CargoNotFound as exc:
+        _error(str(exc))
+        return EXIT_NO_CARGO
+    except PhasesUnavailable as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    finally:
+        if events_file is not None:
+            events_file.close()
+    if not json_out and summary:
+        sys.stdout.write(summary_text(summary[-1]))
+        sys.stdout.flush()
+    if received:
+        return 128 + received[0]
+    return code
+
+
+async def _run_with_signals(
+    request: BuildRequest, on_event: Callable[[AnyEvent], None], received: list[int]
+) -> int:
+    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group)."""
+    code = 0
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    received.append(int(signum))
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch_signals)
+        code = await run_build(request, on_event)
+        tg.cancel_scope.cancel()
+    return code

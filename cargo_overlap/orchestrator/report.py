@@ -1,0 +1,42 @@
+"""A plain-text account of a finished run, for terminals without the UI and for logs."""
+
+from __future__ import annotations
+
+from cargo_overlap.orchestrator.events import PHASES, Summary
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}s"
+
+
+def summary_text(summary: Summary) -> str:
+    """The requested artifacts with their phases, then the run's figures."""
+    m = summary.metrics
+    lines = [f"cargo-overlap: {' '.join(summary.command[1:])}  (exit {summary.exit_code})"]
+    requested = [u for u in summary.units if u.requested]
+    if requested:
+        lines.append(
+            f"  {'artifact':<40} {'start':>8} {'frontend':>9} {'codegen':>9} {'link':>8} "
+            f"{'end':>8}"
+        )
+    for u in requested:
+        durations = {
+            name: (span[1] - span[0]) if (span := u.phases.get(name)) else None
+            for name in PHASES
+        }
+        label = f"{u.package} {u.target} ({'+'.join(u.kinds)})"
+        lines.append(
+            f"  {label:<40} {_s(u.start):>8} {_s(durations['frontend']):>9} "
+            f"{_s(durations['codegen']):>9} {_s(durations['link']):>8} {_s(u.end):>8}"
+        )
+    fresh = sum(1 for u in summary.units if u.fresh)
+    eff = "-" if m.efficiency is None else f"{m.efficiency:.0%}"
+    lines.append(
+        f"  wall {_s(m.wall)}  units {len(summary.units)} ({fresh} fresh)  cpu {_s(m.cpu_total)}"
+        f"  jobs {m.jobs}  phases {summary.phases_mode}"
+    )
+    lines.append(
+        f"  overlap {_s(m.overlap)}  serialized tail {_s(m.serialized_tail)}  critical path "
+        f"{_s(m.critical_path)}  bound {_s(m.bound)}  efficiency {eff}"
+    )
+    return "\n".join(lines) + "\n"

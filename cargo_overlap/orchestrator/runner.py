@@ -1,0 +1,397 @@
+"""Run one cargo build under the wrapper shim and turn what it says into events.
+
+The shape follows anyio's own ``run_process``: the readers (cargo's stdout, cargo's
+stderr, the shim's socket) run in one task group, and a shielded cleanup that cannot be
+skipped ends cargo's whole process group if the run is cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from cargo_overlap.orchestrator.events import (
+    SCHEMA_VERSION,
+    AnyEvent,
+    BuildFinished,
+    PhasesMode,
+    RunStarted,
+    ToolMessage,
+)
+from cargo_overlap.orchestrator.lines import LineSplitter, Oversize
+from cargo_overlap.orchestrator.raw_messages import (
+    MAX_LINE,
+    MalformedMessage,
+    decode_cargo_line,
+    decode_shim_datagram,
+)
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.orchestrator.shim_build import ShimBuildError, ensure_shim
+from cargo_overlap.orchestrator.summary import build_summary
+from cargo_overlap.orchestrator.tap import EventTap
+from cargo_overlap.orchestrator.toolchain import (
+    CargoNotFound,
+    Toolchain,
+    find_cargo,
+    jobs_from,
+    probe_toolchain,
+    toolchain_override,
+    user_rustc_wrapper,
+)
+
+__all__ = ["BuildRequest", "CargoNotFound", "PhasesUnavailable", "run_build"]
+
+PhasesChoice = Literal["auto", "stable", "sections"]
+KILL_GRACE_SECONDS = 3.0
+JOBSERVER_WARNING = b"failed to connect to jobserver"
+_JOBSERVER_FDS = re.compile(rb"--jobserver-(?:auth|fds)=(\d+),(\d+)")
+
+
+class PhasesUnavailable(Exception):
+    """The phases mode asked for cannot work with this toolchain; one-line message."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One `cargo build` to run and watch."""
+
+    cargo_args: list[str]
+    phases: PhasesChoice = "auto"
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    command: list[str]
+    env: dict[str, str]
+    phases: PhasesMode
+    phases_reason: str
+    toolchain: Toolchain
+    jobs: int
+    chain: str | None
+    notes: list[str]
+
+
+def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[str]]:
+    """The cargo command line for the user's arguments, and notes on what was changed.
+
+    The user's own ``--message-format`` is dropped: cargo-overlap needs cargo's JSON, and
+    with ``json-render-diagnostics`` cargo still renders every diagnostic on stderr.
+    """
+    args = list(cargo_args)
+    notes: list[str] = []
+    plus = toolchain_override(args)
+    if plus:
+        args = args[1:]
+    if args and args[0] == "build":
+        args = args[1:]
+    kept: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            kept.extend(args[i:])
+            break
+        if a == "--message-format" and i + 1 < len(args):
+            notes.append(f"ignored `--message-format {args[i + 1]}`: cargo-overlap reads JSON")
+            i += 2
+            continue
+        if a.startswith("--message-format="):
+            notes.append(f"ignored `{a}`: cargo-overlap reads cargo's JSON messages")
+            i += 1
+            continue
+        kept.append(a)
+        i += 1
+    command = [cargo, *([plus] if plus else []), "build", *kept]
+    dashdash = command.index("--") if "--" in command else len(command)
+    command.insert(dashdash, "--message-format=json-render-diagnostics")
+    return command, notes
+
+
+def inherited_jobserver_fds(env: Mapping[str, str]) -> list[int]:
+    """File descriptors of a parent make's jobserver, to hand on to cargo.
+
+    Run under ``make -j``, the jobserver pipes named in MAKEFLAGS must reach cargo or it
+    falls back to its own pool and oversubscribes the machine.
+    """
+    fds: list[int] = []
+    for var in ("CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"):
+        for m in _JOBSERVER_FDS.finditer(env.get(var, "").encode()):
+            for fd in (int(m.group(1)), int(m.group(2))):
+                with suppress(OSError):
+                    os.fstat(fd)
+                    if fd not in fds:
+                        fds.append(fd)
+    return fds
+
+
+def _plan(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Path) -> _Plan:
+    cargo = find_cargo(env)
+    toolchain = probe_toolchain(cargo, request.cargo_args, env, cwd)
+    command, notes = cargo_command(cargo, request.cargo_args)
+    jobs = jobs_from(request.cargo_args, env)
+    chain = user_rustc_wrapper(cwd, env)
+    if request.phases == "sections" and not toolchain.nightly:
+        raise PhasesUnavailable(
+            "--phases sections needs a nightly toolchain (e.g. `cargo-overlap build "
+            "+nightly ...`); cargo-overlap never sets RUSTC_BOOTSTRAP, which changes binaries"
+        )
+    phases: PhasesMode
+    if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
+        phases = "sections"
+        reason = "nightly toolchain: rustc's own section timings"
+    else:
+        phases = "stable"
+        reason = (
+            "stable toolchain: rmeta notifications, rustc's codegen thread and a linker shim"
+            if not toolchain.nightly
+            else "asked for: rmeta notifications, rustc's codegen thread and a linker shim"
+        )
+    new_env = dict(env)
+    try:
+        shim = ensure_shim(env)
+    except ShimBuildError as exc:
+        notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
+        return _Plan(command, new_env, "none", str(exc), toolchain, jobs, chain, notes)
+    wrapper = run_dir / "rustc-wrapper"
+    wrapper.symlink_to(shim)
+    if chain:
+        (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
+    if phases == "stable":
+        (run_dir / "linker").mkdir(mode=0o700)
+        (run_dir / "linker" / "cc").symlink_to(shim)
+    else:
+        (run_dir / "sections").touch(mode=0o600)
+    new_env["RUSTC_WRAPPER"] = str(wrapper)
+    return _Plan(command, new_env, phases, reason, toolchain, jobs, chain, notes)
+
+
+def _drain(sock: socket.socket, tap: EventTap) -> None:
+    """Fold every datagram already queued; never blocks."""
+    while True:
+        try:
+            data = sock.recv(1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        try:
+            msg = decode_shim_datagram(data)
+        except MalformedMessage as exc:
+            tap.emit(ToolMessage(t=tap.now(), level="warning", text=f"bad shim message: {exc}"))
+            continue
+        tap.on_shim(msg)
+
+
+async def _read_lines(
+    stream: ByteReceiveStream, handle: Callable[[bytes | Oversize], None]
+) -> None:
+    splitter = LineSplitter(MAX_LINE)
+    async for chunk in stream:
+        for line in splitter.feed(chunk):
+            handle(line)
+    for line in splitter.close():
+        handle(line)
+
+
+async def _terminate_group(process: Process, pgid: int) -> None:
+    """SIGTERM cargo's process group, then SIGKILL whatever is left after a grace period."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    with anyio.move_on_after(KILL_GRACE_SECONDS):
+        await process.wait()
+        # rustc or a build script can outlive cargo for a moment: wait for the group.
+        while True:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            await anyio.sleep(0.05)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    await process.wait()
+
+
+async def run_build(
+    request: BuildRequest,
+    on_event: Callable[[AnyEvent], None],
+    on_stderr: Callable[[bytes], None] | None = None,
+) -> int:
+    """Run the build, calling ``on_event`` for every event; returns cargo's exit code.
+
+    The last two events are build-finished and summary. Cancelling the calling task ends
+    cargo and everything it started (its whole process group) before this returns.
+    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable` before starting anything.
+    """
+    env = dict(os.environ if request.env is None else request.env)
+    cwd = (request.cwd or Path.cwd()).resolve()
+    if not cwd.is_dir():
+        raise CargoNotFound(f"working directory {cwd} does not exist")
+    t0_ns = time.time_ns()
+    model = RunModel()
+
+    def emit(event: AnyEvent) -> None:
+        model.apply(event)
+        on_event(event)
+
+    def relay_stderr(line: bytes) -> None:
+        if on_stderr is not None:
+            on_stderr(line)
+        else:
+            sys.stderr.buffer.write(line)
+            sys.stderr.buffer.flush()
+
+    # mkdtemp makes the directory 0700: the socket and links are the user's alone.
+    run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
+    try:
+        plan = _plan(request, env, cwd, run_dir)
+        tap = EventTap(t0_ns=t0_ns, phases=plan.phases, emit=emit)
+        emit(
+            RunStarted(
+                t=tap.now(),
+                schema=SCHEMA_VERSION,
+                argv=list(request.argv),
+                command=plan.command,
+                cwd=str(cwd),
+                cargo_version=plan.toolchain.cargo_version,
+                rustc_version=plan.toolchain.rustc_version,
+                jobs=plan.jobs,
+                phases=plan.phases,
+                phases_reason=plan.phases_reason,
+                wrapper_chain=plan.chain,
+                started_at=t0_ns / 1e9,
+            )
+        )
+        for note in plan.notes:
+            emit(ToolMessage(t=tap.now(), level="warning", text=note))
+        return await _run(plan, cwd, run_dir, tap, emit, relay_stderr, model)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+async def _run(
+    plan: _Plan,
+    cwd: Path,
+    run_dir: Path,
+    tap: EventTap,
+    emit: Callable[[AnyEvent], None],
+    relay_stderr: Callable[[bytes], None],
+    model: RunModel,
+) -> int:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    sock.bind(str(run_dir / "events.sock"))
+    os.chmod(run_dir / "events.sock", 0o600)
+    jobserver_warned = False
+
+    def on_stdout(line: bytes | Oversize) -> None:
+        # Everything a unit's shim sent is queued before cargo reports the unit: fold it
+        # first, so start and end are known when the artifact arrives.
+        _drain(sock, tap)
+        if isinstance(line, Oversize):
+            emit(
+                ToolMessage(
+                    t=tap.now(),
+                    level="warning",
+                    text=f"dropped a {line.size}-byte line from cargo (over the limit)",
+                )
+            )
+            return
+        if not line.strip():
+            return
+        try:
+            msg = decode_cargo_line(line)
+        except MalformedMessage as exc:
+            emit(
+                ToolMessage(
+                    t=tap.now(),
+                    level="warning",
+                    text=f"not a cargo JSON message ({exc}): {line[:200]!r}",
+                )
+            )
+            relay_stderr(line + b"\n")
+            return
+        if msg is not None:
+            tap.on_cargo(msg, tap.now())
+
+    def on_stderr_line(line: bytes | Oversize) -> None:
+        nonlocal jobserver_warned
+        if isinstance(line, Oversize):
+            relay_stderr(line.head + b"...[truncated]\n")
+            return
+        relay_stderr(line + b"\n")
+        if not jobserver_warned and JOBSERVER_WARNING in line:
+            jobserver_warned = True
+            emit(
+                ToolMessage(
+                    t=tap.now(),
+                    level="error",
+                    text="rustc could not reach cargo's jobserver: overlap is not measured "
+                    "faithfully",
+                )
+            )
+
+    async def read_socket() -> None:
+        while True:
+            await anyio.wait_readable(sock)
+            _drain(sock, tap)
+
+    process = await anyio.open_process(
+        plan.command,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=plan.env,
+        start_new_session=True,
+        pass_fds=inherited_jobserver_fds(plan.env),
+    )
+    pgid = process.pid
+    interrupted = False
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read_socket)
+            async with anyio.create_task_group() as readers:
+                readers.start_soon(_read_lines, process.stdout, on_stdout)
+                readers.start_soon(_read_lines, process.stderr, on_stderr_line)
+            await process.wait()
+            tg.cancel_scope.cancel()
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            if interrupted or process.returncode is None:
+                await _terminate_group(process, pgid)
+            _drain(sock, tap)
+            sock.close()
+            code = process.returncode if process.returncode is not None else -1
+            # A signal death shows as -N; a shell would say 128+N.
+            exit_code = 128 - code if code < 0 else code
+            t_end = tap.now()
+            tap.close(t_end)
+            emit(
+                BuildFinished(
+                    t=t_end, success=exit_code == 0, exit_code=exit_code, interrupted=interrupted
+                )
+            )
+            emit(build_summary(model, exit_code, plan.command, plan.phases, plan.jobs, t_end))
+            await process.aclose()
+    return exit_code

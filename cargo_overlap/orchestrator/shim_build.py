@@ -1,0 +1,86 @@
+"""Compile the rustc wrapper shim once and cache it.
+
+A Python wrapper costs 20-40 ms of interpreter start-up per rustc call; the shim is a
+std-only Rust program (shim/shim.rs) that starts in about a millisecond. It is compiled on
+first use with the machine's rustc and cached under the user's cache directory, keyed by
+the source and the compiler version, so upgrades rebuild it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+
+class ShimBuildError(Exception):
+    """The shim could not be compiled; the message is one line."""
+
+
+def shim_source() -> bytes:
+    """The shim's Rust source as shipped in the package."""
+    return (resources.files("cargo_overlap.orchestrator") / "shim" / "shim.rs").read_bytes()
+
+
+def cache_root(env: Mapping[str, str]) -> Path:
+    """Where compiled shims live: $CARGO_OVERLAP_CACHE, else $XDG_CACHE_HOME/cargo-overlap."""
+    if override := env.get("CARGO_OVERLAP_CACHE"):
+        return Path(override)
+    base = env.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "cargo-overlap"
+
+
+def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
+    # The shim does not depend on the toolchain the user builds with: compile it with the
+    # default one, without the user's wrapper or flags.
+    drop = {"RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"}
+    return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
+
+
+def ensure_shim(env: Mapping[str, str]) -> Path:
+    """Path of the compiled shim, building it if this source and rustc have none yet."""
+    source = shim_source()
+    clean = _clean_env(env)
+    rustc = ["rustc"]
+    try:
+        version = subprocess.run(
+            [*rustc, "-vV"], env=clean, capture_output=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
+    key = hashlib.sha256(source + b"\0" + version).hexdigest()[:16]
+    root = cache_root(env)
+    target = root / f"shim-{key}" / "cargo-overlap-shim"
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target.parent.mkdir(exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        src = Path(tmp) / "shim.rs"
+        src.write_bytes(source)
+        out = Path(tmp) / "shim"
+        cmd = [
+            *rustc,
+            "--edition=2021",
+            "-O",
+            "-C",
+            "panic=abort",
+            "-C",
+            "strip=symbols",
+            "--crate-name",
+            "cargo_overlap_shim",
+            str(src),
+            "-o",
+            str(out),
+        ]
+        proc = subprocess.run(cmd, env=clean, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+            raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
+        # rename() is atomic: concurrent first runs both succeed with one complete binary.
+        os.replace(out, target)
+    return target

@@ -1,0 +1,141 @@
+"""What cargo and rustc a build will use, how many jobs, and the user's own rustc wrapper."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CargoNotFound(Exception):
+    """cargo is not installed or not on PATH; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The cargo and rustc a build runs with."""
+
+    cargo: str
+    cargo_version: str
+    rustc_version: str
+    nightly: bool
+
+
+def find_cargo(env: Mapping[str, str]) -> str:
+    """The cargo executable: $CARGO (set when run as `cargo overlap`), else PATH."""
+    candidate = env.get("CARGO")
+    if candidate and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("cargo", path=env.get("PATH"))
+    if found is None:
+        raise CargoNotFound("cargo not found on PATH; install Rust from https://rustup.rs")
+    return found
+
+
+def toolchain_override(cargo_args: Sequence[str]) -> str | None:
+    """The `+toolchain` the user put first, as rustup's proxies accept it."""
+    if cargo_args and cargo_args[0].startswith("+"):
+        return cargo_args[0]
+    return None
+
+
+def _version_line(cmd: list[str], env: Mapping[str, str], cwd: Path | None) -> str:
+    try:
+        out = subprocess.run(
+            cmd, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def probe_toolchain(
+    cargo: str, cargo_args: Sequence[str], env: Mapping[str, str], cwd: Path | None
+) -> Toolchain:
+    """Ask cargo and rustc (through rustup's `+toolchain` if given) for their versions."""
+    plus = toolchain_override(cargo_args)
+    cargo_cmd = [cargo, *([plus] if plus else []), "-V"]
+    rustc = env.get("RUSTC") or "rustc"
+    rustc_cmd = [rustc, *([plus] if plus and not env.get("RUSTC") else []), "-vV"]
+    cargo_version = _version_line(cargo_cmd, env, cwd)
+    if not cargo_version:
+        raise CargoNotFound(f"`{' '.join(cargo_cmd)}` failed: is the toolchain installed?")
+    rustc_full = _version_line(rustc_cmd, env, cwd)
+    rustc_version = rustc_full.splitlines()[0] if rustc_full else ""
+    release = next(
+        (ln.split(":", 1)[1].strip() for ln in rustc_full.splitlines() if ln.startswith("release:")),
+        "",
+    )
+    nightly = ("nightly" in release or "-dev" in release) and "nightly" in cargo_version
+    return Toolchain(cargo, cargo_version, rustc_version, nightly)
+
+
+def jobs_from(cargo_args: Sequence[str], env: Mapping[str, str]) -> int:
+    """The jobserver size cargo will use: -j/--jobs, $CARGO_BUILD_JOBS, else the CPUs."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    value: str | None = env.get("CARGO_BUILD_JOBS")
+    args = list(cargo_args)
+    for i, a in enumerate(args):
+        if a in ("-j", "--jobs") and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith("--jobs="):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-j") and len(a) > 2 and a[2:].lstrip("-").isdigit():
+            value = a[2:]
+    if value is None or value == "default":
+        return cpus
+    try:
+        n = int(value)
+    except ValueError:
+        return cpus
+    return max(1, cpus + n) if n < 0 else max(1, n)
+
+
+def _config_files(cwd: Path, env: Mapping[str, str]) -> list[Path]:
+    """cargo's config files, most specific first (cwd ancestors, then $CARGO_HOME)."""
+    files: list[Path] = []
+    for d in [cwd, *cwd.parents]:
+        for name in ("config.toml", "config"):
+            p = d / ".cargo" / name
+            if p.is_file():
+                files.append(p)
+                break
+    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
+    for name in ("config.toml", "config"):
+        p = home / name
+        if p.is_file() and p not in files:
+            files.append(p)
+            break
+    return files
+
+
+def user_rustc_wrapper(cwd: Path, env: Mapping[str, str]) -> str | None:
+    """The RUSTC_WRAPPER the build would use without cargo-overlap (sccache, say).
+
+    cargo reads $RUSTC_WRAPPER, then $CARGO_BUILD_RUSTC_WRAPPER, then `build.rustc-wrapper`
+    from its config files; an empty value turns the wrapper off. cargo-overlap's own wrapper
+    takes that place and runs the user's one in turn.
+    """
+    for var in ("RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"):
+        if var in env:
+            return env[var] or None
+    for path in _config_files(cwd, env):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        build = data.get("build")
+        if isinstance(build, dict) and "rustc-wrapper" in build:
+            value = build["rustc-wrapper"]
+            if not isinstance(value, str) or not value:
+                return None
+            # A relative path with a slash is relative to the directory holding `.cargo`.
+            if "/" in value and not os.path.isabs(value):
+                return str((path.parent.parent / value).resolve())
+            return value
+    return None
