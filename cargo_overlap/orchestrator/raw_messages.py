@@ -47,39 +47,6 @@ class CompilerArtifact(msgspec.Struct, frozen=True, tag_field="reason", tag="com
     manifest_path: str = ""
 
 
-class DiagnosticCode(msgspec.Struct, frozen=True):
-    """rustc's error or lint code."""
-
-    code: str
-
-
-class DiagnosticSpan(msgspec.Struct, frozen=True):
-    """Where a diagnostic points."""
-
-    file_name: str
-    line_start: int
-    column_start: int
-    is_primary: bool = False
-
-
-class RustcDiagnostic(msgspec.Struct, frozen=True):
-    """The `message` of a compiler-message."""
-
-    message: str
-    level: str
-    rendered: str | None = None
-    code: DiagnosticCode | None = None
-    spans: list[DiagnosticSpan] = []
-
-
-class CompilerMessage(msgspec.Struct, frozen=True, tag_field="reason", tag="compiler-message"):
-    """A diagnostic from rustc, relayed by cargo."""
-
-    package_id: str
-    target: CargoTarget
-    message: RustcDiagnostic
-
-
 class BuildScriptExecuted(
     msgspec.Struct, frozen=True, tag_field="reason", tag="build-script-executed"
 ):
@@ -95,7 +62,7 @@ class CargoBuildFinished(msgspec.Struct, frozen=True, tag_field="reason", tag="b
     success: bool
 
 
-CargoMessage = CompilerArtifact | CompilerMessage | BuildScriptExecuted | CargoBuildFinished
+CargoMessage = CompilerArtifact | BuildScriptExecuted | CargoBuildFinished
 
 _cargo_decoder: msgspec.json.Decoder[CargoMessage] = msgspec.json.Decoder(CargoMessage)
 
@@ -122,7 +89,7 @@ def decode_cargo_line(line: bytes) -> CargoMessage | None:
             _reason_decoder.decode(line)
         except msgspec.MsgspecError:
             raise MalformedMessage(str(exc)) from None
-        if b'"reason":"compiler-artifact"' in line or b'"reason":"compiler-message"' in line:
+        if b'"reason":"compiler-artifact"' in line:
             raise MalformedMessage(str(exc)) from None
         return None
     except msgspec.DecodeError as exc:
@@ -149,6 +116,31 @@ def parse_package_id(package_id: str) -> tuple[str, str]:
 
 
 # --- the shim's datagrams ---------------------------------------------------------------
+
+
+class DiagnosticCode(msgspec.Struct, frozen=True):
+    """rustc's error or lint code."""
+
+    code: str
+
+
+class DiagnosticSpan(msgspec.Struct, frozen=True):
+    """Where a diagnostic points."""
+
+    file_name: str
+    line_start: int
+    column_start: int
+    is_primary: bool = False
+
+
+class RustcDiagnostic(msgspec.Struct, frozen=True, tag_field="$message_type", tag="diagnostic"):
+    """A diagnostic rustc printed as JSON; ``rendered`` has rustc's ANSI colours."""
+
+    message: str
+    level: str
+    rendered: str | None = None
+    code: DiagnosticCode | None = None
+    spans: list[DiagnosticSpan] = []
 
 
 class RustcArtifact(msgspec.Struct, frozen=True, tag_field="$message_type", tag="artifact"):
@@ -182,11 +174,11 @@ class ShimStart(msgspec.Struct, frozen=True, tag_field="e", tag="start"):
 
 
 class ShimLine(msgspec.Struct, frozen=True, tag_field="e", tag="msg"):
-    """An artifact or section-timing line rustc printed."""
+    """An artifact, section-timing or diagnostic line rustc printed."""
 
     u: int
     t: int
-    m: RustcArtifact | SectionTiming
+    m: RustcArtifact | SectionTiming | RustcDiagnostic
 
 
 class ShimCodegen(msgspec.Struct, frozen=True, tag_field="e", tag="codegen"):

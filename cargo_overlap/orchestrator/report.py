@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from cargo_overlap.orchestrator.events import PHASES, Summary
 
 
@@ -9,10 +11,16 @@ def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}s"
 
 
+def command_line(command: list[str]) -> str:
+    """The cargo command as the user would type it: `cargo`, without the JSON flag."""
+    args = [a for a in command[1:] if not a.startswith("--message-format=")]
+    return shlex.join(["cargo", *args])
+
+
 def summary_text(summary: Summary) -> str:
     """The requested artifacts with their phases, then the run's figures."""
     m = summary.metrics
-    lines = [f"cargo-overlap: {' '.join(summary.command[1:])}  (exit {summary.exit_code})"]
+    lines = [f"cargo-overlap: {command_line(summary.command)}  (exit {summary.exit_code})"]
     requested = [u for u in summary.units if u.requested]
     if requested:
         lines.append(

@@ -8,6 +8,7 @@ and emits one consistent event stream.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -31,8 +32,8 @@ from cargo_overlap.orchestrator.raw_messages import (
     CargoMessage,
     CargoTarget,
     CompilerArtifact,
-    CompilerMessage,
     RustcArtifact,
+    RustcDiagnostic,
     SectionTiming,
     ShimCodegen,
     ShimEnd,
@@ -44,6 +45,7 @@ from cargo_overlap.orchestrator.raw_messages import (
 )
 
 UnitKey = tuple[str, str, str, str]  # package, version, kind tag, crate name
+_SUMMARY_LINE = re.compile(r"^(\d+ (warning|error)s?( and \d+ warnings?)? emitted|aborting due to)")
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,12 @@ class EventTap:
             self.emit(PhaseFinished(t=t, unit=live.uid, phase=live.phase))
             live.phase = None
 
-    def _rustc_line(self, live: _LiveUnit, m: RustcArtifact | SectionTiming, t: float) -> None:
+    def _rustc_line(
+        self, live: _LiveUnit, m: RustcArtifact | SectionTiming | RustcDiagnostic, t: float
+    ) -> None:
+        if isinstance(m, RustcDiagnostic):
+            self._diagnostic(live, m, t)
+            return
         if isinstance(m, RustcArtifact):
             if m.emit == "metadata":
                 if live.phase == "frontend":
@@ -335,8 +342,6 @@ class EventTap:
         match msg:
             case CompilerArtifact():
                 self._artifact(msg, t)
-            case CompilerMessage():
-                self._diagnostic(msg, t)
             case BuildScriptExecuted():
                 self._build_script_ran(msg, t)
             case _:
@@ -389,20 +394,16 @@ class EventTap:
             )
         )
 
-    def _diagnostic(self, msg: CompilerMessage, t: float) -> None:
-        key, _mode = cargo_key(msg.package_id, msg.target, False)
-        queue = self._waiting.get(key)
-        live = queue[0] if queue else self._recent.get(key)
-        if live is None:
-            # cargo reports a test unit's diagnostics with the target alone: try that key.
-            test_key: UnitKey = (key[0], key[1], "test", key[3])
-            live = self._recent.get(test_key)
-        d = msg.message
+    def _diagnostic(self, live: _LiveUnit, d: RustcDiagnostic, t: float) -> None:
+        # rustc closes with counts ("2 warnings emitted") and pointers to --explain: cargo
+        # shows them, but they are not diagnostics of their own.
+        if d.level == "failure-note" or (not d.spans and _SUMMARY_LINE.match(d.message)):
+            return
         primary = next((s for s in d.spans if s.is_primary), d.spans[0] if d.spans else None)
         self.emit(
             Diagnostic(
                 t=t,
-                unit=live.uid if live else None,
+                unit=live.uid,
                 level=d.level,
                 message=d.message,
                 rendered=d.rendered or d.message,

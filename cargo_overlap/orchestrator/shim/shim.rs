@@ -389,7 +389,10 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             let _ = lock.write_all(&line);
             let _ = lock.flush();
         }
-        if timing || line.starts_with(b"{\"$message_type\":\"artifact\"") {
+        if timing
+            || line.starts_with(b"{\"$message_type\":\"artifact\"")
+            || line.starts_with(b"{\"$message_type\":\"diagnostic\"")
+        {
             let t = now_ns();
             let body = line.strip_suffix(b"\n").unwrap_or(&line);
             let body = body.strip_suffix(b"\r").unwrap_or(body);

@@ -1,0 +1,49 @@
+"""Shared fixtures: generated cargo workspaces and running the real command line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_shim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compile the shim once per session into a cache of the test session's own."""
+    cache = tmp_path_factory.mktemp("shim-cache")
+    old = os.environ.get("CARGO_OVERLAP_CACHE")
+    os.environ["CARGO_OVERLAP_CACHE"] = str(cache)
+    yield
+    if old is None:
+        os.environ.pop("CARGO_OVERLAP_CACHE", None)
+    else:
+        os.environ["CARGO_OVERLAP_CACHE"] = old
+
+
+def small_spec(**overrides: object) -> WorkspaceSpec:
+    """A tiny workspace: two shared libs, a bin package and two cdylibs; quick in debug."""
+    base: dict[str, object] = {
+        "libs": 2,
+        "layer_width": 1,
+        "fan_in": 1,
+        "weight": 1,
+        "profile": Profile(lto="off", opt_level=1, codegen_units=4),
+    }
+    base.update(overrides)
+    return WorkspaceSpec(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: generate a workspace in tmp_path (small by default) and return its root."""
+
+    def make(name: str = "ws", **overrides: object) -> Path:
+        root = tmp_path / name
+        generate(root, small_spec(**overrides))
+        return root
+
+    return make

@@ -1,0 +1,70 @@
+"""Helpers for tests that run the real command line and real cargo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cargo_overlap.orchestrator.events import AnyEvent, decode_event
+
+BIN_DIR = Path(sys.executable).parent
+TOOL = BIN_DIR / "cargo-overlap"
+
+
+@dataclass
+class ToolRun:
+    """A finished `cargo-overlap` process."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def events(self) -> list[AnyEvent]:
+        """stdout parsed as NDJSON events (fails the test on any other line)."""
+        return [decode_event(line) for line in self.stdout.splitlines() if line]
+
+
+def run_tool(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> ToolRun:
+    """Run the installed `cargo-overlap` console script."""
+    proc = subprocess.run(
+        [str(TOOL), *args],
+        cwd=cwd,
+        env=env if env is not None else os.environ.copy(),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return ToolRun(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
+
+
+def cargo(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run plain cargo."""
+    return subprocess.run(
+        ["cargo", *args],
+        cwd=cwd,
+        env=env if env is not None else os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def has_nightly() -> bool:
+    """True when rustup has a nightly toolchain."""
+    if shutil.which("rustup") is None:
+        return False
+    out = subprocess.run(
+        ["rustup", "toolchain", "list"], capture_output=True, text=True, check=False
+    )
+    return "nightly" in out.stdout
