@@ -91,6 +91,13 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
     return own, rest
 
 
+def _sole_exception(exc: BaseException) -> BaseException:
+    """The one exception inside task-group wrappers, or ``exc`` itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _error(message: str) -> None:
     print(f"cargo-overlap: error: {message}", file=sys.stderr)
 
@@ -138,16 +145,19 @@ def run_headless(request: BuildRequest, *, json_out: bool, events_path: str | No
     received: list[int] = []
     try:
         code = anyio.run(_run_with_signals, request, on_event, received)
-    except CargoNotFound as exc:
-        _error(str(exc))
-        return EXIT_NO_CARGO
-    except PhasesUnavailable as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+    except Exception as group:
+        exc = _sole_exception(group)
+        if isinstance(exc, CargoNotFound):
+            _error(str(exc))
+            return EXIT_NO_CARGO
+        if isinstance(exc, PhasesUnavailable):
+            _error(str(exc))
+            return EXIT_USAGE
+        raise
     finally:
         if events_file is not None:
             events_file.close()
-    if not json_out and summary:
+    if not json_out and summary and summary[-1].units:
         sys.stdout.write(summary_text(summary[-1]))
         sys.stdout.flush()
     if received:

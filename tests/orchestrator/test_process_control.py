@@ -1,0 +1,164 @@
+"""Interrupts, bad input and odd output: the tool ends cleanly and says why in one line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from cargo_overlap.orchestrator.events import BuildFinished, Summary, ToolMessage, decode_event
+from tests.helpers import BIN_DIR, TOOL, run_tool
+
+pytestmark = pytest.mark.cargo
+
+SLOW_BUILD_RS = """\
+fn main() {
+    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+"""
+
+
+def processes_under(root: Path) -> list[int]:
+    """Processes whose working directory is inside ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd == str(root) or cwd.startswith(str(root) + "/"):
+            found.append(int(entry.name))
+    return found
+
+
+def run_dirs() -> set[str]:
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    return {p.name for p in tmp.glob("cargo-overlap-*")}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_no_process_and_no_temp_dir(workspace, tmp_path: Path, signum: int) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
+    pid_file = tmp_path / "script.pid"
+    before = run_dirs()
+    proc = subprocess.Popen(
+        [str(TOOL), "build", "--json"],
+        cwd=root,
+        env=dict(os.environ, PID_FILE=str(pid_file)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() or not pid_file.read_text():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the build script never started"
+        time.sleep(0.05)
+    script_pid = int(pid_file.read_text())
+    assert processes_under(root), "the build should be running"
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signum, err
+    events = [decode_event(line) for line in out.splitlines() if line]
+    finished = [e for e in events if isinstance(e, BuildFinished)]
+    assert finished and finished[0].interrupted
+    assert isinstance(events[-1], Summary)
+    # nothing the build started survives it
+    time.sleep(0.2)
+    assert not Path(f"/proc/{script_pid}").exists()
+    assert processes_under(root) == []
+    assert run_dirs() - before == set()
+
+
+def test_missing_cargo_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CARGO"}
+    env["PATH"] = str(tmp_path)  # no cargo here
+    proc = subprocess.run(
+        [str(TOOL), "build", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cargo-overlap: error: cargo not found")
+
+
+def test_unknown_argument_gets_cargos_own_error(workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace()
+    run = run_tool(["build", "--json", "--no-such-flag"], cwd=root)
+    assert run.returncode == 1
+    assert "unexpected argument '--no-such-flag'" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_missing_manifest_gets_cargos_own_error(tmp_path: Path) -> None:
+    args = ["build", "--manifest-path", str(tmp_path / "nope" / "Cargo.toml")]
+    run = run_tool(args, cwd=tmp_path)
+    plain = subprocess.run(["cargo", *args], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == plain.returncode != 0
+    assert run.stderr.strip() == plain.stderr.strip()
+    assert run.stdout == b""  # no summary of a build that never started
+
+
+def test_bad_phases_value_is_a_usage_error(tmp_path: Path) -> None:
+    run = run_tool(["build", "--phases", "fast"], cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "cargo-overlap: error: --phases must be auto, stable or sections, not 'fast'"
+    )
+
+
+def fake_cargo(tmp_path: Path, body: str) -> dict[str, str]:
+    """An environment whose `cargo` is a script printing ``body`` as its build output."""
+    script = tmp_path / "cargo"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-V" ]; then echo "cargo 1.95.0 (fake)"; exit 0; fi\n'
+        f"{body}\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return dict(os.environ, CARGO=str(script))
+
+
+def test_malformed_and_huge_lines_are_reported_not_fatal(tmp_path: Path) -> None:
+    env = fake_cargo(
+        tmp_path,
+        "echo 'this is not json'\n"
+        "echo '{\"reason\":\"compiler-artifact\",\"broken\":true}'\n"
+        "head -c 20000000 /dev/zero | tr '\\0' x; echo\n"
+        "echo '{\"reason\":\"build-finished\",\"success\":true}'\n"
+        "exit 0",
+    )
+    run = run_tool(["build", "--json"], cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    notes = [e.text for e in run.events if isinstance(e, ToolMessage)]
+    assert any("not a cargo JSON message" in n and "this is not json" in n for n in notes)
+    assert any("compiler-artifact" in n or "Object missing" in n for n in notes)
+    assert any("20000001-byte line" in n or "20000000-byte line" in n for n in notes)
+    assert "this is not json" in run.stderr  # relayed, not swallowed
+
+
+def test_exit_code_passes_through_from_a_fake_cargo(tmp_path: Path) -> None:
+    env = fake_cargo(tmp_path, "echo 'oops' >&2; exit 42")
+    run = run_tool(["build", "--json"], cwd=tmp_path, env=env)
+    assert run.returncode == 42
+    assert "oops" in run.stderr
+    assert isinstance(run.events[-1], Summary) and run.events[-1].exit_code == 42
+
+
+def test_cargo_runs_it_as_a_subcommand(workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    env = dict(os.environ, PATH=f"{BIN_DIR}:{os.environ['PATH']}")
+    proc = subprocess.run(
+        ["cargo", "overlap", "build", "--json"], cwd=root, env=env, capture_output=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    events = [decode_event(line) for line in proc.stdout.splitlines() if line]
+    assert isinstance(events[-1], Summary) and events[-1].metrics.requested

