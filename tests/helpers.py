@@ -47,7 +47,9 @@ def run_tool(
     return ToolRun(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
 
 
-def cargo(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cargo(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run plain cargo."""
     return subprocess.run(
         ["cargo", *args],

@@ -117,7 +117,9 @@ def run(ns: argparse.Namespace) -> int:
     events_path = str(own["events"]) or None
     if own["json"] or own["no_tui"] or not sys.stdout.isatty():
         return run_headless(request, json_out=bool(own["json"]), events_path=events_path)
-    return run_headless(request, json_out=False, events_path=events_path)
+    from cargo_overlap.tui.launch import run_build_app
+
+    return run_build_app(request, events_path=events_path)
 
 
 def run_headless(request: BuildRequest, *, json_out: bool, events_path: str | None) -> int:

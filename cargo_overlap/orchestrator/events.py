@@ -18,6 +18,7 @@ SCHEMA_VERSION = 1
 PhaseName = Literal["frontend", "codegen", "link"]
 PHASES: tuple[PhaseName, ...] = ("frontend", "codegen", "link")
 PhasesMode = Literal["stable", "sections", "none"]
+UnitMode = Literal["build", "test", "build-script", "run-build-script"]
 
 
 class Event(msgspec.Struct, frozen=True, tag_field="event", kw_only=True):
@@ -50,7 +51,7 @@ class UnitStarted(Event, frozen=True, tag="unit-started"):
     version: str
     target: str
     kinds: list[str]
-    mode: Literal["build", "test", "build-script", "run-build-script"]
+    mode: UnitMode
     profile: str
     primary: bool
     deps: list[str] = []

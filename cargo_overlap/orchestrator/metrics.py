@@ -83,9 +83,7 @@ def overlap_seconds(model: RunModel, now: float, units: Sequence[str] | None = N
 def running_intervals(model: RunModel, now: float) -> list[Interval]:
     """(start, end) of every unit that ran rustc or a build script (not fresh ones)."""
     return [
-        (u.start, u.end if u.end is not None else now)
-        for u in model.units.values()
-        if not u.fresh
+        (u.start, u.end if u.end is not None else now) for u in model.units.values() if not u.fresh
     ]
 
 
@@ -110,7 +108,7 @@ def serialized_tail(intervals: Sequence[Interval]) -> float:
     series = concurrency_series(intervals)
     end = max(e for _, e in intervals)
     last_parallel: float | None = None
-    for i, (t, level) in enumerate(series):
+    for i, (_t, level) in enumerate(series):
         if level >= 2:
             nxt = series[i + 1][0] if i + 1 < len(series) else end
             last_parallel = nxt
@@ -188,7 +186,7 @@ def compute_metrics(model: RunModel, jobs: int | None = None, now: float | None 
     bound = round(max(cp, cpu_total / max(1, n_jobs)), 6)
     busy = sum(e - s for s, e in intervals)
     span = (max(e for _, e in intervals) - min(s for s, _ in intervals)) if intervals else 0.0
-    totals = {name: 0.0 for name in PHASES}
+    totals: dict[str, float] = dict.fromkeys(PHASES, 0.0)
     for u in model.units.values():
         for name, d in phase_durations(u, t).items():
             totals[name] += d

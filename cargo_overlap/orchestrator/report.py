@@ -24,13 +24,11 @@ def summary_text(summary: Summary) -> str:
     requested = [u for u in summary.units if u.requested]
     if requested:
         lines.append(
-            f"  {'artifact':<40} {'start':>8} {'frontend':>9} {'codegen':>9} {'link':>8} "
-            f"{'end':>8}"
+            f"  {'artifact':<40} {'start':>8} {'frontend':>9} {'codegen':>9} {'link':>8} {'end':>8}"
         )
     for u in requested:
         durations = {
-            name: (span[1] - span[0]) if (span := u.phases.get(name)) else None
-            for name in PHASES
+            name: (span[1] - span[0]) if (span := u.phases.get(name)) else None for name in PHASES
         }
         label = f"{u.package} {u.target} ({'+'.join(u.kinds)})"
         lines.append(

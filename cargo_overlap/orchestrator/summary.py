@@ -13,7 +13,7 @@ def unit_summaries(model: RunModel, now: float) -> list[UnitSummary]:
     out: list[UnitSummary] = []
     for uid in model.order:
         u = model.units[uid]
-        phases = {
+        phases: dict[str, tuple[float, float]] = {
             name: span for name in PHASES if (span := u.phase_span(name, now)) is not None
         }
         out.append(

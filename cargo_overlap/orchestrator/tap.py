@@ -25,6 +25,7 @@ from cargo_overlap.orchestrator.events import (
     RmetaReady,
     ToolMessage,
     UnitFinished,
+    UnitMode,
     UnitStarted,
 )
 from cargo_overlap.orchestrator.raw_messages import (
@@ -123,9 +124,10 @@ def make_unit_id(key: UnitKey) -> str:
     return f"{pkg}@{ver}:{tag}:{crate}"
 
 
-def cargo_key(package_id: str, target: CargoTarget, test: bool) -> tuple[UnitKey, str]:
+def cargo_key(package_id: str, target: CargoTarget, test: bool) -> tuple[UnitKey, UnitMode]:
     """The identity of the unit a cargo message is about, and its mode."""
     name, version = parse_package_id(package_id)
+    mode: UnitMode
     if "custom-build" in target.kind:
         mode = "build-script"
     elif test:
@@ -207,6 +209,7 @@ class EventTap:
 
     def _start(self, msg: ShimStart) -> None:
         args = parse_rustc_args(msg.args)
+        mode: UnitMode
         if msg.crate.startswith("build_script_"):
             mode = "build-script"
         elif args.test:
@@ -377,7 +380,7 @@ class EventTap:
                 version=version,
                 target=msg.target.name,
                 kinds=list(msg.target.crate_types) or list(msg.target.kind),
-                mode=mode,  # type: ignore[arg-type]
+                mode=mode,
                 profile=f"opt-level={msg.profile.opt_level}",
                 primary=False,
                 fresh=msg.fresh,

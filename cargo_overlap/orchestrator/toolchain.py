@@ -67,7 +67,11 @@ def probe_toolchain(
     rustc_full = _version_line(rustc_cmd, env, cwd)
     rustc_version = rustc_full.splitlines()[0] if rustc_full else ""
     release = next(
-        (ln.split(":", 1)[1].strip() for ln in rustc_full.splitlines() if ln.startswith("release:")),
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in rustc_full.splitlines()
+            if ln.startswith("release:")
+        ),
         "",
     )
     nightly = ("nightly" in release or "-dev" in release) and "nightly" in cargo_version

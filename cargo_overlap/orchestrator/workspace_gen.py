@@ -61,15 +61,17 @@ def _generic_block(prefix: str, weight: int) -> str:
     for k in range(weight):
         parts += [
             "",
-            f"pub fn {prefix}_fold_{k}<T: Clone + Debug + Ord>(items: &[T], rounds: usize) -> u64 {{",
+            f"pub fn {prefix}_fold_{k}<T: Clone + Debug + Ord>"
+            "(items: &[T], rounds: usize) -> u64 {",
             "    let mut map: BTreeMap<T, u64> = BTreeMap::new();",
             "    for r in 0..rounds {",
             "        for (i, item) in items.iter().enumerate() {",
             f"            *map.entry(item.clone()).or_insert(0) += (i * r + {k}) as u64;",
             "        }",
             "    }",
-            "    let text = format!(\"{:?}\", map.keys().take(3).collect::<Vec<_>>());",
-            "    map.values().fold(text.len() as u64, |acc, v| acc.wrapping_mul(31).wrapping_add(*v))",
+            '    let text = format!("{:?}", map.keys().take(3).collect::<Vec<_>>());',
+            "    map.values()"
+            ".fold(text.len() as u64, |acc, v| acc.wrapping_mul(31).wrapping_add(*v))",
             "}",
         ]
     return "\n".join(parts) + "\n"
@@ -81,7 +83,7 @@ def _instantiations(calls: list[str], weight: int) -> str:
         ("u8", "vec![3u8, 1, 2]"),
         ("u32", "vec![3u32, 1, 2]"),
         ("i64", "vec![-3i64, 1, 2]"),
-        ("String", "vec![\"b\".to_string(), \"a\".to_string()]"),
+        ("String", 'vec!["b".to_string(), "a".to_string()]'),
         ("(u16, char)", "vec![(1u16, 'x'), (0, 'y')]"),
         ("Vec<u8>", "vec![vec![1u8], vec![]]"),
     ]
@@ -89,9 +91,7 @@ def _instantiations(calls: list[str], weight: int) -> str:
     for call in calls:
         for k in range(weight):
             for _ty, value in types:
-                body.append(
-                    f"    total = total.wrapping_add({call}_fold_{k}(&{value}, rounds));"
-                )
+                body.append(f"    total = total.wrapping_add({call}_fold_{k}(&{value}, rounds));")
     body += ["    total", "}"]
     return "\n".join(body) + "\n"
 
@@ -151,21 +151,21 @@ def generate(root: Path, spec: WorkspaceSpec) -> Path:
         lib = _instantiations(calls, spec.weight)
         if is_plugin:
             lib += (
-                "\n#[no_mangle]\npub extern \"C\" fn plugin_entry(rounds: usize) -> u64 {\n"
+                '\n#[no_mangle]\npub extern "C" fn plugin_entry(rounds: usize) -> u64 {\n'
                 "    exercise(rounds)\n}\n"
             )
         if spec.failing and name == finals[-1][0]:
-            lib += "\npub fn broken() -> u32 { \"not a number\" }\n"
+            lib += '\npub fn broken() -> u32 { "not a number" }\n'
         _write(root / name / "src" / "lib.rs", lib)
         if not is_plugin:
             _write(
                 root / name / "src" / "main.rs",
-                f"fn main() {{\n    println!(\"{{}}\", {_crate(name)}::exercise(2));\n}}\n",
+                f'fn main() {{\n    println!("{{}}", {_crate(name)}::exercise(2));\n}}\n',
             )
     p = spec.profile
     _write(
         root / "Cargo.toml",
-        "[workspace]\nresolver = \"2\"\nmembers = [\n"
+        '[workspace]\nresolver = "2"\nmembers = [\n'
         + "".join(f'    "{m}",\n' for m in members)
         + "]\n\n[profile.release]\n"
         + f'lto = "{p.lto}"\nopt-level = {p.opt_level}\ncodegen-units = {p.codegen_units}\n',

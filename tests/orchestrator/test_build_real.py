@@ -163,14 +163,17 @@ def test_temp_dir_is_private_and_removed(workspace, tmp_path: Path) -> None:  # 
     (probe / "build.rs").write_text(
         "use std::os::unix::fs::PermissionsExt;\n"
         "fn main() {\n"
-        "    let w = std::env::var(\"RUSTC_WRAPPER\").unwrap();\n"
+        '    let w = std::env::var("RUSTC_WRAPPER").unwrap();\n'
         "    let dir = std::path::Path::new(&w).parent().unwrap();\n"
         "    let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;\n"
-        "    std::fs::write(std::env::var(\"PROBE_OUT\").unwrap(), format!(\"{} {:o}\", dir.display(), mode)).unwrap();\n"
+        '    let text = format!("{} {:o}", dir.display(), mode);\n'
+        '    std::fs::write(std::env::var("PROBE_OUT").unwrap(), text).unwrap();\n'
         "}\n"
     )
     manifest = probe / "Cargo.toml"
-    manifest.write_text(manifest.read_text().replace("publish = false\n", 'publish = false\nbuild = "build.rs"\n'))
+    manifest.write_text(
+        manifest.read_text().replace("publish = false\n", 'publish = false\nbuild = "build.rs"\n')
+    )
     out = tmp_path / "probe.txt"
     env = dict(os.environ, PROBE_OUT=str(out))
     run = run_tool(["build", "--json"], cwd=root, env=env)

@@ -39,36 +39,89 @@ def unit(
     cpu: float = 0.0,
 ) -> list[AnyEvent]:
     ev: list[AnyEvent] = [
-        UnitStarted(t=start, unit=uid, package=uid, version="1.0.0", target=uid, kinds=list(kinds),
-                    mode="build", profile="opt-level=3", primary=primary, deps=list(deps),
-                    rmeta_deps=list(rmeta_deps)),
+        UnitStarted(
+            t=start,
+            unit=uid,
+            package=uid,
+            version="1.0.0",
+            target=uid,
+            kinds=list(kinds),
+            mode="build",
+            profile="opt-level=3",
+            primary=primary,
+            deps=list(deps),
+            rmeta_deps=list(rmeta_deps),
+        ),
         PhaseStarted(t=start, unit=uid, phase="frontend"),
     ]
     if codegen is not None:
-        ev += [PhaseFinished(t=codegen, unit=uid, phase="frontend"),
-               PhaseStarted(t=codegen, unit=uid, phase="codegen")]
+        ev += [
+            PhaseFinished(t=codegen, unit=uid, phase="frontend"),
+            PhaseStarted(t=codegen, unit=uid, phase="codegen"),
+        ]
     if rmeta is not None:
         ev.append(RmetaReady(t=rmeta, unit=uid, path=f"lib{uid}.rmeta"))
     if link is not None:
-        ev += [PhaseFinished(t=link[0], unit=uid, phase="codegen"),
-               PhaseStarted(t=link[0], unit=uid, phase="link"),
-               PhaseFinished(t=link[1], unit=uid, phase="link")]
+        ev += [
+            PhaseFinished(t=link[0], unit=uid, phase="codegen"),
+            PhaseStarted(t=link[0], unit=uid, phase="link"),
+            PhaseFinished(t=link[1], unit=uid, phase="link"),
+        ]
     ev.append(UnitFinished(t=end, unit=uid, fresh=False, success=True, cpu=cpu))
     return ev
 
 
 def reference_model() -> RunModel:
     """core (lib) -> app (bin), plug-a, plug-b (cdylibs), on 2 jobs."""
-    events: list[AnyEvent] = [RunStarted(t=0.0, schema=1, argv=[], command=["cargo", "build"], cwd="/",
-                                         cargo_version="", rustc_version="", jobs=2, phases="stable",
-                                         phases_reason="")]
+    events: list[AnyEvent] = [
+        RunStarted(
+            t=0.0,
+            schema=1,
+            argv=[],
+            command=["cargo", "build"],
+            cwd="/",
+            cargo_version="",
+            rustc_version="",
+            jobs=2,
+            phases="stable",
+            phases_reason="",
+        )
+    ]
     events += unit("core", 0.0, 2.0, codegen=1.0, rmeta=1.0, cpu=2.0)
-    events += unit("app", 1.0, 5.0, kinds=("bin",), primary=True, deps=("core",),
-                   rmeta_deps=("core",), codegen=2.0, link=(4.0, 5.0), cpu=4.0)
-    events += unit("plug-a", 2.0, 6.0, kinds=("cdylib",), primary=True, deps=("core",),
-                   codegen=3.0, link=(5.5, 6.0), cpu=4.0)
-    events += unit("plug-b", 5.0, 8.0, kinds=("cdylib",), primary=True, deps=("core",),
-                   codegen=6.0, link=(7.5, 8.0), cpu=3.0)
+    events += unit(
+        "app",
+        1.0,
+        5.0,
+        kinds=("bin",),
+        primary=True,
+        deps=("core",),
+        rmeta_deps=("core",),
+        codegen=2.0,
+        link=(4.0, 5.0),
+        cpu=4.0,
+    )
+    events += unit(
+        "plug-a",
+        2.0,
+        6.0,
+        kinds=("cdylib",),
+        primary=True,
+        deps=("core",),
+        codegen=3.0,
+        link=(5.5, 6.0),
+        cpu=4.0,
+    )
+    events += unit(
+        "plug-b",
+        5.0,
+        8.0,
+        kinds=("cdylib",),
+        primary=True,
+        deps=("core",),
+        codegen=6.0,
+        link=(7.5, 8.0),
+        cpu=3.0,
+    )
     return RunModel.from_events(events)
 
 

@@ -45,7 +45,9 @@ def run_dirs() -> set[str]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_no_process_and_no_temp_dir(workspace, tmp_path: Path, signum: int) -> None:  # type: ignore[no-untyped-def]
+def test_interrupt_leaves_no_process_and_no_temp_dir(
+    workspace, tmp_path: Path, signum: int
+) -> None:  # type: ignore[no-untyped-def]
     root = workspace(plugins=())
     (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
     pid_file = tmp_path / "script.pid"
@@ -119,9 +121,7 @@ def fake_cargo(tmp_path: Path, body: str) -> dict[str, str]:
     """An environment whose `cargo` is a script printing ``body`` as its build output."""
     script = tmp_path / "cargo"
     script.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = "-V" ]; then echo "cargo 1.95.0 (fake)"; exit 0; fi\n'
-        f"{body}\n"
+        f'#!/bin/sh\nif [ "$1" = "-V" ]; then echo "cargo 1.95.0 (fake)"; exit 0; fi\n{body}\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return dict(os.environ, CARGO=str(script))
@@ -131,9 +131,9 @@ def test_malformed_and_huge_lines_are_reported_not_fatal(tmp_path: Path) -> None
     env = fake_cargo(
         tmp_path,
         "echo 'this is not json'\n"
-        "echo '{\"reason\":\"compiler-artifact\",\"broken\":true}'\n"
+        'echo \'{"reason":"compiler-artifact","broken":true}\'\n'
         "head -c 20000000 /dev/zero | tr '\\0' x; echo\n"
-        "echo '{\"reason\":\"build-finished\",\"success\":true}'\n"
+        'echo \'{"reason":"build-finished","success":true}\'\n'
         "exit 0",
     )
     run = run_tool(["build", "--json"], cwd=tmp_path, env=env)

@@ -75,7 +75,13 @@ def test_shim_decoder_never_raises_anything_else(data: bytes) -> None:
         pass
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
 def test_cargo_decoder_on_arbitrary_json(value: object) -> None:
     import json
 
@@ -105,8 +111,14 @@ def test_decode_shim_messages() -> None:
     [
         ("path+file:///tmp/ws/core#0.1.0", ("core", "0.1.0")),
         ("path+file:///tmp/ws/crates/x#my-pkg@0.2.0", ("my-pkg", "0.2.0")),
-        ("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.152", ("serde", "1.0.152")),
-        ("serde 1.0.152 (registry+https://github.com/rust-lang/crates.io-index)", ("serde", "1.0.152")),
+        (
+            "registry+https://github.com/rust-lang/crates.io-index#serde@1.0.152",
+            ("serde", "1.0.152"),
+        ),
+        (
+            "serde 1.0.152 (registry+https://github.com/rust-lang/crates.io-index)",
+            ("serde", "1.0.152"),
+        ),
     ],
 )
 def test_parse_package_id(pid: str, expected: tuple[str, str]) -> None:

@@ -32,15 +32,33 @@ def make_tap(phases: str = "stable") -> tuple[EventTap, list[AnyEvent]]:
     return EventTap(t0_ns=0, phases=phases, emit=events.append, clock_ns=lambda: 9 * S), events  # type: ignore[arg-type]
 
 
-def start(u: int, t: float, crate: str, types: str, *extra: str, pkg: str | None = None) -> ShimStart:
+def start(
+    u: int, t: float, crate: str, types: str, *extra: str, pkg: str | None = None
+) -> ShimStart:
     return ShimStart(
-        u=u, t=int(t * S), pid=u + 1000, pkg=pkg or crate, ver="0.1.0", dir=f"/w/{crate}",
-        crate=crate, primary=True,
-        args=["--crate-name", crate, "--crate-type", types, "-C", f"extra-filename=-{u:016x}", *extra],
+        u=u,
+        t=int(t * S),
+        pid=u + 1000,
+        pkg=pkg or crate,
+        ver="0.1.0",
+        dir=f"/w/{crate}",
+        crate=crate,
+        primary=True,
+        args=[
+            "--crate-name",
+            crate,
+            "--crate-type",
+            types,
+            "-C",
+            f"extra-filename=-{u:016x}",
+            *extra,
+        ],
     )
 
 
-def artifact(crate: str, types: str, fresh: bool = False, files: list[str] | None = None) -> CompilerArtifact:
+def artifact(
+    crate: str, types: str, fresh: bool = False, files: list[str] | None = None
+) -> CompilerArtifact:
     return CompilerArtifact(
         package_id=f"path+file:///w/{crate}#0.1.0",
         target=CargoTarget(name=crate, kind=[types], crate_types=[types]),
@@ -52,9 +70,21 @@ def artifact(crate: str, types: str, fresh: bool = False, files: list[str] | Non
 
 def test_rustc_args_parsing() -> None:
     a = parse_rustc_args(
-        ["--crate-name", "x", "--crate-type", "rlib", "--crate-type=cdylib", "-C", "opt-level=3",
-         "-Cextra-filename=-abcdef0123456789", "--extern", "core=/t/deps/libcore-a722eac70d116a69.rmeta",
-         "--extern", "proc_macro", "--test"]
+        [
+            "--crate-name",
+            "x",
+            "--crate-type",
+            "rlib",
+            "--crate-type=cdylib",
+            "-C",
+            "opt-level=3",
+            "-Cextra-filename=-abcdef0123456789",
+            "--extern",
+            "core=/t/deps/libcore-a722eac70d116a69.rmeta",
+            "--extern",
+            "proc_macro",
+            "--test",
+        ]
     )
     assert a.crate_types == ("rlib", "cdylib")
     assert a.opt_level == "3"
@@ -124,11 +154,16 @@ def test_failed_unit_finishes_without_artifact() -> None:
 
 def test_fresh_unit_comes_from_cargo_alone() -> None:
     tap, events = make_tap()
-    tap.on_cargo(artifact("core", "lib", fresh=True, files=[f"/w/target/debug/deps/libcore-{7:016x}.rlib"]), 0.2)
+    tap.on_cargo(
+        artifact("core", "lib", fresh=True, files=[f"/w/target/debug/deps/libcore-{7:016x}.rlib"]),
+        0.2,
+    )
     assert [type(e) for e in events] == [UnitStarted, UnitFinished]
     assert events[0].fresh  # type: ignore[union-attr]
     # a later unit depending on it resolves the edge through the file's hash
-    tap.on_shim(start(2, 0.5, "app", "bin", "--extern", f"core=/w/target/debug/deps/libcore-{7:016x}.rlib"))
+    tap.on_shim(
+        start(2, 0.5, "app", "bin", "--extern", f"core=/w/target/debug/deps/libcore-{7:016x}.rlib")
+    )
     started = [e for e in events if isinstance(e, UnitStarted)][-1]
     assert started.deps == ["core@0.1.0:lib:core"] and started.rmeta_deps == []
 
@@ -150,9 +185,15 @@ def test_same_unit_twice_gets_distinct_ids() -> None:
 def test_sections_mode_converts_rustc_relative_timestamps() -> None:
     tap, events = make_tap("sections")
     tap.on_shim(start(1, 2.0, "app", "bin"))
-    for name, edge, us, at in [("codegen", "start", 300_000, 2.31), ("codegen", "end", 700_000, 2.71),
-                               ("link", "start", 710_000, 2.72), ("link", "end", 900_000, 2.91)]:
-        tap.on_shim(ShimLine(u=1, t=int(at * S), m=SectionTiming(name=name, event=edge, timestamp=us)))
+    for name, edge, us, at in [
+        ("codegen", "start", 300_000, 2.31),
+        ("codegen", "end", 700_000, 2.71),
+        ("link", "start", 710_000, 2.72),
+        ("link", "end", 900_000, 2.91),
+    ]:
+        tap.on_shim(
+            ShimLine(u=1, t=int(at * S), m=SectionTiming(name=name, event=edge, timestamp=us))
+        )
     # the linker shim is not used in sections mode
     tap.on_shim(ShimLink(u=1, t=int(2.8 * S), edge="start"))
     tap.on_shim(ShimEnd(u=1, t=int(3.0 * S), code=0, cpu_us=1))
