@@ -1,0 +1,423 @@
+"""The cargo-overlap Textual app: one build (live or replayed) on one screen.
+
+Events go into the run model the moment they arrive; widgets are refreshed by a timer
+re-armed after each refresh (at most ten times a second) and only when the model changed
+or, while the build runs, when the clock moved. Widgets get a :class:`RunView` pushed
+down and report back with small messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, TabPane
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.orchestrator.runner import CargoNotFound, PhasesUnavailable
+from cargo_overlap.tui.charts import Charts
+from cargo_overlap.tui.command_panel import (
+    CommandPanel,
+    CommandSuggestion,
+    display_command,
+    suggestions_for,
+)
+from cargo_overlap.tui.cpu import CpuSampler
+from cargo_overlap.tui.details import DetailsPane
+from cargo_overlap.tui.diagnostics import DiagnosticsView, counts
+from cargo_overlap.tui.header import RunHeader
+from cargo_overlap.tui.help import HelpScreen
+from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.sources import EventSource, ReplaySource
+from cargo_overlap.tui.summary import SummaryPane
+from cargo_overlap.tui.timeline import Timeline
+from cargo_overlap.tui.view import RunView, build_view
+
+EXIT_USAGE = 2
+EXIT_NO_CARGO = 3
+EXIT_INTERRUPTED = 130
+# Seconds between refreshes: at most ten a second.
+REFRESH_INTERVAL = 0.1
+# While cargo is busy and no event arrives, bars still grow: redraw this often.
+CLOCK_STEP = 0.5
+CPU_INTERVAL = 0.5
+# A second q within this many seconds stops a running build.
+QUIT_WINDOW = 3.0
+TABS = ("details", "diagnostics", "command", "log", "summary")
+STDERR_TAIL = 200
+
+
+class FilterInput(Input):
+    """The name filter: Enter keeps it and returns to the timeline, Esc clears it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "clear", "Clear filter")]
+
+    def action_clear(self) -> None:
+        """Empty the filter and hide it."""
+        self.value = ""
+        self.remove_class("-visible")
+        self.app.query_one(Timeline).focus()
+
+
+class OverlapApp(App[int]):
+    """The build timeline app."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cargo-overlap"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("y", "copy_command", "Copy cmd"),
+        Binding("1", "tab('details')", "Details", show=False),
+        Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
+        Binding("3", "tab('command')", "Command", show=False),
+        Binding("4", "tab('log')", "Log", show=False),
+        Binding("5", "tab('summary')", "Summary", show=False),
+        Binding("escape", "focus_timeline", "Timeline", show=False),
+        Binding("q", "quit_app", "Quit"),
+        Binding("ctrl+c", "interrupt", "Stop & quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        source: EventSource,
+        *,
+        sample_cpu: bool | None = None,
+        deterministic: bool = False,
+    ) -> None:
+        """``deterministic`` (snapshots): no cursor blink, no CPU sampling."""
+        super().__init__()
+        self.source = source
+        self.model = RunModel()
+        self.deterministic = deterministic
+        if sample_cpu is None:
+            sample_cpu = source.live and not deterministic
+        self._cpu = CpuSampler() if sample_cpu else None
+        self._stderr_pending: list[bytes] = []
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
+        self._last_revision = -1
+        self._last_now = -1.0
+        self._selected: str | None = None
+        self._finished_seen = False
+        self._quit_armed_until = 0.0
+        self._interrupted = False
+        self._suggested = False
+        self._exit_code: int | None = None
+        self._worker: Worker[int] | None = None
+        self._tick_timer: Timer | None = None
+        self._view: RunView | None = None
+        # A one-line error that ended the app (cargo missing), printed by the launcher.
+        self.fatal_error: str | None = None
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        """Header, timeline with charts, the tabbed panel, footer."""
+        label = "LIVE" if self.source.live else "REPLAY"
+        yield RunHeader(id="header", source_label=label)
+        with Vertical(id="main"):
+            yield Timeline(id="timeline", follow=self.source.live or not self._instant)
+            yield FilterInput(placeholder="filter units by name", id="filter")
+            yield Charts(id="charts")
+        with TabbedContent(id="panel", initial="details"):
+            with TabPane("1 Details", id="details"):
+                yield DetailsPane(id="details-pane")
+            with TabPane("2 Diagnostics", id="diagnostics"):
+                yield DiagnosticsView(id="diagnostics-view")
+            with TabPane("3 Command", id="command"):
+                yield CommandPanel(id="command-panel")
+            with TabPane("4 Log", id="log"):
+                yield RichLog(id="log-view", max_lines=10_000, wrap=False, markup=False)
+            with TabPane("5 Summary", id="summary"):
+                yield SummaryPane(id="summary-pane")
+        yield Footer()
+
+    @property
+    def _instant(self) -> bool:
+        return isinstance(self.source, ReplaySource) and self.source.instant
+
+    def on_mount(self) -> None:
+        """Start the event source and the refresh timer."""
+        self.query_one(Timeline).focus()
+        if self.deterministic:
+            self.query_one(FilterInput).cursor_blink = False
+        self._fit_layout()
+        if self._instant:
+            # A finished recording shown at once: no worker, no waiting for a tick.
+            assert isinstance(self.source, ReplaySource)
+            for event in self.source.events:
+                self._on_event(event)
+            self._refresh_view(force=True)
+        else:
+            self._worker = self._pump()
+        self._tick_timer = self.set_timer(REFRESH_INTERVAL, self._tick)
+        if self._cpu is not None:
+            self.set_interval(CPU_INTERVAL, self._sample_cpu)
+
+    def on_resize(self) -> None:
+        """Small terminals get shorter charts and panel."""
+        self._fit_layout()
+
+    def _fit_layout(self) -> None:
+        width, height = self.size
+        self.screen.set_class(height < 32, "-short")
+        self.screen.set_class(width < 100, "-narrow")
+
+    # ----------------------------------------------------------------- events
+
+    @work(exclusive=True, group="events", exit_on_error=False)
+    async def _pump(self) -> int:
+        return await self.source.run(self._on_event, self._on_stderr)
+
+    def _on_event(self, event: AnyEvent) -> None:
+        # Into the model at once; widgets catch up on the next tick.
+        self.model.apply(event)
+        if isinstance(event, RunStarted) and not self._suggested:
+            self._suggested = True
+            self._load_suggestions(event)
+
+    def _on_stderr(self, line: bytes) -> None:
+        self._stderr_pending.append(line)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where the event source's outcome is handled."""
+        worker = event.worker
+        if worker.group == "suggest":
+            if event.state == WorkerState.SUCCESS and isinstance(worker.result, list):
+                self.query_one(CommandPanel).set_suggestions(worker.result)
+            return
+        if worker is not self._worker:
+            return
+        if event.state == WorkerState.SUCCESS:
+            result = worker.result
+            self._exit_code = int(result) if result is not None else 0
+            self._refresh_view(force=True)
+        elif event.state == WorkerState.ERROR:
+            error = worker.error
+            if isinstance(error, CargoNotFound | PhasesUnavailable):
+                # Raised before cargo started: nothing to show, the launcher prints it.
+                self.fatal_error = str(error).splitlines()[0] if str(error) else repr(error)
+                self.exit(EXIT_NO_CARGO if isinstance(error, CargoNotFound) else EXIT_USAGE)
+                return
+            message = f"{type(error).__name__}: {error}"
+            self.query_one("#log-view", RichLog).write(Text(message, style="bold red"))
+            self.notify(message, title="Build runner failed", severity="error", timeout=10)
+            self._exit_code = 1
+
+    def _load_suggestions(self, run: RunStarted) -> None:
+        panel = self.query_one(CommandPanel)
+        panel.set_suggestions(
+            [CommandSuggestion(display_command(run.command), "The command this run used.")]
+        )
+        if not self.deterministic:
+            self._suggest(Path(run.cwd), list(run.command))
+
+    @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
+    def _suggest(self, workspace: Path, command: list[str]) -> list[CommandSuggestion]:
+        # Threaded: the suggester may run `cargo metadata`.
+        return suggestions_for(workspace, command)
+
+    # ----------------------------------------------------------------- refresh
+
+    def _tick(self) -> None:
+        try:
+            self._refresh_view()
+        finally:
+            # Re-armed after the work so refreshes can never pile up or overlap.
+            self._tick_timer = self.set_timer(REFRESH_INTERVAL, self._tick)
+
+    def _sample_cpu(self) -> None:
+        if self._cpu is not None and self.model.run is not None and self.model.finished is None:
+            self._cpu.sample(self.source.clock(self.model))
+
+    def _refresh_view(self, force: bool = False) -> None:
+        self._flush_stderr()
+        model = self.model
+        now = self.source.clock(model)
+        running = model.run is not None and model.finished is None
+        clock_moved = running and not self._instant and now - self._last_now >= CLOCK_STEP
+        if not force and model.revision == self._last_revision and not clock_moved:
+            return
+        self._last_revision = model.revision
+        self._last_now = now
+        view = build_view(
+            model, now, live=self.source.live, cpu=self._cpu.samples if self._cpu else None
+        )
+        self._view = view
+        self.query_one(RunHeader).show(view)
+        self.query_one(Timeline).show(view)
+        self.query_one(Charts).show(view)
+        self.query_one(DetailsPane).show(view, self._selected)
+        self.query_one(DiagnosticsView).show(model)
+        self.query_one(SummaryPane).show(model)
+        self._update_tab_labels()
+        if model.finished is not None and not self._finished_seen:
+            self._finished_seen = True
+            self._on_build_finished()
+
+    def _flush_stderr(self) -> None:
+        if not self._stderr_pending:
+            return
+        pending, self._stderr_pending = self._stderr_pending, []
+        log = self.query_one("#log-view", RichLog)
+        for raw in pending:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.stderr_tail.append(line)
+            log.write(Text.from_ansi(line))
+
+    def _update_tab_labels(self) -> None:
+        warnings, errors = counts(self.model.diagnostics)
+        label = "2 Diagnostics"
+        if warnings or errors:
+            label += f" ⚠{warnings} ✘{errors}"
+        tab = self.query_one(TabbedContent).get_tab("diagnostics")
+        if tab.label_text != label:
+            tab.label = label
+
+    def _on_build_finished(self) -> None:
+        finished = self.model.finished
+        assert finished is not None
+        self.query_one(TabbedContent).active = "summary"
+        if self._interrupted:
+            return
+        if finished.success:
+            self.notify("Build finished. q quits.", title="cargo-overlap")
+        else:
+            _warnings, errors = counts(self.model.diagnostics)
+            hint = f" {errors} error(s): press 2 to read them." if errors else ""
+            self.notify(
+                f"Build failed (exit {finished.exit_code}).{hint}",
+                title="cargo-overlap",
+                severity="error",
+                timeout=8,
+            )
+
+    # ----------------------------------------------------------------- messages
+
+    @on(UnitSelected)
+    def _unit_selected(self, message: UnitSelected) -> None:
+        self._selected = message.unit
+        if self._view is not None:
+            self.query_one(DetailsPane).show(self._view, message.unit)
+
+    @on(ScaleChanged)
+    def _scale_changed(self, message: ScaleChanged) -> None:
+        self.query_one(Charts).set_scale(message.scale)
+
+    @on(ViewOptionsChanged)
+    def _options_changed(self, message: ViewOptionsChanged) -> None:
+        self.query_one(RunHeader).set_options(message)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(Timeline).set_filter(event.value.strip())
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        filter_input = self.query_one(FilterInput)
+        if not event.value.strip():
+            filter_input.remove_class("-visible")
+        self.query_one(Timeline).focus()
+
+    @on(OptionList.OptionSelected, "#diagnostics-list")
+    def _diagnostic_chosen(self, event: OptionList.OptionSelected) -> None:
+        index = event.option_index
+        if 0 <= index < len(self.model.diagnostics):
+            unit = self.model.diagnostics[index].unit
+            timeline = self.query_one(Timeline)
+            if unit is not None and timeline.select_unit(unit):
+                self.query_one(TabbedContent).active = "details"
+                timeline.focus()
+
+    # ----------------------------------------------------------------- actions
+
+    def action_help(self) -> None:
+        """Show the keys and colours."""
+        self.push_screen(HelpScreen())
+
+    def action_filter(self) -> None:
+        """Open the name filter."""
+        filter_input = self.query_one(FilterInput)
+        filter_input.add_class("-visible")
+        filter_input.focus()
+
+    def action_focus_timeline(self) -> None:
+        """Back to the timeline from a pane."""
+        self.query_one(Timeline).focus()
+
+    def action_tab(self, tab: str) -> None:
+        """Show a pane of the bottom panel; the diagnostics list takes focus to browse."""
+        if tab not in TABS:
+            return
+        self.query_one(TabbedContent).active = tab
+        if tab == "diagnostics":
+            self.query_one(DiagnosticsView).option_list.focus()
+
+    def action_copy_command(self) -> None:
+        """Copy the suggested command (OSC 52) and say so."""
+        command = self.query_one(CommandPanel).command
+        if command is None:
+            self.notify("No command yet: the build has not started.", severity="warning")
+            return
+        self.copy_to_clipboard(command)
+        self.notify(command, title="Copied to the clipboard")
+
+    async def action_quit_app(self) -> None:
+        """Quit; while a build runs, only when pressed twice (the build is stopped)."""
+        if self._build_running():
+            now = time.monotonic()
+            if now > self._quit_armed_until:
+                self._quit_armed_until = now + QUIT_WINDOW
+                self.notify(
+                    "The build is still running: press q again to stop it and quit.",
+                    severity="warning",
+                    timeout=QUIT_WINDOW,
+                )
+                return
+        await self.action_interrupt()
+
+    async def action_interrupt(self) -> None:
+        """Stop the build (cargo and its children are killed) and quit."""
+        if self._build_running():
+            self._interrupted = True
+            await self._stop_source()
+        self.exit(self.result_code())
+
+    async def _stop_source(self) -> None:
+        worker = self._worker
+        if worker is None or worker.is_finished:
+            return
+        if self.source.live:
+            self.notify("Stopping the build…", timeout=2)
+        worker.cancel()
+        try:
+            # Returns once the runner has killed cargo and reaped it.
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed):
+            pass
+
+    def _build_running(self) -> bool:
+        worker = self._worker
+        return worker is not None and not worker.is_finished and self.source.live
+
+    def result_code(self) -> int:
+        """What leaving the app returns: cargo's exit code, or 130 if we stopped it."""
+        if not self.source.live:
+            return 0
+        if self._interrupted:
+            return EXIT_INTERRUPTED
+        if self._exit_code is not None:
+            return self._exit_code
+        if self.model.finished is not None:
+            return self.model.finished.exit_code
+        return 1

@@ -1,0 +1,109 @@
+"""The header: what runs, how far it got, and in which state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.tui.command_panel import display_command
+from cargo_overlap.tui.messages import ViewOptionsChanged
+from cargo_overlap.tui.metrics_source import metrics_for
+from cargo_overlap.tui.scale import format_seconds
+from cargo_overlap.tui.view import RunView
+
+
+def run_state(model: RunModel) -> tuple[str, str]:
+    """A short state label and its style: running, finished, failed (exit N), stopped."""
+    finished = model.finished
+    if finished is None:
+        return ("● running", "bold #f5c542")
+    if finished.interrupted:
+        return (f"■ stopped (exit {finished.exit_code})", "bold #d68cf0")
+    if finished.success:
+        return ("✔ finished", "bold #5fd07a")
+    return (f"✘ failed (exit {finished.exit_code})", "bold #ff5f56")
+
+
+class RunHeader(Widget):
+    """Two lines: the command and state; then the run's figures and view options."""
+
+    def __init__(self, *, id: str | None = None, source_label: str = "") -> None:
+        super().__init__(id=id)
+        self._view: RunView | None = None
+        self._options: ViewOptionsChanged | None = None
+        self._source_label = source_label
+
+    def show(self, view: RunView) -> None:
+        """New data from the app's refresh tick."""
+        self._view = view
+        self.refresh()
+
+    def set_options(self, options: ViewOptionsChanged) -> None:
+        """The timeline's view options changed."""
+        self._options = options
+        self.refresh()
+
+    def render(self) -> Text:
+        """Both header lines."""
+        view = self._view
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if view is None or view.model.run is None:
+            text.append(" cargo-overlap ", style="bold reverse")
+            text.append("  waiting for cargo to start…")
+            return text
+        model = view.model
+        run = model.run
+        assert run is not None
+        state, state_style = run_state(model)
+        width = self.size.width
+        left = f" {display_command(run.command)}"
+        right = f"{state}  {format_seconds(view.now)} "
+        if self._source_label:
+            right = f"{self._source_label}  {right}"
+        room = max(0, width - len(right) - 1)
+        if len(left) > room:
+            left = left[: max(0, room - 1)] + "…"
+        text.append(left, style="bold")
+        text.append(" " * max(1, width - len(left) - len(right)))
+        text.append(right, style=state_style)
+        text.append("\n")
+
+        units = model.units.values()
+        done = sum(1 for u in units if u.end is not None)
+        fresh = sum(1 for u in units if u.fresh)
+        running = sum(1 for u in units if u.end is None)
+        warnings = sum(1 for d in model.diagnostics if d.level == "warning")
+        errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
+        parts: list[tuple[str, str]] = [
+            (f" phases {run.phases}", ""),
+            (f"jobs {run.jobs}", ""),
+            (f"units {done}/{len(model.units)}", "bold"),
+            (f"fresh {fresh}", "#8a93a3"),
+        ]
+        if running and view.finished is False:
+            parts.append((f"running {running}", "#f5c542"))
+        if warnings:
+            parts.append((f"⚠ {warnings}", "#f5c542"))
+        if errors:
+            parts.append((f"✘ {errors}", "bold #ff5f56"))
+        if view.finished:
+            metrics = metrics_for(model)
+            parts.append((f"overlap {format_seconds(metrics.overlap)}", "#19c2a9"))
+            if metrics.efficiency is not None:
+                parts.append((f"efficiency {metrics.efficiency:.0%}", ""))
+        options = self._options
+        if options is not None:
+            flags = [options.layout, f"by {options.sort}"]
+            if options.follow:
+                flags.append("follow")
+            if not options.fit:
+                flags.append("zoomed")
+            if options.needle:
+                flags.append(f"/{options.needle}")
+            parts.append(("[" + " · ".join(flags) + "]", "#8a93a3"))
+        for i, (chunk, style) in enumerate(parts):
+            if i:
+                text.append(" · ", style="#5c6370")
+            text.append(chunk, style=style)
+        return text

@@ -1,0 +1,44 @@
+"""Messages widgets post up to the app: small, immutable, and replaceable when frequent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from cargo_overlap.tui.scale import TimeScale
+
+
+@dataclass
+class UnitSelected(Message):
+    """The timeline's cursor is on another unit (``None``: a group, band or empty slot)."""
+
+    unit: str | None
+
+    def can_replace(self, message: Message) -> bool:
+        # Holding a cursor key sends many of these; only the last one matters.
+        return isinstance(message, UnitSelected)
+
+
+@dataclass
+class ScaleChanged(Message):
+    """The timeline's time axis changed: charts below it must draw on the same scale."""
+
+    scale: TimeScale
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScaleChanged)
+
+
+@dataclass
+class ViewOptionsChanged(Message):
+    """Layout, sort, follow, zoom or filter changed (the header shows them)."""
+
+    layout: str
+    sort: str
+    follow: bool
+    fit: bool
+    needle: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ViewOptionsChanged)

@@ -1,0 +1,583 @@
+"""The timeline: one row per unit (or per jobserver slot) on a shared time axis.
+
+A Line API widget: ``render_line`` paints only the rows on screen, from a cache of
+strips that is dropped whenever the data, the scale or the rows change. Line 0 is a
+sticky time axis; the label column is fixed and the bar area shows the time window
+chosen with zoom, pan and follow (time is not scrolled with a scrollbar, it is a view
+setting, so the labels never scroll away).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cargo_overlap.orchestrator.run_model import UnitState
+from cargo_overlap.tui import bars
+from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.rows import (
+    GROUP_TITLES,
+    SORT_KEYS,
+    Row,
+    SortKey,
+    build_rows,
+    unit_label,
+)
+from cargo_overlap.tui.scale import TimeScale, TimeWindow, format_seconds, ticks
+from cargo_overlap.tui.slots import SlotSpan, nearest_span, pack_slots
+from cargo_overlap.tui.view import RunView
+
+Layout = Literal["units", "slots"]
+
+_LABEL_STYLE = Style()
+_DIM = Style(color="#8a93a3")
+_AXIS = Style(color="#8a93a3")
+_GROUP = Style(bold=True, color="#d7dce5")
+_REQUESTED = Style(bold=True, color="#ffffff")
+_CURSOR = Style(bgcolor="#3d5a99", color="#ffffff", bold=True)
+_CURSOR_DIM = Style(bgcolor="#2c3550")
+_GLYPHS = {
+    "running": ("▶", Style(color="#f5c542")),
+    "failed": ("✗", Style(color="#ff5f56", bold=True)),
+    "fresh": ("·", Style(color="#7c8594")),
+    "done": (" ", Style()),
+}
+
+
+def label_width_for(width: int) -> int:
+    """Columns of the label column for a widget ``width`` wide (separator included)."""
+    return max(14, min(34, width // 4))
+
+
+def _fit(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text.ljust(width)
+    return text[: max(0, width - 1)] + "…"
+
+
+def unit_status(u: UnitState) -> str:
+    """running, failed, fresh or done."""
+    if u.end is None:
+        return "running"
+    if u.success is False:
+        return "failed"
+    if u.fresh:
+        return "fresh"
+    return "done"
+
+
+class Timeline(ScrollView, can_focus=True):
+    """Rows of bars over time: the requested artifacts first, then grouped dependencies."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter,space", "toggle_group", "Fold", show=False),
+        Binding("left,h", "pan(-0.25)", "Earlier", show=False),
+        Binding("right,l", "pan(0.25)", "Later", show=False),
+        Binding("shift+left,H", "pan(-1)", "Page earlier", show=False),
+        Binding("shift+right,L", "pan(1)", "Page later", show=False),
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in", key_display="+"),
+        Binding("minus", "zoom(2)", "Zoom out", key_display="-", show=False),
+        Binding("0", "fit", "Fit", show=False),
+        Binding("f", "follow", "Follow"),
+        Binding("s", "sort", "Sort"),
+        Binding("v", "layout", "Slots"),
+        Binding("c", "collapse_all", "Fold all", show=False),
+        Binding("left_square_bracket", "slot_unit(-1)", "Prev in slot", show=False),
+        Binding("right_square_bracket", "slot_unit(1)", "Next in slot", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None, follow: bool = True) -> None:
+        super().__init__(id=id)
+        self._view: RunView | None = None
+        self._rows: list[Row] = []
+        self._slots: list[list[SlotSpan]] = []
+        self._labels: dict[str, str] = {}
+        self.cursor = 0
+        self._cursor_key: tuple[str, str] | None = None
+        # The unit selected inside the slot under the cursor (slot layout only).
+        self._slot_unit: str | None = None
+        self.window = TimeWindow(follow=follow)
+        self.sort_key: SortKey = "start"
+        self.needle = ""
+        self.collapsed: frozenset[str] = frozenset()
+        self.layout_mode: Layout = "units"
+        self._scale: TimeScale | None = None
+        self._cache: dict[tuple[int, bool], Strip] = {}
+        self._posted_unit: str | None = None
+        self._posted_scale: TimeScale | None = None
+        self._rows_key: object = None
+        self._requested_cache: tuple[int, frozenset[str]] | None = None
+
+    # ----------------------------------------------------------------- data in
+
+    def show(self, view: RunView) -> None:
+        """Display ``view`` (called by the app on its refresh tick)."""
+        self._view = view
+        self._relayout()
+
+    @property
+    def rows(self) -> list[Row]:
+        """The rows currently laid out."""
+        return self._rows
+
+    @property
+    def scale(self) -> TimeScale | None:
+        """The time scale of the last layout."""
+        return self._scale
+
+    @property
+    def selected_unit(self) -> str | None:
+        """The unit under the cursor, if the cursor is on one."""
+        if self.layout_mode == "slots":
+            return self._slot_unit
+        if 0 <= self.cursor < len(self._rows):
+            row = self._rows[self.cursor]
+            if row.kind == "unit":
+                return row.key
+        return None
+
+    def label(self, u: UnitState) -> str:
+        """The unit's display label (cached: it never changes for a unit)."""
+        text = self._labels.get(u.unit)
+        if text is None:
+            text = self._labels[u.unit] = unit_label(u)
+        return text
+
+    def select_unit(self, unit: str) -> bool:
+        """Move the cursor to ``unit`` (expanding its group); False if it is not shown."""
+        view = self._view
+        if view is None or unit not in view.model.units:
+            return False
+        if self.layout_mode == "slots":
+            for index, row in enumerate(self._slots):
+                if any(s.unit == unit for s in row):
+                    self._slot_unit = unit
+                    self._move_cursor(index)
+                    return True
+            return False
+        for index, row in enumerate(self._rows):
+            if row.kind == "unit" and row.key == unit:
+                self._move_cursor(index)
+                return True
+        # Collapsed or filtered out: unfold every group and retry once.
+        if self.collapsed:
+            self.collapsed = frozenset()
+            self._relayout()
+            return self.select_unit(unit)
+        return False
+
+    # ----------------------------------------------------------------- layout
+
+    def _bar_cols(self) -> tuple[int, int]:
+        width = self.size.width
+        lw = label_width_for(width)
+        return lw, max(1, width - lw)
+
+    def _relayout(self) -> None:
+        view = self._view
+        if view is None:
+            return
+        model = view.model
+        key = (
+            view.revision,
+            view.now if self.sort_key == "duration" else None,
+            self.sort_key,
+            self.needle,
+            self.collapsed,
+            self.layout_mode,
+        )
+        if key != self._rows_key:
+            self._rows_key = key
+            if self.layout_mode == "slots":
+                spans = [
+                    (u.unit, u.start, u.end if u.end is not None else view.now)
+                    for u in model.units.values()
+                    if not u.fresh
+                ]
+                self._slots = pack_slots(spans, view.jobs)
+                self._rows = [Row("slot", str(i)) for i in range(len(self._slots))]
+            else:
+                self._rows = build_rows(
+                    model,
+                    sort=self.sort_key,
+                    needle=self.needle,
+                    collapsed=self.collapsed,
+                    now=view.now,
+                    label=self.label,
+                )
+            self._restore_cursor()
+        lw, cols = self._bar_cols()
+        self._scale = self.window.resolve(view.now, cols, lw)
+        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        if self.window.follow:
+            self._follow_rows()
+        self._cache.clear()
+        self.refresh()
+        self._post_state()
+
+    def _restore_cursor(self) -> None:
+        if self._cursor_key is not None:
+            for index, row in enumerate(self._rows):
+                if (row.kind, row.key) == self._cursor_key:
+                    self.cursor = index
+                    break
+        self.cursor = max(0, min(self.cursor, len(self._rows) - 1))
+        if self._rows:
+            row = self._rows[self.cursor]
+            self._cursor_key = (row.kind, row.key)
+        if self.layout_mode == "slots":
+            self._sync_slot_unit()
+
+    def _follow_rows(self) -> None:
+        """Scroll so the most recently started unit's row is on screen."""
+        view = self._view
+        if view is None or not self._rows:
+            return
+        newest: int | None = None
+        newest_start = -1.0
+        if self.layout_mode == "slots":
+            for index, row in enumerate(self._slots):
+                if row and row[-1].start > newest_start:
+                    newest, newest_start = index, row[-1].start
+        else:
+            units = view.model.units
+            for index, row in enumerate(self._rows):
+                if row.kind == "unit" and (u := units[row.key]).start >= newest_start:
+                    newest, newest_start = index, u.start
+        if newest is not None:
+            self._scroll_row_into_view(newest)
+
+    def _visible_rows(self) -> int:
+        return max(1, self.size.height - 1)
+
+    def _scroll_row_into_view(self, index: int) -> None:
+        top = int(self.scroll_y)
+        visible = self._visible_rows()
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+
+    def _post_state(self) -> None:
+        unit = self.selected_unit
+        if unit != self._posted_unit:
+            self._posted_unit = unit
+            self.post_message(UnitSelected(unit))
+        if self._scale is not None and self._scale != self._posted_scale:
+            self._posted_scale = self._scale
+            self.post_message(ScaleChanged(self._scale))
+
+    def _options_changed(self) -> None:
+        self.post_message(
+            ViewOptionsChanged(
+                layout=self.layout_mode,
+                sort=self.sort_key,
+                follow=self.window.follow,
+                fit=self.window.fit,
+                needle=self.needle,
+            )
+        )
+        self._relayout()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Re-derive the scale: the bar area's width changed."""
+        self._relayout()
+
+    # ----------------------------------------------------------------- render
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the axis, then the rows from the scroll offset on."""
+        width = self.size.width
+        scale = self._scale
+        view = self._view
+        if scale is None or view is None:
+            return Strip.blank(width)
+        if y == 0:
+            return self._axis_strip(scale, view, width)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._rows):
+            return Strip.blank(width)
+        selected = index == self.cursor
+        key = (index, selected)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._row_strip(self._rows[index], scale, view, selected, width)
+            self._cache[key] = strip
+        return strip
+
+    def _axis_strip(self, scale: TimeScale, view: RunView, width: int) -> Strip:
+        if self.layout_mode == "slots":
+            text = f"{len(self._slots)} slots · {view.jobs} jobs"
+        else:
+            n = sum(1 for r in self._rows if r.kind == "unit")
+            text = f"{n} units · by {self.sort_key}"
+        lw = scale.label_width
+        segments = [Segment(_fit(text, lw - 1) + " ", _AXIS)]
+        line = [" "] * scale.cols
+        for col, label in ticks(scale):
+            tick = "╵" + label
+            for i, ch in enumerate(tick):
+                if col + i < scale.cols:
+                    line[col + i] = ch
+        segments.append(Segment("".join(line), _AXIS))
+        return Strip(segments, width).adjust_cell_length(width)
+
+    def _label_segments(self, row: Row, view: RunView, lw: int, selected: bool) -> list[Segment]:
+        text_width = lw - 1
+        model = view.model
+        if row.kind == "group":
+            arrow = "▸" if row.collapsed else "▾"
+            text = _fit(f"{arrow} {GROUP_TITLES[row.key]} ({row.count})", text_width)
+            style = _CURSOR if selected else _GROUP
+            return [Segment(text, style), Segment(" ")]
+        if row.kind == "overlap":
+            seconds = view.overlap_total
+            text = _fit(f"  ⇄ overlap {format_seconds(seconds)}", text_width)
+            style = _CURSOR if selected else Style(color="#19c2a9", bold=True)
+            return [Segment(text, style), Segment(" ")]
+        if row.kind == "slot":
+            index = int(row.key)
+            spans = self._slots[index] if index < len(self._slots) else []
+            busy = sum(s.end - s.start for s in spans)
+            share = busy / view.now if view.now > 0 else 0.0
+            text = _fit(f"slot {index + 1}  {len(spans)}u {share:4.0%}", text_width)
+            return [Segment(text, _CURSOR if selected else _LABEL_STYLE), Segment(" ")]
+        u = model.units[row.key]
+        glyph, glyph_style = _GLYPHS[unit_status(u)]
+        duration = format_seconds(u.duration(view.now)) if not u.fresh else "fresh"
+        name_width = text_width - 2
+        if name_width >= 18:
+            name_width -= len(duration) + 1
+            right = " " + duration
+        else:
+            right = ""
+        name = _fit(self.label(u), name_width)
+        base = _REQUESTED if row.key in self._requested(view) else _LABEL_STYLE
+        if selected:
+            base = _CURSOR
+        return [
+            Segment(" ", base),
+            Segment(glyph, glyph_style + (Style(bgcolor=_CURSOR.bgcolor) if selected else Style())),
+            Segment(name, base),
+            Segment(right, _CURSOR if selected else _DIM),
+            Segment(" "),
+        ]
+
+    def _requested(self, view: RunView) -> frozenset[str]:
+        cached = self._requested_cache
+        if cached is not None and cached[0] == view.revision:
+            return cached[1]
+        requested = frozenset(view.model.requested_units())
+        self._requested_cache = (view.revision, requested)
+        return requested
+
+    def _row_strip(
+        self, row: Row, scale: TimeScale, view: RunView, selected: bool, width: int
+    ) -> Strip:
+        cells = bars.Cells(scale.cols)
+        now = view.now
+        if row.kind == "unit":
+            bars.paint_unit(cells, view.model.units[row.key], scale, now)
+        elif row.kind == "group":
+            if row.span_start is not None:
+                end = row.span_end if row.span_end is not None else now
+                cells.paint(scale, row.span_start, end, bars.SPAN)
+        elif row.kind == "overlap":
+            bars.paint_series(cells, view.overlap, scale, now)
+        elif row.kind == "slot":
+            index = int(row.key)
+            spans = self._slots[index] if index < len(self._slots) else []
+            cells.paint(scale, 0.0, now, bars.GAP)
+            if view.tail_start is not None and view.tail_start < now:
+                cells.paint(scale, view.tail_start, now, bars.TAIL)
+            units = view.model.units
+            for span in spans:
+                bars.paint_unit(cells, units[span.unit], scale, now, edge=True)
+            if self._slot_unit is not None and selected:
+                for span in spans:
+                    if span.unit == self._slot_unit and (c := scale.cells(span.start, span.end)):
+                        # Underline the chosen unit so it is clear which one the details show.
+                        for col in range(*c):
+                            if not cells.marks[col]:
+                                cells.marks[col] = "▔"
+        segments = self._label_segments(row, view, scale.label_width, selected)
+        segments.extend(bars.to_segments(cells, selected))
+        return Strip(segments).adjust_cell_length(width)
+
+    # ----------------------------------------------------------------- cursor
+
+    def _move_cursor(self, index: int) -> None:
+        if not self._rows:
+            return
+        index = max(0, min(index, len(self._rows) - 1))
+        self.cursor = index
+        row = self._rows[index]
+        self._cursor_key = (row.kind, row.key)
+        if self.layout_mode == "slots":
+            self._sync_slot_unit()
+        self._scroll_row_into_view(index)
+        self._cache.clear()
+        self.refresh()
+        self._post_state()
+
+    def _sync_slot_unit(self) -> None:
+        """Keep a unit of the slot under the cursor selected, near the previous time."""
+        if not (0 <= self.cursor < len(self._slots)):
+            self._slot_unit = None
+            return
+        row = self._slots[self.cursor]
+        if any(s.unit == self._slot_unit for s in row):
+            return
+        view = self._view
+        t = view.now if view is not None else 0.0
+        if view is not None and self._slot_unit in view.model.units:
+            u = view.model.units[self._slot_unit]
+            t = (u.start + (u.end if u.end is not None else view.now)) / 2
+        hit = nearest_span(row, t)
+        self._slot_unit = hit.unit if hit is not None else None
+
+    def _stop_following(self) -> None:
+        if self.window.follow:
+            self.window = self.window.with_follow(False, self._now(), self._bar_cols()[1])
+            self._options_changed()
+
+    def _now(self) -> float:
+        return self._view.now if self._view is not None else 0.0
+
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by ``delta`` rows (stops vertical following)."""
+        self._stop_following()
+        self._move_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor a page up or down."""
+        self._stop_following()
+        self._move_cursor(self.cursor + direction * max(1, self._visible_rows() - 1))
+
+    def action_jump(self, where: int) -> None:
+        """First row (0) or last row (-1)."""
+        self._stop_following()
+        self._move_cursor(0 if where == 0 else len(self._rows) - 1)
+
+    def action_toggle_group(self) -> None:
+        """Fold or unfold the group under the cursor."""
+        if not self._rows or self.layout_mode != "units":
+            return
+        row = self._rows[self.cursor]
+        if row.kind != "group":
+            return
+        self.collapsed = (
+            self.collapsed - {row.key} if row.key in self.collapsed else self.collapsed | {row.key}
+        )
+        self._options_changed()
+
+    def action_collapse_all(self) -> None:
+        """Fold every group but the requested artifacts, or unfold all if any is folded."""
+        if self.collapsed:
+            self.collapsed = frozenset()
+        else:
+            self.collapsed = frozenset(gid for gid in GROUP_TITLES if gid != "requested")
+        self._options_changed()
+
+    def action_pan(self, fraction: float) -> None:
+        """Scroll in time by ``fraction`` of the visible span."""
+        self.window = self.window.pan(fraction, self._now(), self._bar_cols()[1])
+        self._options_changed()
+
+    def action_zoom(self, factor: float) -> None:
+        """Zoom in (<1) or out (>1) around the selected unit, or the window's centre."""
+        anchor: float | None = None
+        view = self._view
+        unit = self.selected_unit
+        if view is not None and unit is not None and not self.window.follow:
+            u = view.model.units[unit]
+            anchor = u.start
+        self.window = self.window.zoom(factor, self._now(), self._bar_cols()[1], anchor)
+        self._options_changed()
+
+    def action_fit(self) -> None:
+        """Show the whole run again."""
+        self.window = TimeWindow(fit=True, follow=self.window.follow)
+        self._options_changed()
+
+    def action_follow(self) -> None:
+        """Toggle follow mode: keep the newest activity in view."""
+        self.window = self.window.with_follow(
+            not self.window.follow, self._now(), self._bar_cols()[1]
+        )
+        self._options_changed()
+
+    def action_sort(self) -> None:
+        """Cycle the sort order: start, duration, name."""
+        self.sort_key = SORT_KEYS[(SORT_KEYS.index(self.sort_key) + 1) % len(SORT_KEYS)]
+        self._options_changed()
+
+    def action_layout(self) -> None:
+        """Switch between one row per unit and one row per jobserver slot."""
+        unit = self.selected_unit
+        self.layout_mode = "slots" if self.layout_mode == "units" else "units"
+        self._cursor_key = None
+        self._slot_unit = unit
+        self.cursor = 0
+        self._rows_key = None
+        self._options_changed()
+        if unit is not None:
+            self.select_unit(unit)
+
+    def action_slot_unit(self, delta: int) -> None:
+        """Select the previous or next unit in the slot under the cursor."""
+        if self.layout_mode != "slots" or not (0 <= self.cursor < len(self._slots)):
+            return
+        row = self._slots[self.cursor]
+        if not row:
+            return
+        index = next((i for i, s in enumerate(row) if s.unit == self._slot_unit), len(row) - 1)
+        self._slot_unit = row[max(0, min(len(row) - 1, index + delta))].unit
+        self._cache.clear()
+        self.refresh()
+        self._post_state()
+
+    def set_filter(self, needle: str) -> None:
+        """Show only units whose name contains ``needle``."""
+        if needle != self.needle:
+            self.needle = needle
+            self._options_changed()
+
+    # ----------------------------------------------------------------- mouse
+
+    def on_click(self, event: events.Click) -> None:
+        """Select the row (and, in the slot layout, the unit) under the pointer."""
+        if event.y < 1 or self._scale is None:
+            return
+        index = int(self.scroll_y) + event.y - 1
+        if not (0 <= index < len(self._rows)):
+            return
+        self._stop_following()
+        if self.layout_mode == "slots" and event.x >= self._scale.label_width:
+            t = self._scale.time_at(event.x - self._scale.label_width)
+            hit = nearest_span(self._slots[index], t)
+            self._slot_unit = hit.unit if hit is not None else None
+        self._move_cursor(index)
+        if event.chain == 2 and self._rows[index].kind == "group":
+            self.action_toggle_group()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """Scrolling by hand stops following."""
+        self._stop_following()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        """Scrolling by hand stops following."""
+        self._stop_following()
