@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from cargo_overlap import __version__
-from cargo_overlap.commands import build
+from cargo_overlap.commands import build, replay
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMANDS = (build,)
+SUBCOMMANDS = (build, replay)
 
 
 def make_parser() -> argparse.ArgumentParser:
