@@ -19,7 +19,7 @@ class MalformedMessage(Exception):
 # --- cargo's stdout (--message-format=json-render-diagnostics) -----------------------------
 
 
-class CargoTarget(msgspec.Struct, frozen=True):
+class CargoTarget(msgspec.Struct, frozen=True, gc=False):
     """`target` of a cargo message."""
 
     name: str
@@ -28,14 +28,14 @@ class CargoTarget(msgspec.Struct, frozen=True):
     src_path: str = ""
 
 
-class CargoProfile(msgspec.Struct, frozen=True):
+class CargoProfile(msgspec.Struct, frozen=True, gc=False):
     """`profile` of a compiler-artifact message."""
 
     opt_level: str = "0"
     test: bool = False
 
 
-class CompilerArtifact(msgspec.Struct, frozen=True, tag_field="reason", tag="compiler-artifact"):
+class CompilerArtifact(msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="compiler-artifact"):
     """cargo finished a unit (or found it fresh)."""
 
     package_id: str
@@ -48,7 +48,7 @@ class CompilerArtifact(msgspec.Struct, frozen=True, tag_field="reason", tag="com
 
 
 class BuildScriptExecuted(
-    msgspec.Struct, frozen=True, tag_field="reason", tag="build-script-executed"
+    msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="build-script-executed"
 ):
     """A build script finished running."""
 
@@ -56,7 +56,7 @@ class BuildScriptExecuted(
     out_dir: str = ""
 
 
-class CargoBuildFinished(msgspec.Struct, frozen=True, tag_field="reason", tag="build-finished"):
+class CargoBuildFinished(msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="build-finished"):
     """cargo's last message."""
 
     success: bool
@@ -118,13 +118,13 @@ def parse_package_id(package_id: str) -> tuple[str, str]:
 # --- the shim's datagrams ---------------------------------------------------------------
 
 
-class DiagnosticCode(msgspec.Struct, frozen=True):
+class DiagnosticCode(msgspec.Struct, frozen=True, gc=False):
     """rustc's error or lint code."""
 
     code: str
 
 
-class DiagnosticSpan(msgspec.Struct, frozen=True):
+class DiagnosticSpan(msgspec.Struct, frozen=True, gc=False):
     """Where a diagnostic points."""
 
     file_name: str
@@ -133,7 +133,7 @@ class DiagnosticSpan(msgspec.Struct, frozen=True):
     is_primary: bool = False
 
 
-class RustcDiagnostic(msgspec.Struct, frozen=True, tag_field="$message_type", tag="diagnostic"):
+class RustcDiagnostic(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="diagnostic"):
     """A diagnostic rustc printed as JSON; ``rendered`` has rustc's ANSI colours."""
 
     message: str
@@ -143,14 +143,14 @@ class RustcDiagnostic(msgspec.Struct, frozen=True, tag_field="$message_type", ta
     spans: list[DiagnosticSpan] = []
 
 
-class RustcArtifact(msgspec.Struct, frozen=True, tag_field="$message_type", tag="artifact"):
+class RustcArtifact(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="artifact"):
     """rustc wrote an output file (`emit`: metadata, link, dep-info)."""
 
     artifact: str
     emit: str
 
 
-class SectionTiming(msgspec.Struct, frozen=True, tag_field="$message_type", tag="section_timing"):
+class SectionTiming(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="section_timing"):
     """A nightly rustc section edge; ``timestamp`` is microseconds since rustc started."""
 
     name: str
@@ -158,7 +158,7 @@ class SectionTiming(msgspec.Struct, frozen=True, tag_field="$message_type", tag=
     timestamp: int
 
 
-class ShimStart(msgspec.Struct, frozen=True, tag_field="e", tag="start"):
+class ShimStart(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="start"):
     """The shim spawned rustc for a unit; ``t`` is wall-clock nanoseconds."""
 
     u: int
@@ -173,7 +173,7 @@ class ShimStart(msgspec.Struct, frozen=True, tag_field="e", tag="start"):
     bin: str = ""
 
 
-class ShimLine(msgspec.Struct, frozen=True, tag_field="e", tag="msg"):
+class ShimLine(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="msg"):
     """An artifact, section-timing or diagnostic line rustc printed."""
 
     u: int
@@ -181,14 +181,14 @@ class ShimLine(msgspec.Struct, frozen=True, tag_field="e", tag="msg"):
     m: RustcArtifact | SectionTiming | RustcDiagnostic
 
 
-class ShimCodegen(msgspec.Struct, frozen=True, tag_field="e", tag="codegen"):
+class ShimCodegen(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="codegen"):
     """rustc started its codegen coordinator thread."""
 
     u: int
     t: int
 
 
-class ShimLink(msgspec.Struct, frozen=True, tag_field="e", tag="link"):
+class ShimLink(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="link"):
     """The linker shim started or ended the real linker."""
 
     u: int
@@ -196,7 +196,7 @@ class ShimLink(msgspec.Struct, frozen=True, tag_field="e", tag="link"):
     edge: str
 
 
-class ShimEnd(msgspec.Struct, frozen=True, tag_field="e", tag="end"):
+class ShimEnd(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="end"):
     """rustc exited; ``code`` is negative for a signal; ``cpu_us`` from its rusage."""
 
     u: int

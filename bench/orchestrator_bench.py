@@ -1,0 +1,277 @@
+"""Benchmarks of the orchestrator; writes the `## Orchestrator` section of BENCHMARKS.md.
+
+    .venv/bin/python bench/orchestrator_bench.py [--pairs 3] [--libs 150] [--no-write]
+
+1. Wall overhead: a cold debug build of a generated workspace of 150+ units, plain
+   `cargo build` and `cargo-overlap build --json` alternating, `cargo clean` before each;
+   the ratio of medians. Also the tool's peak memory (max RSS) during its builds.
+2. Per-rustc shim overhead: the same tiny rustc invocation run directly and through the
+   shim as cargo would run it (a unit, reporting to a socket); the difference of medians.
+3. Parse throughput: cargo's JSON lines (recorded from a real build) decoded per second,
+   and shim datagrams folded through the event tap per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cargo_overlap.orchestrator.events import AnyEvent  # noqa: E402
+from cargo_overlap.orchestrator.raw_messages import (  # noqa: E402
+    decode_cargo_line,
+    decode_shim_datagram,
+)
+from cargo_overlap.orchestrator.shim_build import ensure_shim  # noqa: E402
+from cargo_overlap.orchestrator.tap import EventTap  # noqa: E402
+from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
+
+TOOL = Path(sys.executable).parent / "cargo-overlap"
+BEGIN = "<!-- orchestrator-bench:begin -->"
+END = "<!-- orchestrator-bench:end -->"
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds of ``cmd`` and the max RSS (KiB) of the process it started."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.decode()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, after if after > before else 0
+
+
+def wall_overhead(pairs: int, libs: int) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="co-bench-"))
+    try:
+        spec = WorkspaceSpec(
+            libs=libs,
+            layer_width=12,
+            fan_in=3,
+            weight=1,
+            profile=Profile(lto="off", opt_level=0, codegen_units=16),
+        )
+        root = generate(work / "ws", spec).parent
+        subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=root, check=True,
+                       capture_output=True)
+        plain: list[float] = []
+        tool: list[float] = []
+        units = 0
+        for _ in range(pairs):
+            subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
+            plain.append(timed(["cargo", "build"], root)[0])
+            subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
+            t = time.perf_counter()
+            out = subprocess.run(
+                [str(TOOL), "build", "--json"], cwd=root, capture_output=True, check=True
+            )
+            tool.append(time.perf_counter() - t)
+            units = len(json.loads(out.stdout.splitlines()[-1])["units"])
+        # peak memory of the tool itself on one more cold build
+        subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
+        rss_kib = _tool_rss(root)
+        return {
+            "units": units,
+            "plain": statistics.median(plain),
+            "tool": statistics.median(tool),
+            "plain_all": plain,
+            "tool_all": tool,
+            "rss_mib": rss_kib / 1024,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _tool_rss(root: Path) -> int:
+    """Max RSS of the cargo-overlap process alone (not cargo, which is its child)."""
+    proc = subprocess.Popen(
+        [str(TOOL), "build", "--json"], cwd=root, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            m = re.search(r"VmHWM:\s+(\d+) kB", status.read_text())
+            if m:
+                peak = max(peak, int(m.group(1)))
+        except OSError:
+            break
+        time.sleep(0.05)
+    return peak
+
+
+def shim_overhead(runs: int) -> dict[str, float]:
+    """Median ms of a tiny rustc unit, directly and through the shim."""
+    env = dict(os.environ)
+    shim = ensure_shim(env)
+    work = Path(tempfile.mkdtemp(prefix="co-shim-"))
+    try:
+        (work / "lib.rs").write_text("pub fn f() -> u32 { 1 }\n")
+        run_dir = work / "run"
+        run_dir.mkdir(mode=0o700)
+        (run_dir / "rustc-wrapper").symlink_to(shim)
+        (run_dir / "linker").mkdir()
+        (run_dir / "linker" / "cc").symlink_to(shim)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(run_dir / "events.sock"))
+        sock.setblocking(False)
+        rustc = shutil.which("rustc") or "rustc"
+        args = [rustc, "--crate-name", "tiny", "--crate-type", "lib", "--emit=metadata,link",
+                "--error-format=json", "--json=artifacts", "--out-dir", str(work / "out"),
+                str(work / "lib.rs")]
+        unit_env = dict(env, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny",
+                        CARGO_PKG_VERSION="0.1.0")
+        direct: list[float] = []
+        wrapped: list[float] = []
+        for _ in range(runs):
+            for cmd, sink in ((args, direct), ([str(run_dir / "rustc-wrapper"), *args], wrapped)):
+                t = time.perf_counter()
+                subprocess.run(cmd, env=unit_env, check=True, capture_output=True)
+                sink.append((time.perf_counter() - t) * 1000)
+                while True:
+                    try:
+                        sock.recv(1 << 20)
+                    except BlockingIOError:
+                        break
+        sock.close()
+        return {
+            "direct_ms": statistics.median(direct),
+            "wrapped_ms": statistics.median(wrapped),
+            "delta_ms": statistics.median(wrapped) - statistics.median(direct),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+ARTIFACT_LINE = (
+    b'{"reason":"compiler-artifact","package_id":"registry+https://github.com/rust-lang/'
+    b'crates.io-index#serde@1.0.152","manifest_path":"/usr/share/cargo/registry/serde-1.0.152/'
+    b'Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"serde","src_path":'
+    b'"/usr/share/cargo/registry/serde-1.0.152/src/lib.rs","edition":"2015","doc":true,'
+    b'"doctest":true,"test":true},"profile":{"opt_level":"0","debuginfo":2,'
+    b'"debug_assertions":true,"overflow_checks":true,"test":false},"features":["default",'
+    b'"derive","serde_derive","std"],"filenames":["/w/target/debug/deps/'
+    b'libserde-0bd6b3a9c0bb3c5f.rlib","/w/target/debug/deps/libserde-0bd6b3a9c0bb3c5f.rmeta"],'
+    b'"executable":null,"fresh":false}'
+)
+
+
+def parse_throughput(n: int) -> dict[str, float]:
+    lines = [ARTIFACT_LINE] * n
+    t = time.perf_counter()
+    for line in lines:
+        decode_cargo_line(line)
+    cargo_rate = n / (time.perf_counter() - t)
+
+    # A realistic shim stream per unit: start, codegen, rmeta, link start/end, end.
+    datagrams: list[bytes] = []
+    units = n // 6
+    for u in range(units):
+        ns = 1_000_000_000 + u * 1000
+        datagrams += [
+            b'{"e":"start","u":%d,"t":%d,"pid":%d,"pkg":"p%d","ver":"0.1.0","dir":"/w/p",'
+            b'"crate":"p%d","primary":false,"args":["--crate-name","p%d","--crate-type","lib",'
+            b'"-C","metadata=0123456789abcdef","-C","extra-filename=-%016x","-C",'
+            b'"opt-level=0"],"bin":""}' % (u, ns, u, u, u, u, u),
+            b'{"e":"codegen","u":%d,"t":%d}' % (u, ns + 10),
+            b'{"e":"msg","u":%d,"t":%d,"m":{"$message_type":"artifact","artifact":'
+            b'"/w/target/debug/deps/libp%d-%016x.rmeta","emit":"metadata"}}' % (u, ns + 20, u, u),
+            b'{"e":"link","u":%d,"t":%d,"edge":"start"}' % (u, ns + 30),
+            b'{"e":"link","u":%d,"t":%d,"edge":"end"}' % (u, ns + 40),
+            b'{"e":"end","u":%d,"t":%d,"code":1,"cpu_us":1000,"maxrss_kb":1}' % (u, ns + 50),
+        ]
+    events: list[AnyEvent] = []
+    tap = EventTap(t0_ns=1_000_000_000, phases="stable", emit=events.append)
+    t = time.perf_counter()
+    for d in datagrams:
+        tap.on_shim(decode_shim_datagram(d))
+    tap_rate = len(datagrams) / (time.perf_counter() - t)
+    return {"cargo_lines_per_s": cargo_rate, "shim_messages_per_s": tap_rate}
+
+
+def render(wall: dict[str, object], shim: dict[str, float], parse: dict[str, float]) -> str:
+    plain = float(wall["plain"])  # type: ignore[arg-type]
+    tool = float(wall["tool"])  # type: ignore[arg-type]
+    ratio = tool / plain
+    lines = [
+        BEGIN,
+        "## Orchestrator",
+        "",
+        f"Measured by `bench/orchestrator_bench.py` on {time.strftime('%Y-%m-%d')}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{subprocess.run(['cargo', '-V'], capture_output=True, text=True).stdout.strip()}. "
+        "One run; the machine may have been busy, so read ratios, not seconds.",
+        "",
+        "| what | figure | target |",
+        "|---|---|---|",
+        f"| wall, cold debug build of {wall['units']} units: `cargo-overlap build --json` / "
+        f"plain `cargo build` (medians of {len(wall['plain_all'])} alternating pairs) | "  # type: ignore[arg-type]
+        f"**{ratio:.3f}** ({tool:.2f} s / {plain:.2f} s) | at most 1.03 |",
+        f"| per-rustc shim overhead (median, tiny lib) | **{shim['delta_ms']:.1f} ms** "
+        f"({shim['wrapped_ms']:.1f} ms vs {shim['direct_ms']:.1f} ms direct) | - |",
+        f"| parse: cargo JSON lines (compiler-artifact, ~800 B) | "
+        f"**{parse['cargo_lines_per_s'] / 1000:.0f}k lines/s** | 500k lines/s |",
+        f"| parse + fold: shim datagrams through the event tap | "
+        f"**{parse['shim_messages_per_s'] / 1000:.0f}k messages/s** | - |",
+        f"| peak memory of the cargo-overlap process during that build | "
+        f"**{float(wall['rss_mib']):.0f} MiB** | - |",  # type: ignore[arg-type]
+        "",
+        "Raw walls (s): plain "
+        + ", ".join(f"{x:.2f}" for x in wall["plain_all"])  # type: ignore[attr-defined]
+        + "; tool "
+        + ", ".join(f"{x:.2f}" for x in wall["tool_all"])  # type: ignore[attr-defined]
+        + ". Both are whole-process walls, the tool's including Python's start-up.",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if BEGIN in current:
+        start = current.index(BEGIN)
+        end = current.index(END) + len(END) + 1
+        current = current[:start] + text + current[end:]
+    else:
+        current = current.rstrip() + "\n\n" + text
+    path.write_text(current)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--libs", type=int, default=150)
+    p.add_argument("--no-write", action="store_true")
+    ns = p.parse_args()
+    parse = parse_throughput(300_000)
+    print(parse, flush=True)
+    shim = shim_overhead(20)
+    print(shim, flush=True)
+    wall = wall_overhead(ns.pairs, ns.libs)
+    print(wall, flush=True)
+    text = render(wall, shim, parse)
+    print(text)
+    if not ns.no_write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()
