@@ -288,7 +288,8 @@ class OverlapApp(App[int]):
         finished = self.model.finished
         assert finished is not None
         self.query_one(TabbedContent).active = "summary"
-        if self._interrupted:
+        if self._interrupted or self.deterministic:
+            # Toasts time out: they have no place in a deterministic screen.
             return
         if finished.success:
             self.notify("Build finished. q quits.", title="cargo-overlap")

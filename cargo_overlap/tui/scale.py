@@ -144,11 +144,16 @@ def tick_step(scale: TimeScale, min_gap: int = 10) -> float:
     for step in _TICK_STEPS:
         if step / scale.sec_per_col >= min_gap:
             return float(step)
-    return float(_TICK_STEPS[-1])
+    # Builds of many hours on a narrow axis: whole hours, as many as it takes.
+    hours = math.ceil(min_gap * scale.sec_per_col / 3600)
+    return 3600.0 * hours
 
 
 def format_tick(t: float, step: float) -> str:
-    """A short axis label: ``0.5s``, ``12s``, ``2m``, ``2m30``."""
+    """A short axis label: ``0.5s``, ``12s``, ``2m``, ``2m30``, ``1h``, ``1h30``."""
+    if t >= 3600 and step >= 60:
+        hours, minutes = divmod(round(t / 60), 60)
+        return f"{hours}h" if minutes == 0 else f"{hours}h{minutes:02d}"
     if t >= 120 or (t >= 60 and step >= 60):
         minutes, seconds = divmod(round(t), 60)
         return f"{minutes}m" if seconds == 0 else f"{minutes}m{seconds:02d}"

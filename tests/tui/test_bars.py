@@ -1,0 +1,103 @@
+"""Painting a unit's bar into cells."""
+
+from __future__ import annotations
+
+from cargo_overlap.orchestrator.events import (
+    PhaseFinished,
+    PhaseStarted,
+    RmetaReady,
+    UnitFinished,
+    UnitStarted,
+)
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.tui import bars
+from cargo_overlap.tui.scale import TimeScale
+
+SCALE = TimeScale(0.0, 10.0, 10, 0)  # one cell per second
+
+
+def unit_model(*, fresh: bool = False, success: bool = True) -> RunModel:
+    model = RunModel()
+    model.apply(
+        UnitStarted(
+            t=1.0,
+            unit="u",
+            package="p",
+            version="1",
+            target="p",
+            kinds=["bin"],
+            mode="build",
+            profile="dev",
+            primary=True,
+            fresh=fresh,
+        )
+    )
+    if not fresh:
+        model.apply(PhaseStarted(t=1.0, unit="u", phase="frontend"))
+        model.apply(PhaseFinished(t=3.0, unit="u", phase="frontend"))
+        model.apply(RmetaReady(t=3.0, unit="u", path="libp.rmeta"))
+        model.apply(PhaseStarted(t=3.0, unit="u", phase="codegen"))
+        model.apply(PhaseFinished(t=6.0, unit="u", phase="codegen"))
+        model.apply(PhaseStarted(t=6.0, unit="u", phase="link"))
+        model.apply(PhaseFinished(t=8.0, unit="u", phase="link"))
+    model.apply(UnitFinished(t=8.0 if not fresh else 1.0, unit="u", fresh=fresh, success=success))
+    return model
+
+
+def test_phases_fill_their_cells_and_rmeta_is_marked() -> None:
+    model = unit_model()
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, model.units["u"], SCALE, model.now)
+    F, C, L, E = bars.FRONTEND, bars.CODEGEN, bars.LINK, bars.EMPTY
+    assert cells.codes == [E, F, F, C, C, C, L, L, E, E]
+    assert cells.marks[3] == bars.RMETA_MARK
+
+
+def test_a_running_unit_grows_to_now() -> None:
+    model = RunModel()
+    model.apply(
+        UnitStarted(
+            t=0.0,
+            unit="u",
+            package="p",
+            version="1",
+            target="p",
+            kinds=["lib"],
+            mode="build",
+            profile="dev",
+            primary=False,
+        )
+    )
+    model.apply(PhaseStarted(t=0.0, unit="u", phase="frontend"))
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, model.units["u"], SCALE, now=4.0)
+    assert cells.codes[:4] == [bars.FRONTEND] * 4
+    assert cells.codes[4:] == [bars.EMPTY] * 6
+
+
+def test_failed_and_fresh_units_look_different() -> None:
+    failed = unit_model(success=False)
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, failed.units["u"], SCALE, failed.now)
+    assert set(cells.codes[1:8]) == {bars.FAILED}
+    fresh = unit_model(fresh=True)
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, fresh.units["u"], SCALE, fresh.now)
+    assert cells.codes.count(bars.FRESH) == 1
+
+
+def test_segments_merge_runs_of_equal_cells() -> None:
+    model = unit_model()
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, model.units["u"], SCALE, model.now)
+    segments = bars.to_segments(cells)
+    assert "".join(s.text for s in segments) == " " * 3 + bars.RMETA_MARK + " " * 6
+    # empty, frontend, rmeta mark, codegen rest, link, empty
+    assert len(segments) == 6
+
+
+def test_overlap_band_levels() -> None:
+    cells = bars.Cells(10)
+    bars.paint_series(cells, [(1.0, 1), (3.0, 2), (5.0, 1), (7.0, 0)], SCALE, end=10.0)
+    one, many, empty = bars.OVERLAP_ONE, bars.OVERLAP_MANY, bars.EMPTY
+    assert cells.codes == [empty, one, one, many, many, one, one, empty, empty, empty]

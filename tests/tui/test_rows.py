@@ -1,0 +1,90 @@
+"""Which rows the timeline shows, in which order."""
+
+from __future__ import annotations
+
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.tui.rows import Row, build_rows, unit_label
+
+from .conftest import stream
+
+
+def finished_model() -> RunModel:
+    return RunModel.from_events(stream("finished"))
+
+
+def test_requested_artifacts_come_first_then_the_overlap_band() -> None:
+    model = finished_model()
+    rows = build_rows(model)
+    requested = model.requested_units()
+    assert len(requested) == 3
+    assert (rows[0].kind, rows[0].key) == ("group", "requested")
+    assert [r.key for r in rows[1:4]] == requested
+    assert rows[4].kind == "overlap"
+    # Every unit appears exactly once.
+    assert sorted(r.key for r in rows if r.kind == "unit") == sorted(model.units)
+
+
+def test_groups_hold_the_right_units() -> None:
+    model = finished_model()
+    rows = build_rows(model)
+    current = ""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        if row.kind == "group":
+            current = row.key
+        elif row.kind == "unit":
+            groups.setdefault(current, []).append(row.key)
+    assert set(groups) == {"requested", "workspace", "deps", "build-scripts"}
+    assert all(model.units[u].mode.endswith("build-script") for u in groups["build-scripts"])
+    assert all(model.units[u].primary for u in groups["workspace"])
+    assert not any(model.units[u].primary for u in groups["deps"])
+
+
+def test_collapsed_group_keeps_its_header_and_span() -> None:
+    model = finished_model()
+    rows = build_rows(model, collapsed=frozenset({"deps"}))
+    header = next(r for r in rows if r.key == "deps")
+    assert header.collapsed and header.count == 4
+    assert header.span_start is not None and header.span_end is not None
+    deps = [u.unit for u in model.units.values() if not u.primary and u.mode == "build"]
+    assert not any(r.key in deps for r in rows)
+
+
+def test_filter_is_case_insensitive_and_hides_the_band() -> None:
+    model = finished_model()
+    rows = build_rows(model, needle="PLUGIN")
+    units = [r.key for r in rows if r.kind == "unit"]
+    assert units and all("plugin" in unit_label(model.units[u]) for u in units)
+    assert not any(r.kind == "overlap" for r in rows)
+    assert build_rows(model, needle="no-such-crate") == []
+
+
+def test_sort_by_duration_and_name() -> None:
+    model = finished_model()
+    now = model.now
+
+    def deps_in(rows: list[Row]) -> list[str]:
+        """The units of the dependencies group, in row order."""
+        out: list[str] = []
+        group = ""
+        for row in rows:
+            if row.kind == "group":
+                group = row.key
+            elif row.kind == "unit" and group == "deps":
+                out.append(row.key)
+        return out
+
+    by_duration = deps_in(build_rows(model, sort="duration"))
+    durations = [model.units[u].duration(now) for u in by_duration]
+    assert durations == sorted(durations, reverse=True)
+    by_name = deps_in(build_rows(model, sort="name"))
+    assert [unit_label(model.units[u]) for u in by_name] == sorted(
+        unit_label(model.units[u]) for u in by_name
+    )
+
+
+def test_labels() -> None:
+    model = finished_model()
+    labels = {unit_label(u) for u in model.units.values()}
+    assert {"heph (bin)", "plugin-a (cdylib)", "heph", "shared-000 build.rs"} <= labels
+    assert "shared-000 build.rs run" in labels

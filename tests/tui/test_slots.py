@@ -1,0 +1,47 @@
+"""Packing units into jobserver slots."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cargo_overlap.orchestrator.metrics import concurrency_series
+from cargo_overlap.tui.slots import nearest_span, pack_slots, span_at
+
+intervals = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=100, allow_nan=False),
+        st.floats(min_value=0.01, max_value=30, allow_nan=False),
+    ),
+    max_size=60,
+)
+
+
+@given(intervals, st.integers(min_value=1, max_value=8))
+def test_slots_never_overlap_and_use_peak_concurrency(
+    raw: list[tuple[float, float]], jobs: int
+) -> None:
+    spans = [(f"u{i}", start, start + length) for i, (start, length) in enumerate(raw)]
+    rows = pack_slots(spans, jobs)
+    placed = sorted(s.unit for row in rows for s in row)
+    assert placed == sorted(u for u, _s, _e in spans)
+    for row in rows:
+        for a, b in zip(row, row[1:], strict=False):
+            assert a.end <= b.start + 1e-3
+    peak = max((n for _t, n in concurrency_series([(s, e) for _u, s, e in spans])), default=0)
+    # Greedy interval packing is optimal: as many rows as the peak, never fewer than jobs.
+    assert len(rows) == max(jobs, peak)
+
+
+def test_units_go_to_the_lowest_free_slot() -> None:
+    rows = pack_slots([("a", 0, 5), ("b", 1, 3), ("c", 3.0005, 4), ("d", 6, 7)], jobs=2)
+    assert [[s.unit for s in row] for row in rows] == [["a", "d"], ["b", "c"]]
+
+
+def test_lookup_by_time() -> None:
+    (row,) = pack_slots([("a", 0, 2), ("b", 5, 6)], jobs=1)
+    assert span_at(row, 1.0) is not None and span_at(row, 1.0).unit == "a"
+    assert span_at(row, 3.0) is None
+    nearest = nearest_span(row, 4.0)
+    assert nearest is not None and nearest.unit == "b"
+    assert nearest_span([], 1.0) is None
