@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,7 +94,7 @@ def test_ticks_are_inside_increasing_and_apart(start: float, span: float, cols: 
     scale = TimeScale(start, span, cols, 20)
     cols_seen = [c for c, _label in ticks(scale)]
     assert all(0 <= c < cols for c in cols_seen)
-    assert all(b - a >= 9 for a, b in zip(cols_seen, cols_seen[1:], strict=False))
+    assert all(b - a >= 9 for a, b in itertools.pairwise(cols_seen))
 
 
 def test_tick_and_seconds_formats() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,7 +28,7 @@ def test_slots_never_overlap_and_use_peak_concurrency(
     placed = sorted(s.unit for row in rows for s in row)
     assert placed == sorted(u for u, _s, _e in spans)
     for row in rows:
-        for a, b in zip(row, row[1:], strict=False):
+        for a, b in itertools.pairwise(row):
             assert a.end <= b.start + 1e-3
     peak = max((n for _t, n in concurrency_series([(s, e) for _u, s, e in spans])), default=0)
     # Greedy interval packing is optimal: as many rows as the peak, never fewer than jobs.
