@@ -35,7 +35,9 @@ class CargoProfile(msgspec.Struct, frozen=True, gc=False):
     test: bool = False
 
 
-class CompilerArtifact(msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="compiler-artifact"):
+class CompilerArtifact(
+    msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="compiler-artifact"
+):
     """cargo finished a unit (or found it fresh)."""
 
     package_id: str
@@ -56,7 +58,9 @@ class BuildScriptExecuted(
     out_dir: str = ""
 
 
-class CargoBuildFinished(msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="build-finished"):
+class CargoBuildFinished(
+    msgspec.Struct, frozen=True, gc=False, tag_field="reason", tag="build-finished"
+):
     """cargo's last message."""
 
     success: bool
@@ -133,7 +137,9 @@ class DiagnosticSpan(msgspec.Struct, frozen=True, gc=False):
     is_primary: bool = False
 
 
-class RustcDiagnostic(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="diagnostic"):
+class RustcDiagnostic(
+    msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="diagnostic"
+):
     """A diagnostic rustc printed as JSON; ``rendered`` has rustc's ANSI colours."""
 
     message: str
@@ -143,14 +149,18 @@ class RustcDiagnostic(msgspec.Struct, frozen=True, gc=False, tag_field="$message
     spans: list[DiagnosticSpan] = []
 
 
-class RustcArtifact(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="artifact"):
+class RustcArtifact(
+    msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="artifact"
+):
     """rustc wrote an output file (`emit`: metadata, link, dep-info)."""
 
     artifact: str
     emit: str
 
 
-class SectionTiming(msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="section_timing"):
+class SectionTiming(
+    msgspec.Struct, frozen=True, gc=False, tag_field="$message_type", tag="section_timing"
+):
     """A nightly rustc section edge; ``timestamp`` is microseconds since rustc started."""
 
     name: str
@@ -206,7 +216,15 @@ class ShimEnd(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="end"):
     maxrss_kb: int = 0
 
 
-ShimMessage = ShimStart | ShimLine | ShimCodegen | ShimLink | ShimEnd
+class ShimLost(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="lost"):
+    """A message too large for one datagram was not sent."""
+
+    u: int
+    t: int
+    bytes: int
+
+
+ShimMessage = ShimStart | ShimLine | ShimCodegen | ShimLink | ShimEnd | ShimLost
 
 _shim_decoder: msgspec.json.Decoder[ShimMessage] = msgspec.json.Decoder(ShimMessage)
 

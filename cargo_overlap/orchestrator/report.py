@@ -30,7 +30,8 @@ def summary_text(summary: Summary) -> str:
         durations = {
             name: (span[1] - span[0]) if (span := u.phases.get(name)) else None for name in PHASES
         }
-        label = f"{u.package} {u.target} ({'+'.join(u.kinds)})"
+        name = u.package if u.target == u.package else f"{u.package}:{u.target}"
+        label = f"{name} ({'+'.join(u.kinds)})"
         lines.append(
             f"  {label:<40} {_s(u.start):>8} {_s(durations['frontend']):>9} "
             f"{_s(durations['codegen']):>9} {_s(durations['link']):>8} {_s(u.end):>8}"

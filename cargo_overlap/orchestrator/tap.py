@@ -40,6 +40,7 @@ from cargo_overlap.orchestrator.raw_messages import (
     ShimEnd,
     ShimLine,
     ShimLink,
+    ShimLost,
     ShimMessage,
     ShimStart,
     parse_package_id,
@@ -206,6 +207,17 @@ class EventTap:
                         self._leave(live, self.rel(t))
             case ShimEnd():
                 self._end(msg)
+            case ShimLost(u=u, t=t, bytes=size):
+                live = self._by_shim.get(u)
+                self.emit(
+                    ToolMessage(
+                        t=self.rel(t),
+                        level="warning",
+                        text=f"a {size}-byte line from rustc"
+                        + (f" for {live.uid}" if live else "")
+                        + " was too large to pass on; cargo still shows it",
+                    )
+                )
 
     def _start(self, msg: ShimStart) -> None:
         args = parse_rustc_args(msg.args)
@@ -219,6 +231,10 @@ class EventTap:
         key: UnitKey = (msg.pkg, msg.ver, kind_tag(mode, args.crate_types), msg.crate)
         uid = self._new_id(key)
         t = self.rel(msg.t)
+        if (stale := self._by_shim.pop(msg.u, None)) is not None:
+            # The pid came round again and the old unit's end never arrived: close it.
+            stale.end_t = max(stale.spawn_t, t)
+            self._finish(stale)
         live = _LiveUnit(uid, key, t, args.crate_types)
         self._by_shim[msg.u] = live
         self._waiting[key].append(live)
@@ -323,6 +339,7 @@ class EventTap:
         art = live.artifact
         success = art is not None or (end is not None and end.code == 0)
         t = live.end_t if live.end_t is not None else self.now()
+        self._leave(live, t)
         if live.key[2] == "build-script":
             self._build_script_end[(live.key[0], live.key[1])] = t
         self.emit(

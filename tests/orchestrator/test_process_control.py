@@ -162,3 +162,15 @@ def test_cargo_runs_it_as_a_subcommand(workspace) -> None:  # type: ignore[no-un
     assert proc.returncode == 0, proc.stderr.decode()
     events = [decode_event(line) for line in proc.stdout.splitlines() if line]
     assert isinstance(events[-1], Summary) and events[-1].metrics.requested
+
+
+def test_huge_rustc_diagnostic_is_reported_and_the_build_goes_on(workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    lib = root / "heph" / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + 'pub const HUGE: u32 = "' + "a" * 400_000 + '";\n')
+    run = run_tool(["build", "--json"], cwd=root)
+    assert run.returncode == 101
+    assert "error[E0308]" in run.stderr
+    notes = [e.text for e in run.events if isinstance(e, ToolMessage)]
+    assert any("too large to pass on" in n and "heph@0.1.0:lib:heph" in n for n in notes), notes
+    assert isinstance(run.events[-1], Summary)

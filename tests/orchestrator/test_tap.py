@@ -1,5 +1,8 @@
 """The tap joins shim and cargo messages into one event stream."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cargo_overlap.orchestrator.events import (
     AnyEvent,
     PhaseFinished,
@@ -19,6 +22,7 @@ from cargo_overlap.orchestrator.raw_messages import (
     ShimEnd,
     ShimLine,
     ShimLink,
+    ShimMessage,
     ShimStart,
 )
 from cargo_overlap.orchestrator.run_model import RunModel
@@ -211,3 +215,65 @@ def test_close_finishes_units_still_running() -> None:
     tap.close(5.0)
     (done,) = [e for e in events if isinstance(e, UnitFinished)]
     assert done.t == 5.0 and done.success is False
+
+
+def _message(draw: st.DrawFn) -> ShimMessage:
+    u = draw(st.integers(1, 4))
+    t = draw(st.integers(0, 10 * S))
+    kind = draw(st.sampled_from(["start", "codegen", "link", "line", "end"]))
+    if kind == "start":
+        return start(
+            u, t / S, draw(st.sampled_from(["a", "b"])), draw(st.sampled_from(["lib", "bin"]))
+        )
+    if kind == "codegen":
+        return ShimCodegen(u=u, t=t)
+    if kind == "link":
+        return ShimLink(u=u, t=t, edge=draw(st.sampled_from(["start", "end"])))
+    if kind == "line":
+        m = draw(
+            st.sampled_from(
+                [
+                    RustcArtifact(artifact=f"/t/libx-{u:016x}.rmeta", emit="metadata"),
+                    RustcArtifact(artifact="/t/x", emit="link"),
+                    SectionTiming(name="codegen", event="start", timestamp=5),
+                    SectionTiming(name="link", event="end", timestamp=9),
+                ]
+            )
+        )
+        return ShimLine(u=u, t=t, m=m)
+    return ShimEnd(
+        u=u, t=t, code=draw(st.sampled_from([0, 1, -9])), cpu_us=draw(st.integers(-1, 10**7))
+    )
+
+
+@given(
+    st.lists(st.composite(_message)(), max_size=40),
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["lib", "bin"]), st.booleans()),
+        max_size=6,
+    ),
+    st.sampled_from(["stable", "sections"]),
+)
+def test_any_message_order_gives_a_consistent_stream(
+    shim: list[ShimMessage], arts: list[tuple[str, str, bool]], phases: str
+) -> None:
+    tap, events = make_tap(phases)
+    for i, msg in enumerate(shim):
+        tap.on_shim(msg)
+        if i < len(arts):
+            crate, kind, fresh = arts[i]
+            tap.on_cargo(artifact(crate, kind, fresh=fresh), 1.0)
+    tap.close(11.0)
+    started = [e.unit for e in events if isinstance(e, UnitStarted)]
+    finished = [e.unit for e in events if isinstance(e, UnitFinished)]
+    assert len(started) == len(set(started))
+    assert sorted(started) == sorted(finished)
+    open_phase: dict[str, str] = {}
+    for e in events:
+        if isinstance(e, PhaseStarted):
+            assert e.unit not in open_phase
+            open_phase[e.unit] = e.phase
+        elif isinstance(e, PhaseFinished):
+            assert open_phase.pop(e.unit) == e.phase
+    assert open_phase == {}
+    RunModel.from_events(events)  # folds without error

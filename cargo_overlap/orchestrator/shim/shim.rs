@@ -100,7 +100,13 @@ impl Reporter {
 
     fn send(&self, msg: &[u8]) {
         if let (Some(sock), Some(path)) = (&self.sock, &self.path) {
-            let _ = sock.send_to(msg, path);
+            if sock.send_to(msg, path).is_err() && msg.len() > 4096 {
+                // Too large for one datagram (a huge diagnostic): say so instead.
+                let mut lost: Vec<u8> = Vec::with_capacity(96);
+                let _ = write!(lost, "{{\"e\":\"lost\",\"u\":{},\"t\":{},\"bytes\":{}}}",
+                    unsafe { getpid() }, now_ns(), msg.len());
+                let _ = sock.send_to(&lost, path);
+            }
         }
     }
 }
