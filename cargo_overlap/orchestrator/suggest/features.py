@@ -112,10 +112,10 @@ def _cli_seeds(pkg: Package, flags: FeatureFlags) -> list[str]:
         owner, slash, name = feature.partition("/")
         if slash and owner == pkg.name:
             seeds.append(name)
-        elif slash:
-            seeds.append(feature)
-        elif feature in pkg.features or any(
-            d.optional and d.key == feature for d in pkg.dependencies
+        elif (
+            slash
+            or feature in pkg.features
+            or any(d.optional and d.key == feature for d in pkg.dependencies)
         ):
             seeds.append(feature)
     return seeds

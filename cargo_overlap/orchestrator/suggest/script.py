@@ -47,6 +47,8 @@ class ScriptCommand:
     segment: int
     cwd: str | None
     redirect: bool = False
+    # Variables the script exported so far: part of every later command's environment.
+    exported: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,12 @@ def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
 class _Walker:
     """Shell state while walking: variables, directory stack, control-flow segment."""
 
-    def __init__(self, variables: Mapping[str, str], cwd: str) -> None:
+    def __init__(self, variables: Mapping[str, str], cwd: str | None) -> None:
         self.table = OpaqueTable()
         self.variables = {k: self.table.encode_literal(v) for k, v in variables.items()}
         self.cwd: str | None = cwd
         self.dir_stack: list[str | None] = []
+        self.exported: dict[str, str] = {}
         self.segment = 0
         self.case_depth = 0
         self.commands: list[ScriptCommand] = []
@@ -108,8 +111,17 @@ class _Walker:
             self.segment += 1
         self.commands.append(
             ScriptCommand(
-                kind, words, env, raw, line.first, line.last, line_id, self.segment, self.cwd,
+                kind,
+                words,
+                env,
+                raw,
+                line.first,
+                line.last,
+                line_id,
+                self.segment,
+                self.cwd,
                 redirect,
+                tuple(sorted(self.exported.items())),
             )
         )
         if kind == "control":
@@ -147,11 +159,12 @@ class _Walker:
                 self.variables[name] = value.encoded
             self.emit("assignment", raw.text, line, line_id, env=env)
         elif args[0].text in _DECLARERS and not args[0].opaque:
-            self._declare(args[1:])
+            self._declare(args[1:], export=args[0].text == "export")
             self.emit("assignment", raw.text, line, line_id, words=args, env=env)
         elif args[0].text == "unset":
             for w in args[1:]:
                 self.variables.pop(w.text, None)
+                self.exported.pop(w.text, None)
             self.emit("assignment", raw.text, line, line_id, words=args, env=env)
         elif args[0].text in ("cd", "pushd", "popd"):
             self._change_directory(args)
@@ -159,11 +172,18 @@ class _Walker:
         else:
             self.emit("command", raw.text, line, line_id, args, env, raw.redirect)
 
-    def _declare(self, args: Sequence[Word]) -> None:
+    def _declare(self, args: Sequence[Word], export: bool) -> None:
         for w in args:
             m = _ASSIGNMENT.match(w.encoded)
             if m and not w.pieces[0].opaque:
-                self.variables[m.group(1)] = w.encoded[m.end() :]
+                name = m.group(1)
+                self.variables[name] = w.encoded[m.end() :]
+            elif not w.text.startswith("-"):
+                name = w.text
+            else:
+                continue
+            if export and name in self.variables:
+                self.exported[name] = self.table.word(self.variables[name]).text
 
     def _change_directory(self, args: Sequence[Word]) -> None:
         verb = args[0].text
@@ -202,11 +222,14 @@ def _value_word(word: Word, prefix_len: int) -> Word:
     return Word(tuple(head + tail), encoded=word.encoded[prefix_len:])
 
 
-def walk_script(text: str, variables: Mapping[str, str], cwd: str = ".") -> list[ScriptCommand]:
+def walk_script(
+    text: str, variables: Mapping[str, str], cwd: str | None = "."
+) -> list[ScriptCommand]:
     """The commands a script runs, in order (lines are 0-based indexes into `text`).
 
     `variables` are known before the script starts (e.g. GitHub `env:`); `cwd` is the
-    directory the script starts in, relative to the commands' base directory.
+    directory the script starts in, relative to the commands' base directory (None when
+    only known in CI).
     """
     walker = _Walker(variables, cwd)
     for line_id, line in enumerate(_logical_lines(text.split("\n"))):

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from cargo_overlap.orchestrator.suggest.features import FeatureFlags, activate
 from cargo_overlap.orchestrator.suggest.workspace import Package, Target, Workspace
 
+NO_FEATURE_FLAGS = FeatureFlags()
+
 
 class SelectionError(ValueError):
     """The command selects nothing cargo would accept, or something this tool cannot model."""
@@ -118,7 +120,9 @@ class SelectionRequest:
             items += [("--bin", n) for n in t.bins.names] if t.bins.mode == "named" else []
             items += [("--bins",)] if t.bins.mode == "all" else []
             items += [("--lib",)] if t.lib else []
-            items += [("--example", n) for n in t.examples.names] if t.examples.mode == "named" else []
+            items += (
+                [("--example", n) for n in t.examples.names] if t.examples.mode == "named" else []
+            )
             items += [("--examples",)] if t.examples.mode == "all" else []
         if self.packages.mode == "list":
             items += [("-p", s) for s in self.packages.specs]
@@ -229,7 +233,7 @@ def _named(
 def evaluate(
     workspace: Workspace,
     request: SelectionRequest,
-    flags: FeatureFlags = FeatureFlags(),
+    flags: FeatureFlags = NO_FEATURE_FLAGS,
     current: str | None = None,
 ) -> frozenset[TargetRef]:
     """The targets cargo would build as roots for this request; raises SelectionError."""
@@ -261,7 +265,7 @@ def evaluate(
 
 
 def dependency_libs(
-    workspace: Workspace, selection: Iterable[TargetRef], flags: FeatureFlags = FeatureFlags()
+    workspace: Workspace, selection: Iterable[TargetRef], flags: FeatureFlags = NO_FEATURE_FLAGS
 ) -> dict[TargetRef, TargetRef]:
     """Member libs built anyway as dependencies of `selection`, each with one target needing it.
 
@@ -339,9 +343,9 @@ def _widens(
         if not rule.examples.within(intent.examples, (t.name for t in pkg.examples)):
             return True
         lib = pkg.lib
-        if rule.lib and lib is not None and not intent.lib:
-            if TargetRef(name, "lib", lib.name) not in dependencies:
-                return True
+        lib_ref = TargetRef(name, "lib", lib.name) if lib is not None else None
+        if rule.lib and lib_ref is not None and not intent.lib and lib_ref not in dependencies:
+            return True
     return False
 
 
@@ -350,19 +354,19 @@ def _filters(union: frozenset[TargetRef]) -> list[TargetFilter]:
     examples = _ordered_union([sorted(t.name for t in union if t.kind == "example")])
     bin_rules = [NONE, ALL] + ([NameRule("named", bins)] if bins else [])
     example_rules = [NONE, ALL] + ([NameRule("named", examples)] if examples else [])
-    out = [TargetFilter()]
-    for lib in (False, True):
-        for b in bin_rules:
-            for e in example_rules:
-                if lib or b.mode != "none" or e.mode != "none":
-                    out.append(TargetFilter(default=False, lib=lib, bins=b, examples=e))
-    return out
+    return [TargetFilter()] + [
+        TargetFilter(default=False, lib=lib, bins=b, examples=e)
+        for lib in (False, True)
+        for b in bin_rules
+        for e in example_rules
+        if lib or b.mode != "none" or e.mode != "none"
+    ]
 
 
 def combine(
     workspace: Workspace,
     requests: Sequence[SelectionRequest],
-    flags: FeatureFlags = FeatureFlags(),
+    flags: FeatureFlags = NO_FEATURE_FLAGS,
     current: str | None = None,
 ) -> Combination:
     """The shortest request selecting the union of `requests`, or a superset whose extra
@@ -377,9 +381,9 @@ def combine(
     intents = _intents(workspace, requests, current)
     packages = _ordered_union(selected_packages(workspace, r.packages, current) for r in requests)
     package_rules = [PackageRule("list", packages)]
-    if all(r.packages == requests[0].packages for r in requests):
-        if requests[0].packages.mode != "list":
-            package_rules.insert(0, requests[0].packages)
+    shared = requests[0].packages
+    if shared.mode != "list" and all(r.packages == shared for r in requests):
+        package_rules.insert(0, shared)
 
     best: tuple[tuple[int, int, int, tuple[str, ...]], Combination] | None = None
     for package_rule in package_rules:

@@ -64,7 +64,7 @@ class Word:
         return "".join(out) if out else "''"
 
     def resolve(self, values: Mapping[str, str]) -> str | None:
-        """The concrete word with each opaque piece looked up in `values`; None if one is unknown."""
+        """The concrete word, opaque pieces looked up in `values`; None if one is unknown."""
         parts: list[str] = []
         for piece in self.pieces:
             if not piece.opaque:

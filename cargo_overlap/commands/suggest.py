@@ -1,0 +1,91 @@
+"""`cargo-overlap suggest`: merge consecutive cargo builds in CI into one invocation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cargo_overlap.orchestrator.suggest import SuggestError, suggest
+from cargo_overlap.orchestrator.suggest.apply import applicable, file_changes, write_changes
+from cargo_overlap.orchestrator.suggest.render import report_json, report_text
+
+EXIT_SUGGESTED = 0
+EXIT_NOTHING = 1
+EXIT_BAD_INPUT = 2
+
+EPILOG = """\
+With no --workflow, --script or -c, reads .github/workflows/*.yml of the workspace (found
+from --manifest-path or the current directory). Workflow steps and scripts run from the
+workspace root; -c commands from the current directory.
+
+--diff and --write apply only suggestions whose unit graphs match (or that could not be
+verified and show no feature difference); a "differs" suggestion is shown, never applied.
+
+Exit codes: 0 a suggestion was made; 1 nothing to merge; 2 bad input.
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `suggest` subcommand."""
+    p = sub.add_parser(
+        "suggest",
+        help="suggest one cargo invocation for consecutive builds in CI",
+        description="Find cargo builds in CI that run one after another and can be one "
+        "command: cargo starts once and overlaps their codegen/LTO/link tails.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--workflow", action="append", type=Path, default=[], metavar="PATH",
+        help="a GitHub Actions workflow file (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--script", action="append", type=Path, default=[], metavar="PATH",
+        help="a shell script (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "-c", dest="commands", action="append", default=[], metavar="COMMAND",
+        help="a command line; several -c run in the order given (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--manifest-path", type=Path, metavar="PATH", help="the workspace's Cargo.toml")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print only the unified diff")
+    mode.add_argument("--write", action="store_true", help="apply the suggestions to the files")
+    p.set_defaults(func=run)
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Run `suggest`; returns the exit code."""
+    try:
+        report = suggest(
+            workflows=ns.workflow,
+            scripts=ns.script,
+            commands=ns.commands,
+            manifest_path=ns.manifest_path,
+        )
+        changes = file_changes(report.suggestions) if (ns.diff or ns.write) else []
+        if ns.write:
+            write_changes(changes)
+    except SuggestError as exc:
+        print(f"cargo-overlap: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if ns.json:
+        sys.stdout.write(report_json(report))
+    elif ns.diff:
+        sys.stdout.write("".join(change.diff() for change in changes))
+    elif ns.write:
+        for change in changes:
+            print(f"wrote {change.source}")
+    else:
+        sys.stdout.write(report_text(report))
+    if ns.diff or ns.write:
+        skipped = len(report.suggestions) - len(applicable(report.suggestions))
+        if skipped:
+            print(
+                f"cargo-overlap: {skipped} suggestion(s) not applied (verdict differs, "
+                "unverified with a feature difference, or no diff); see `cargo-overlap suggest`",
+                file=sys.stderr,
+            )
+    return EXIT_SUGGESTED if report.suggestions else EXIT_NOTHING

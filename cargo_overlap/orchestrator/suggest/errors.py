@@ -1,0 +1,10 @@
+"""The one error type of `suggest` that reaches the user."""
+
+from __future__ import annotations
+
+
+class SuggestError(Exception):
+    """Bad input (missing file, YAML that does not parse, no workspace, cargo failing).
+
+    The message is one line, ready to print after `cargo-overlap: error: `.
+    """

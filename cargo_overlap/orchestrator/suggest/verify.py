@@ -1,0 +1,109 @@
+"""Decide whether a combined command builds what the separate ones built.
+
+The unit graph is the evidence: the union of the separate commands' units against the
+combined command's units, for every concrete value of the `${{ matrix.* }}` tokens the
+commands use. The static feature check from metadata runs always and explains a
+difference before cargo confirms it (or stands alone when cargo cannot answer offline).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cargo_overlap.orchestrator.suggest.cargo_args import BuildCommand, unit_graph_args
+from cargo_overlap.orchestrator.suggest.model import DIFFERS, EQUIVALENT, UNVERIFIED
+from cargo_overlap.orchestrator.suggest.unit_graph import (
+    Unit,
+    UnitComparison,
+    UnitGraphUnavailable,
+    run_unit_graph,
+)
+from cargo_overlap.orchestrator.suggest.workflow import matrix_values
+
+_CARGO_ENV = re.compile(r"^(CARGO|RUST)")
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Each matrix value costs one `--unit-graph` run per command; beyond this, spot-check.
+MAX_MATRIX_VALUES = 6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict and the lines explaining it."""
+
+    verdict: str
+    lines: tuple[str, ...]
+
+
+def _cargo_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables that can change what cargo builds (others, e.g. tokens, are ignored)."""
+    return {k: v for k, v in env.items() if _CARGO_ENV.match(k)}
+
+
+def _opaque_tokens(builds: Sequence[BuildCommand], env: Mapping[str, str]) -> set[str]:
+    tokens = {t for b in builds for a in b.args for w in a.words for t in w.opaque_texts()}
+    for value in _cargo_env(env).values():
+        tokens |= set(_EXPRESSION.findall(value))
+    return tokens
+
+
+def _resolve_env(env: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
+    out = {k: v for k, v in env.items() if "${{" not in v}
+    for name, value in _cargo_env(env).items():
+        out[name] = _EXPRESSION.sub(lambda m: values[m.group(0)], value)
+    return out
+
+
+def _values_label(values: Mapping[str, str]) -> str:
+    return ", ".join(values[k] for k in sorted(values))
+
+
+def verify_units(
+    builds: Sequence[BuildCommand],
+    combined_flags: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    matrix: tuple[Mapping[str, str], ...] | None,
+) -> Verdict:
+    """Compare unit graphs of the separate commands and the combined one."""
+    found = matrix_values(matrix, _opaque_tokens(builds, env))
+    if isinstance(found, str):
+        return Verdict(UNVERIFIED, (f"unit graph not computed: {found}",))
+    matched: list[str] = []
+    differing: list[str] = []
+    for values in found[:MAX_MATRIX_VALUES]:
+        label = f" for {_values_label(values)}" if values else ""
+        resolved_env = _resolve_env(env, values)
+        try:
+            separate: set[Unit] = set()
+            for build in builds:
+                separate |= _units(build, build.selection.flags(), values, cwd, resolved_env)
+            combined = _units(builds[0], combined_flags, values, cwd, resolved_env)
+        except UnitGraphUnavailable as exc:
+            return Verdict(UNVERIFIED, (f"unit graph not computed{label}: {exc}",))
+        comparison = UnitComparison(frozenset(separate), combined)
+        if comparison.equivalent:
+            matched.append(f"unit graphs match{label}: {len(combined)} units")
+        else:
+            differing.append(f"unit graphs differ{label}:")
+            differing += [f"  {line}" for line in comparison.describe()]
+    skipped = len(found) - MAX_MATRIX_VALUES
+    note = (f"({skipped} more matrix values not checked)",) if skipped > 0 else ()
+    if differing:
+        return Verdict(DIFFERS, (*differing, *note))
+    return Verdict(EQUIVALENT, (*matched, *note))
+
+
+def _units(
+    build: BuildCommand,
+    selection_flags: Sequence[str],
+    values: Mapping[str, str],
+    cwd: Path,
+    env: Mapping[str, str],
+) -> frozenset[Unit]:
+    args = unit_graph_args(build, selection_flags, values)
+    if isinstance(args, str):
+        raise UnitGraphUnavailable(args)
+    return run_unit_graph(args, cwd, env)
