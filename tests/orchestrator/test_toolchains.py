@@ -97,3 +97,44 @@ def test_sections_on_stable_is_refused_in_one_line(workspace) -> None:  # type: 
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "nightly" in lines[0] and "RUSTC_BOOTSTRAP" in lines[0]
+
+
+def host_triple() -> str:
+    out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    return next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("host:"))
+
+
+@pytest.mark.parametrize("where", ["absolute", "on-path"])
+def test_configured_linker_is_timed_and_artifacts_unchanged(
+    workspace, tmp_path: Path, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    """`-C linker=NAME` from config, by name on PATH or by absolute path (as zigbuild does)."""
+    root = workspace(plugins=("plugin-a",))
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    log = tmp_path / "linker.log"
+    linker = tools / "my-cc"
+    linker.write_text(f'#!/bin/sh\necho "$0" >> {log}\nexec cc "$@"\n')
+    linker.chmod(0o755)
+    value = str(linker) if where == "absolute" else "my-cc"
+    (root / ".cargo").mkdir()
+    (root / ".cargo" / "config.toml").write_text(f'[target.{host_triple()}]\nlinker = "{value}"\n')
+    env = dict(os.environ, PATH=f"{tools}:{os.environ['PATH']}")
+    products = [root / "target" / "debug" / p for p in ("heph", "libplugin_a.so")]
+    assert cargo(["build"], cwd=root, env=env).returncode == 0
+    before = [hashlib.sha256(p.read_bytes()).hexdigest() for p in products]
+    assert cargo(["clean"], cwd=root, env=env).returncode == 0
+    log.unlink()
+    run = run_tool(["build", "--json"], cwd=root, env=env)
+    assert run.returncode == 0, run.stderr
+    # the user's linker ran, under its own name, for every linked unit
+    assert log.read_text().splitlines() and all(
+        line.endswith("/my-cc") for line in log.read_text().splitlines()
+    )
+    model = RunModel.from_events(run.events)
+    for uid in model.requested_units():
+        assert model.units[uid].phase_span("link", model.now) is not None, uid
+    after = [hashlib.sha256(p.read_bytes()).hexdigest() for p in products]
+    assert after == before
+    fresh = cargo(["build", "--message-format=json"], cwd=root, env=env)
+    assert '"fresh":false' not in fresh.stdout

@@ -251,6 +251,66 @@ fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
     None
 }
 
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+// Put a shim in front of the linker rustc will run. The default (`cc`) and bare names
+// (`-C linker=clang`) are found on PATH, where the wrapper puts `<run dir>/linker` first.
+// An absolute path (`-C linker=/opt/zig/zigcc`, as cargo-zigbuild sets) cannot be shadowed
+// on PATH: rustc is pointed at a shim with the same file name, since rustc infers the
+// linker flavor from the name, and the shim finds the real path in the file `real` beside it.
+fn shadow_linker(run_dir: &Path, args: &mut [OsString]) {
+    let exe = match env::current_exe() {
+        Ok(e) => e,
+        Err(_) => return,
+    };
+    let name = match linker_name(&args[1..]) {
+        Some(n) => n,
+        None => return,
+    };
+    if !name.contains(&b'/') {
+        let shadow = run_dir.join("linker").join(std::ffi::OsStr::from_bytes(&name));
+        if !shadow.exists() {
+            let _ = std::os::unix::fs::symlink(&exe, &shadow);
+        }
+        return;
+    }
+    let real = Path::new(std::ffi::OsStr::from_bytes(&name));
+    let base = match real.file_name() {
+        Some(b) if real.is_absolute() => b.to_os_string(),
+        _ => return,
+    };
+    let dir = run_dir.join("linker-abs").join(format!("{:016x}", fnv1a(&name)));
+    let shadow = dir.join(&base);
+    if !shadow.exists() {
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        // Write `real` before the link appears: a shim found by name always finds it.
+        let tmp = dir.join(format!("real.{}", unsafe { getpid() }));
+        if std::fs::write(&tmp, &name).is_err() || std::fs::rename(&tmp, dir.join("real")).is_err() {
+            return;
+        }
+        let _ = std::os::unix::fs::symlink(&exe, &shadow);
+        if !shadow.exists() {
+            return;
+        }
+    }
+    let mut replacement = OsString::from("linker=");
+    replacement.push(shadow.as_os_str());
+    for i in 1..args.len() {
+        let a = args[i].as_bytes();
+        if a.strip_prefix(b"-Clinker=") == Some(&name[..]) {
+            let mut v = OsString::from("-C");
+            v.push(&replacement);
+            args[i] = v;
+        } else if a.strip_prefix(b"linker=") == Some(&name[..]) && args[i - 1].as_bytes() == b"-C" {
+            args[i] = replacement.clone();
+        }
+    }
+}
+
 fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     if args.is_empty() {
         eprintln!("cargo-overlap shim: expected `rustc ARGS...`");
@@ -280,6 +340,9 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             args.push(OsString::from("-Zunstable-options"));
         }
     }
+    if unit && run_dir.as_ref().is_some_and(|d| d.join("linker").is_dir()) {
+        shadow_linker(run_dir.as_ref().unwrap(), &mut args);
+    }
     let mut cmd = match &chain {
         Some(w) => {
             let mut c = Command::new(w);
@@ -306,18 +369,6 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
 
     if stable_mode {
         let linker_dir = run_dir.join("linker");
-        if let Some(name) = linker_name(rustc_args) {
-            // A bare name (`-C linker=clang`) is looked up on PATH: shadow it too. An
-            // absolute path cannot be shadowed without changing rustc's arguments.
-            if !name.contains(&b'/') {
-                let shadow = linker_dir.join(std::ffi::OsStr::from_bytes(&name));
-                if !shadow.exists() {
-                    if let Ok(exe) = env::current_exe() {
-                        let _ = std::os::unix::fs::symlink(exe, &shadow);
-                    }
-                }
-            }
-        }
         let real_path = env::var_os("PATH").unwrap_or_default();
         let mut path = OsString::from(linker_dir.as_os_str());
         path.push(":");
@@ -466,10 +517,15 @@ fn find_on_path(name: &OsString, path: &OsString, skip: Option<&Path>) -> Option
     None
 }
 
-fn linker_main(name: OsString, args: Vec<OsString>) -> ! {
+fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
     let real_path = env::var_os(PATH_ENV).or_else(|| env::var_os("PATH")).unwrap_or_default();
     let skip = env::var_os(LINKER_DIR_ENV).map(PathBuf::from);
-    let real = match find_on_path(&name, &real_path, skip.as_deref()) {
+    let beside = Path::new(&argv0).parent().map(|d| d.join("real"));
+    let pinned = beside
+        .and_then(|f| std::fs::read(f).ok())
+        .map(|b| PathBuf::from(OsString::from(std::ffi::OsStr::from_bytes(&b))));
+    let found = pinned.or_else(|| find_on_path(&name, &real_path, skip.as_deref()));
+    let real = match found {
         Some(p) => p,
         None => {
             eprintln!("cargo-overlap shim: linker {:?} not found on PATH", name);
@@ -517,6 +573,6 @@ fn main() {
     if base.as_bytes() == b"rustc-wrapper" {
         wrapper_main(argv0, rest)
     } else {
-        linker_main(base, rest)
+        linker_main(argv0, base, rest)
     }
 }
