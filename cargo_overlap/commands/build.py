@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, cast
 
 import anyio
 
 from cargo_overlap.orchestrator.events import AnyEvent, Summary, encode_event
+from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 from cargo_overlap.orchestrator.report import summary_text
 from cargo_overlap.orchestrator.runner import (
     BuildRequest,
@@ -19,6 +22,8 @@ from cargo_overlap.orchestrator.runner import (
     PhasesUnavailable,
     run_build,
 )
+from cargo_overlap.orchestrator.trace import write_trace
+from cargo_overlap.tui.slots import pack_slots
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -32,6 +37,7 @@ cargo-overlap's own options may stand anywhere before `--`; everything else goes
   --phases MODE       auto (default), stable, or sections (nightly rustc's own timings)
   --events FILE       also write the NDJSON events to FILE
   --no-tui            headless with a text summary, even in a terminal
+  --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
 
 Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 130 / 143 interrupted.
 """
@@ -50,6 +56,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+_VALUE_FLAGS = ("--phases", "--events", "--trace")
+
+
 class UsageError(Exception):
     """Bad cargo-overlap options; one-line message."""
 
@@ -61,6 +70,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         "phases": "auto",
         "events": "",
         "no_tui": False,
+        "trace": "",
     }
     rest: list[str] = []
     i = 0
@@ -73,7 +83,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
             own["json"] = True
         elif a == "--no-tui":
             own["no_tui"] = True
-        elif a in ("--phases", "--events") or a.startswith(("--phases=", "--events=")):
+        elif a in _VALUE_FLAGS or a.startswith(tuple(f"{f}=" for f in _VALUE_FLAGS)):
             name = a[2:].split("=", 1)[0]
             if "=" in a:
                 value = a.split("=", 1)[1]
@@ -115,14 +125,54 @@ def run(ns: argparse.Namespace) -> int:
         argv=["cargo-overlap", "build", *ns.cargo_args],
     )
     events_path = str(own["events"]) or None
+    trace_path = Path(str(own["trace"])) if own["trace"] else None
+    if trace_path is not None and not _writable(trace_path, "trace"):
+        return EXIT_USAGE
     if own["json"] or own["no_tui"] or not sys.stdout.isatty():
-        return run_headless(request, json_out=bool(own["json"]), events_path=events_path)
+        return run_headless(
+            request, json_out=bool(own["json"]), events_path=events_path, trace_path=trace_path
+        )
     from cargo_overlap.tui.launch import run_build_app
 
-    return run_build_app(request, events_path=events_path)
+    if trace_path is None:
+        return run_build_app(request, events_path=events_path)
+    # The app records the events; the trace is made from that recording afterwards.
+    with tempfile.TemporaryDirectory(prefix="cargo-overlap-") as tmp:
+        recording = events_path or str(Path(tmp) / "run.ndjson")
+        code = run_build_app(request, events_path=recording)
+        try:
+            summary = final_summary(read_events(Path(recording)))
+        except RecordingError as exc:
+            _error(f"no trace written: {exc}")
+            return code
+        _write_trace(trace_path, summary)
+    return code
 
 
-def run_headless(request: BuildRequest, *, json_out: bool, events_path: str | None) -> int:
+def _writable(path: Path, what: str) -> bool:
+    """True when ``path`` can be written (it is created empty); else says why."""
+    try:
+        path.open("w").close()
+    except OSError as exc:
+        _error(f"cannot write {what} to {path}: {exc.strerror}")
+        return False
+    return True
+
+
+def _write_trace(path: Path, summary: Summary) -> None:
+    try:
+        write_trace(path, summary, pack_slots)
+    except OSError as exc:
+        _error(f"cannot write trace to {path}: {exc.strerror}")
+
+
+def run_headless(
+    request: BuildRequest,
+    *,
+    json_out: bool,
+    events_path: str | None,
+    trace_path: Path | None = None,
+) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -162,6 +212,8 @@ def run_headless(request: BuildRequest, *, json_out: bool, events_path: str | No
     if not json_out and summary and summary[-1].units:
         sys.stdout.write(summary_text(summary[-1]))
         sys.stdout.flush()
+    if trace_path is not None and summary:
+        _write_trace(trace_path, summary[-1])
     if received:
         return 128 + received[0]
     return code
