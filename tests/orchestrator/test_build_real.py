@@ -224,3 +224,38 @@ def test_phase_events_are_ordered_per_unit(built: tuple[Path, ToolRun]) -> None:
     for uid, phases in seen.items():
         order = ["frontend", "codegen", "link"]
         assert phases == sorted(phases, key=order.index), uid
+
+
+def test_build_scripts_see_the_environment_they_see_without_the_tool(
+    workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(
+        "fn main() {\n"
+        "    let mut vars: Vec<String> =\n"
+        '        std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();\n'
+        "    vars.sort();\n"
+        '    std::fs::write(std::env::var("ENV_DUMP").unwrap(), vars.join("\\n")).unwrap();\n'
+        "}\n"
+    )
+    lib = root / "crates" / "shared-000" / "src" / "lib.rs"
+    lib.write_text(
+        lib.read_text().replace('pub const BUILT_BY: &str = env!("GEN_RUSTC_VERSION");\n', "")
+    )
+
+    def dump(runner: str) -> dict[str, str]:
+        out = tmp_path / f"{runner}.env"
+        env = dict(os.environ, ENV_DUMP=str(out))
+        assert cargo(["clean"], cwd=root).returncode == 0
+        if runner == "plain":
+            assert cargo(["build"], cwd=root, env=env).returncode == 0
+        else:
+            assert run_tool(["build", "--json"], cwd=root, env=env).returncode == 0
+        return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+    plain, tool = dump("plain"), dump("tool")
+    plain.pop("ENV_DUMP")
+    tool.pop("ENV_DUMP")
+    assert "RUSTC_WRAPPER" not in plain
+    assert Path(tool.pop("RUSTC_WRAPPER")).name == "rustc-wrapper"
+    assert tool == plain

@@ -1,0 +1,78 @@
+"""Pure parts of launching cargo: argument handling, jobs, wrappers, jobserver fds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cargo_overlap.orchestrator.runner import cargo_command, inherited_jobserver_fds
+from cargo_overlap.orchestrator.toolchain import jobs_from, user_rustc_wrapper
+
+
+def test_cargo_command_adds_json_and_keeps_the_users_args() -> None:
+    cmd, notes = cargo_command("/bin/cargo", ["+nightly", "--release", "-p", "a"])
+    assert cmd == [
+        "/bin/cargo",
+        "+nightly",
+        "build",
+        "--release",
+        "-p",
+        "a",
+        "--message-format=json-render-diagnostics",
+    ]
+    assert notes == []
+
+
+def test_cargo_command_drops_the_users_message_format_and_says_so() -> None:
+    cmd, notes = cargo_command("cargo", ["--message-format", "short", "--message-format=json"])
+    assert cmd == ["cargo", "build", "--message-format=json-render-diagnostics"]
+    assert len(notes) == 2 and "short" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["-j", "3"], {}, 3),
+        (["--jobs=5"], {}, 5),
+        (["-j7"], {}, 7),
+        ([], {"CARGO_BUILD_JOBS": "4"}, 4),
+        (["-j", "1"], {"CARGO_BUILD_JOBS": "4"}, 1),
+        (["-j", "-1"], {}, max(1, len(os.sched_getaffinity(0)) - 1)),
+        ([], {}, len(os.sched_getaffinity(0))),
+    ],
+)
+def test_jobs(args: list[str], env: dict[str, str], expected: int) -> None:
+    assert jobs_from(args, env) == expected
+
+
+def test_user_wrapper_from_env_and_config(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    ws = tmp_path / "ws" / "sub"
+    ws.mkdir(parents=True)
+    base = {"CARGO_HOME": str(home)}
+    assert user_rustc_wrapper(ws, base) is None
+    (home / "config.toml").write_text('[build]\nrustc-wrapper = "sccache"\n')
+    assert user_rustc_wrapper(ws, base) == "sccache"
+    (tmp_path / "ws" / ".cargo").mkdir()
+    (tmp_path / "ws" / ".cargo" / "config.toml").write_text(
+        '[build]\nrustc-wrapper = "tools/wrap"\n'
+    )
+    assert user_rustc_wrapper(ws, base) == str(tmp_path / "ws" / "tools" / "wrap")
+    assert user_rustc_wrapper(ws, {**base, "CARGO_BUILD_RUSTC_WRAPPER": "w2"}) == "w2"
+    assert user_rustc_wrapper(ws, {**base, "RUSTC_WRAPPER": ""}) is None
+
+
+def test_parent_make_jobserver_fds_are_handed_on() -> None:
+    r, w = os.pipe()
+    try:
+        env = {"MAKEFLAGS": f" -j4 --jobserver-auth={r},{w}"}
+        assert inherited_jobserver_fds(env) == [r, w]
+    finally:
+        os.close(r)
+        os.close(w)
+    # closed descriptors are not passed (cargo would fail on them)
+    assert inherited_jobserver_fds({"MAKEFLAGS": f"--jobserver-auth={r},{w}"}) == []
+    assert inherited_jobserver_fds({"MAKEFLAGS": "--jobserver-auth=fifo:/tmp/x"}) == []
