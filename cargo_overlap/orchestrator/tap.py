@@ -47,6 +47,7 @@ from cargo_overlap.orchestrator.raw_messages import (
 )
 
 UnitKey = tuple[str, str, str, str]  # package, version, kind tag, crate name
+FINAL_KINDS = frozenset({"bin", "cdylib", "dylib", "staticlib"})
 _SUMMARY_LINE = re.compile(r"^(\d+ (warning|error)s?( and \d+ warnings?)? emitted|aborting due to)")
 
 
@@ -399,7 +400,9 @@ class EventTap:
                 kinds=list(msg.target.crate_types) or list(msg.target.kind),
                 mode=mode,
                 profile=f"opt-level={msg.profile.opt_level}",
-                primary=False,
+                # cargo's primary flag reaches rustc only: a unit that did not run is taken
+                # as asked for when it is a final artifact, which nothing else links in.
+                primary=mode == "build" and not FINAL_KINDS.isdisjoint(msg.target.crate_types),
                 fresh=msg.fresh,
             )
         )

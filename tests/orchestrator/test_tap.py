@@ -277,3 +277,11 @@ def test_any_message_order_gives_a_consistent_stream(
             assert open_phase.pop(e.unit) == e.phase
     assert open_phase == {}
     RunModel.from_events(events)  # folds without error
+
+
+def test_fresh_final_artifacts_count_as_asked_for() -> None:
+    tap, events = make_tap()
+    tap.on_cargo(artifact("plug", "cdylib", fresh=True), 0.1)
+    tap.on_cargo(artifact("core", "lib", fresh=True), 0.1)
+    model = RunModel.from_events(events)
+    assert model.requested_units() == ["plug@0.1.0:cdylib:plug"]
