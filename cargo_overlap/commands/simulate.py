@@ -1,0 +1,193 @@
+"""`cargo-overlap simulate RUN.ndjson`: predict other build strategies from a recording."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.orchestrator.simulate import (
+    DEFAULT_JOB_OVERHEAD,
+    STRATEGIES,
+    Prediction,
+    SimGraph,
+    SimulationError,
+    calibrate,
+    graph_from_model,
+    predict,
+)
+from cargo_overlap.tui.sources import ReplayError, load_stream
+
+EXIT_USAGE = 2
+
+EPILOG = """\
+strategies:
+  combined    one cargo invocation building every requested artifact
+  sequential  one invocation per artifact, in the order of the recorded -p flags, each
+              building what is not built yet and paying cargo's start again
+  split-jobs  one CI job per artifact in parallel, each on its own machine with the same
+              jobs; --cache cold rebuilds the artifact's whole dependency graph, warm
+              restores everything outside the artifact's own package from a cache
+
+The model (docs/demo.md): N jobserver tokens, one per running unit; a unit starts when its
+dependencies are ready (rmeta for pipelined edges) and a token is free, longest remaining
+path first; spare tokens go to units in codegen. It is calibrated to reproduce the
+recorded run, so predictions hold for that machine under that load.
+
+Exit codes: 0; 2 bad usage or a file that is not `cargo-overlap build --json` output.
+"""
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0 or math.isnan(value) or math.isinf(value):
+        raise argparse.ArgumentTypeError("must be a non-negative number of seconds")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `simulate` subcommand."""
+    p = sub.add_parser(
+        "simulate",
+        help="predict the wall time of other build strategies from a recorded run",
+        description="Replay a recorded run's units and dependency graph through a "
+        "jobserver model and predict the wall time of a build strategy.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", type=Path, metavar="RUN.ndjson", help="`build --json` output")
+    p.add_argument("--jobs", "-j", type=_positive_int, help="tokens (default: the run's)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="sequential")
+    p.add_argument("--cache", choices=("cold", "warm"), default="cold", help="for split-jobs")
+    p.add_argument(
+        "--job-overhead",
+        type=_non_negative,
+        default=DEFAULT_JOB_OVERHEAD,
+        metavar="SECONDS",
+        help="per CI job before cargo starts: runner start, checkout, toolchain, cache "
+        f"restore (default {DEFAULT_JOB_OVERHEAD:g})",
+    )
+    p.add_argument(
+        "--start-cost",
+        type=_non_negative,
+        metavar="SECONDS",
+        help="cargo's start per invocation (default: measured in the recording)",
+    )
+    p.add_argument(
+        "--codegen-width",
+        type=_positive_int,
+        metavar="N",
+        help="cores one unit's codegen can use (default: all tokens; 1 for codegen-units=1)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.set_defaults(func=run)
+
+
+def _error(message: str) -> None:
+    print(f"cargo-overlap: error: {message}", file=sys.stderr)
+
+
+def prediction_json(pred: Prediction) -> dict[str, Any]:
+    """A prediction as plain JSON values."""
+    return {
+        "strategy": pred.strategy,
+        "cache": pred.cache,
+        "jobs": pred.jobs,
+        "wall": pred.wall,
+        "cpu": pred.cpu,
+        "invocations": [
+            {
+                "name": i.name,
+                "start": round(i.start, 6),
+                "end": round(i.end, 6),
+                "units": i.units,
+                "cpu": round(i.cpu, 6),
+            }
+            for i in pred.invocations
+        ],
+    }
+
+
+def simulate_json(graph: SimGraph, load: float, pred: Prediction, cost: float) -> dict[str, Any]:
+    """The whole `simulate --json` object."""
+    return {
+        "recorded": {
+            "wall": graph.recorded_wall,
+            "jobs": graph.jobs,
+            "units": len(graph.units) - len(graph.prebuilt),
+            "requested": list(graph.requested),
+        },
+        "model": {
+            "load": round(load, 6),
+            "start_cost": round(cost, 6),
+            "finish_cost": round(graph.finish_cost, 6),
+            "priority": "longest remaining path",
+        },
+        "prediction": prediction_json(pred),
+    }
+
+
+def simulate_text(graph: SimGraph, load: float, pred: Prediction, cost: float) -> str:
+    """A few lines for a person."""
+    rec = graph.recorded_wall or 0.0
+    lines = [
+        f"recorded: one invocation, {len(graph.units) - len(graph.prebuilt)} units built, "
+        f"-j{graph.jobs}, wall {rec:.2f} s",
+        f"model: load factor {load:.2f} (recorded / modelled span), cargo start "
+        f"{cost:.2f} s + finish {graph.finish_cost:.2f} s per invocation",
+    ]
+    cache = f", {pred.cache}" if pred.strategy == "split-jobs" else ""
+    ratio = f" ({pred.wall / rec:.2f}x the recorded run)" if rec > 0 else ""
+    lines.append(
+        f"{pred.strategy}{cache}, -j{pred.jobs}: predicted wall {pred.wall:.2f} s{ratio}, "
+        f"CPU {pred.cpu:.2f} s"
+    )
+    for n, inv in enumerate(pred.invocations, start=1):
+        lines.append(
+            f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Print the prediction; 2 for a file that is not a recording of this tool."""
+    try:
+        events = load_stream(Path(ns.path))
+        graph = graph_from_model(RunModel.from_events(events))
+        load = calibrate(graph, ns.codegen_width)
+        pred = predict(
+            graph,
+            ns.strategy,
+            jobs=ns.jobs,
+            cache=ns.cache,
+            job_overhead=ns.job_overhead,
+            start_cost=ns.start_cost,
+            codegen_width=ns.codegen_width,
+            scale=load,
+        )
+    except (ReplayError, SimulationError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    cost = graph.start_cost if ns.start_cost is None else ns.start_cost
+    if ns.json:
+        sys.stdout.write(json.dumps(simulate_json(graph, load, pred, cost)) + "\n")
+    else:
+        sys.stdout.write(simulate_text(graph, load, pred, cost))
+    return 0
