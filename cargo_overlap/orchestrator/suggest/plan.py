@@ -48,7 +48,7 @@ from cargo_overlap.orchestrator.suggest.selection import (
     selected_packages,
 )
 from cargo_overlap.orchestrator.suggest.sources import Job, ScriptBlock, StepInfo
-from cargo_overlap.orchestrator.suggest.verify import verify_units
+from cargo_overlap.orchestrator.suggest.verify import UnitGraphCache, verify_units
 from cargo_overlap.orchestrator.suggest.workspace import Workspace
 
 
@@ -147,7 +147,7 @@ def render_combined(entry: BuildEntry, flags: Sequence[str]) -> str:
 
 
 def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[list[str], str]:
-    union = sorted(combination.union)
+    union = combination.ordered
     what = _and([t.describe() for t in union]) if union else "nothing"
     lines = [f"selects {what}: the union of the {len(builds)} commands"]
     for extra, needer in combination.extras:
@@ -190,6 +190,7 @@ class Planner:
         self.cache = cache
         self.verify = verify
         self._files: dict[Path, str] = {}
+        self._unit_graphs = UnitGraphCache()
 
     def _file_text(self, path: Path) -> str:
         if path not in self._files:
@@ -235,7 +236,12 @@ class Planner:
         lines += static or ["static feature check: no crate gains features in the combined build"]
         if self.verify:
             verdict = verify_units(
-                builds, flags, context.directory, dict(chain[0].environment), chain[0].block.matrix
+                builds,
+                flags,
+                context.directory,
+                dict(chain[0].environment),
+                chain[0].block.matrix,
+                self._unit_graphs,
             )
         else:
             verdict = None

@@ -297,6 +297,8 @@ class Combination:
     union: frozenset[TargetRef]
     # Targets beyond the union, each with a selected target that already depended on it.
     extras: tuple[tuple[TargetRef, TargetRef], ...]
+    # The union in the order the commands asked for it, for messages.
+    ordered: tuple[TargetRef, ...] = ()
 
 
 def _intents(
@@ -349,9 +351,10 @@ def _widens(
     return False
 
 
-def _filters(union: frozenset[TargetRef]) -> list[TargetFilter]:
-    bins = _ordered_union([sorted(t.name for t in union if t.kind == "bin")])
-    examples = _ordered_union([sorted(t.name for t in union if t.kind == "example")])
+def _filters(ordered: Sequence[TargetRef]) -> list[TargetFilter]:
+    """Candidate target filters: default, or each kind taken none, all, or by the names asked."""
+    bins = _ordered_union([[t.name for t in ordered if t.kind == "bin"]])
+    examples = _ordered_union([[t.name for t in ordered if t.kind == "example"]])
     bin_rules = [NONE, ALL] + ([NameRule("named", bins)] if bins else [])
     example_rules = [NONE, ALL] + ([NameRule("named", examples)] if examples else [])
     return [TargetFilter()] + [
@@ -374,6 +377,15 @@ def combine(
     (with the reason) when no flag set does."""
     selections = [evaluate(workspace, r, flags, current) for r in requests]
     union = frozenset().union(*selections)
+    rank = {name: i for i, name in enumerate(workspace.names())}
+    kinds = {"bin": 0, "lib": 1, "example": 2}
+    ordered = tuple(
+        dict.fromkeys(
+            t
+            for s in selections
+            for t in sorted(s, key=lambda t: (rank.get(t.package, 0), kinds[t.kind], t.name))
+        )
+    )
     dependencies: dict[TargetRef, TargetRef] = {}
     for selection in selections:
         for lib, needer in dependency_libs(workspace, selection, flags).items():
@@ -388,7 +400,7 @@ def combine(
     best: tuple[tuple[int, int, int, tuple[str, ...]], Combination] | None = None
     for package_rule in package_rules:
         chosen = selected_packages(workspace, package_rule, current)
-        for target_filter in _filters(union):
+        for target_filter in _filters(ordered):
             request = SelectionRequest(package_rule, target_filter)
             try:
                 selection = evaluate(workspace, request, flags, current)
@@ -400,26 +412,27 @@ def combine(
             if _widens(workspace, chosen, target_filter, intents, dependencies):
                 continue
             alls = sum(r.mode == "all" for r in (target_filter.bins, target_filter.examples))
-            rank = (len(request.flag_items()), len(extra), alls, request.flags())
-            if best is None or rank < best[0]:
+            cost = (len(request.flag_items()), len(extra), alls, request.flags())
+            if best is None or cost < best[0]:
                 extras = tuple((e, dependencies[e]) for e in sorted(extra))
-                best = (rank, Combination(request, selection, union, extras))
+                best = (cost, Combination(request, selection, union, extras, ordered))
     if best is None:
-        raise SelectionError(_why_not(workspace, union, packages, dependencies, flags, current))
+        raise SelectionError(_why_not(workspace, ordered, packages, dependencies, flags, current))
     return best[1]
 
 
 def _why_not(
     workspace: Workspace,
-    union: frozenset[TargetRef],
+    ordered: Sequence[TargetRef],
     packages: tuple[str, ...],
     dependencies: dict[TargetRef, TargetRef],
     flags: FeatureFlags,
     current: str | None,
 ) -> str:
     """Explain the failure through the most literal candidate: each kind asked for, by name."""
-    bins = _ordered_union([sorted(t.name for t in union if t.kind == "bin")])
-    examples = _ordered_union([sorted(t.name for t in union if t.kind == "example")])
+    union = frozenset(ordered)
+    bins = _ordered_union([[t.name for t in ordered if t.kind == "bin"]])
+    examples = _ordered_union([[t.name for t in ordered if t.kind == "example"]])
     literal = SelectionRequest(
         PackageRule("list", packages),
         TargetFilter(

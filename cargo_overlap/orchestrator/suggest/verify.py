@@ -60,14 +60,39 @@ def _values_label(values: Mapping[str, str]) -> str:
     return ", ".join(values[k] for k in sorted(values))
 
 
+_GraphKey = tuple[tuple[str, ...], Path, tuple[tuple[str, str], ...]]
+
+
+class UnitGraphCache:
+    """Unit graphs already asked for in this run (wrappers share cargo's graphs)."""
+
+    def __init__(self) -> None:
+        self._graphs: dict[_GraphKey, frozenset[Unit] | UnitGraphUnavailable] = {}
+
+    def units(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> frozenset[Unit]:
+        """The units for `cargo ARGS`; UnitGraphUnavailable (remembered too) on failure."""
+        key = (tuple(args), cwd, tuple(sorted(env.items())))
+        if key not in self._graphs:
+            try:
+                self._graphs[key] = run_unit_graph(args, cwd, env)
+            except UnitGraphUnavailable as exc:
+                self._graphs[key] = exc
+        found = self._graphs[key]
+        if isinstance(found, UnitGraphUnavailable):
+            raise found
+        return found
+
+
 def verify_units(
     builds: Sequence[BuildCommand],
     combined_flags: Sequence[str],
     cwd: Path,
     env: Mapping[str, str],
     matrix: tuple[Mapping[str, str], ...] | None,
+    cache: UnitGraphCache | None = None,
 ) -> Verdict:
     """Compare unit graphs of the separate commands and the combined one."""
+    cache = cache or UnitGraphCache()
     found = matrix_values(matrix, _opaque_tokens(builds, env))
     if isinstance(found, str):
         return Verdict(UNVERIFIED, (f"unit graph not computed: {found}",))
@@ -79,8 +104,9 @@ def verify_units(
         try:
             separate: set[Unit] = set()
             for build in builds:
-                separate |= _units(build, build.selection.flags(), values, cwd, resolved_env)
-            combined = _units(builds[0], combined_flags, values, cwd, resolved_env)
+                flags = build.selection.flags()
+                separate |= _units(cache, build, flags, values, cwd, resolved_env)
+            combined = _units(cache, builds[0], combined_flags, values, cwd, resolved_env)
         except UnitGraphUnavailable as exc:
             return Verdict(UNVERIFIED, (f"unit graph not computed{label}: {exc}",))
         comparison = UnitComparison(frozenset(separate), combined)
@@ -97,6 +123,7 @@ def verify_units(
 
 
 def _units(
+    cache: UnitGraphCache,
     build: BuildCommand,
     selection_flags: Sequence[str],
     values: Mapping[str, str],
@@ -106,4 +133,4 @@ def _units(
     args = unit_graph_args(build, selection_flags, values)
     if isinstance(args, str):
         raise UnitGraphUnavailable(args)
-    return run_unit_graph(args, cwd, env)
+    return cache.units(args, cwd, env)
