@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -12,7 +13,8 @@ from typing import IO, cast
 
 import anyio
 
-from cargo_overlap.orchestrator.events import AnyEvent, Summary, encode_event
+from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary, encode_event
+from cargo_overlap.orchestrator.github import Annotator, step_summary_markdown, step_summary_path
 from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 from cargo_overlap.orchestrator.report import summary_text
 from cargo_overlap.orchestrator.runner import (
@@ -38,6 +40,10 @@ cargo-overlap's own options may stand anywhere before `--`; everything else goes
   --events FILE       also write the NDJSON events to FILE
   --no-tui            headless with a text summary, even in a terminal
   --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
+  --annotations       GitHub workflow commands (::error/::warning) for compiler
+                      diagnostics: on stdout, or on stderr with --json
+In GitHub Actions (GITHUB_ACTIONS=true, GITHUB_STEP_SUMMARY set) a headless build also
+appends a Markdown summary with a gantt chart of the requested artifacts to the step summary.
 
 Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 130 / 143 interrupted.
 """
@@ -71,6 +77,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         "events": "",
         "no_tui": False,
         "trace": "",
+        "annotations": False,
     }
     rest: list[str] = []
     i = 0
@@ -83,6 +90,8 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
             own["json"] = True
         elif a == "--no-tui":
             own["no_tui"] = True
+        elif a == "--annotations":
+            own["annotations"] = True
         elif a in _VALUE_FLAGS or a.startswith(tuple(f"{f}=" for f in _VALUE_FLAGS)):
             name = a[2:].split("=", 1)[0]
             if "=" in a:
@@ -130,7 +139,11 @@ def run(ns: argparse.Namespace) -> int:
         return EXIT_USAGE
     if own["json"] or own["no_tui"] or not sys.stdout.isatty():
         return run_headless(
-            request, json_out=bool(own["json"]), events_path=events_path, trace_path=trace_path
+            request,
+            json_out=bool(own["json"]),
+            events_path=events_path,
+            trace_path=trace_path,
+            annotations=bool(own["annotations"]),
         )
     from cargo_overlap.tui.launch import run_build_app
 
@@ -172,6 +185,7 @@ def run_headless(
     json_out: bool,
     events_path: str | None,
     trace_path: Path | None = None,
+    annotations: bool = False,
 ) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
     out = sys.stdout.buffer
@@ -183,6 +197,9 @@ def run_headless(
             _error(f"cannot write events to {events_path}: {exc.strerror}")
             return EXIT_USAGE
     summary: list[Summary] = []
+    annotate = Annotator() if annotations else None
+    # stdout stays pure NDJSON with --json
+    annotation_out = sys.stderr if json_out else sys.stdout
 
     def on_event(event: AnyEvent) -> None:
         line = encode_event(event)
@@ -193,6 +210,11 @@ def run_headless(
             events_file.write(line)
         if isinstance(event, Summary):
             summary.append(event)
+        if annotate is not None and isinstance(event, Diagnostic):
+            command = annotate(event)
+            if command is not None:
+                annotation_out.write(command + "\n")
+                annotation_out.flush()
 
     received: list[int] = []
     try:
@@ -214,6 +236,12 @@ def run_headless(
         sys.stdout.flush()
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])
+    if summary and (step_summary := step_summary_path(os.environ)) is not None:
+        try:
+            with open(step_summary, "a", encoding="utf-8") as f:
+                f.write(step_summary_markdown(summary[-1]))
+        except OSError as exc:
+            _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
     if received:
         return 128 + received[0]
     return code
