@@ -1,0 +1,124 @@
+"""Reading commands out of shell scripts."""
+
+from __future__ import annotations
+
+from cargo_overlap.orchestrator.suggest.script import ScriptCommand, walk_script
+
+
+def commands(text: str, **variables: str) -> list[ScriptCommand]:
+    return [c for c in walk_script(text, variables) if c.kind != "control"]
+
+
+def words(command: ScriptCommand) -> list[str]:
+    return [w.text for w in command.words]
+
+
+def test_continuations_join_and_keep_their_line_span() -> None:
+    found = walk_script("cargo build \\\n  --release \\\n  -p a\necho done\n", {})
+    assert words(found[0]) == ["cargo", "build", "--release", "-p", "a"]
+    assert (found[0].first_line, found[0].last_line) == (0, 2)
+    assert (found[1].first_line, found[1].last_line) == (3, 3)
+
+
+def test_if_branches_are_separate_segments() -> None:
+    script = """\
+if [ "$RUNNER_OS" = macOS ]; then
+  cargo build -p a
+  cargo build -p b
+elif true; then
+  cargo build -p c
+else
+  cargo build -p d
+fi
+cargo build -p e
+"""
+    builds = [c for c in walk_script(script, {}) if c.kind == "command"]
+    segments = [c.segment for c in builds]
+    assert segments[0] == segments[1]
+    assert len({segments[1], segments[2], segments[3], segments[4]}) == 4
+
+
+def test_case_arms_are_never_consecutive() -> None:
+    script = "case $X in\n  a) cargo build -p a ;;\n  b) cargo build -p b ;;\nesac\n"
+    builds = [c for c in walk_script(script, {}) if c.kind == "command"]
+    assert builds[0].segment != builds[1].segment
+
+
+def test_variables_expand_and_split_like_the_shell() -> None:
+    script = (
+        'TARGETS="-p a -p b"\ncargo build $TARGETS\ncargo build ${TARGETS} --lib\necho "$TARGETS"\n'
+    )
+    found = commands(script)
+    assert found[0].kind == "assignment"
+    assert words(found[1]) == ["cargo", "build", "-p", "a", "-p", "b"]
+    assert words(found[2]) == ["cargo", "build", "-p", "a", "-p", "b", "--lib"]
+    # Quoted, the value stays one word.
+    assert words(found[3]) == ["echo", "-p a -p b"]
+
+
+def test_single_quotes_do_not_expand() -> None:
+    found = commands("X=1\necho '$X' \"$X\"\n")
+    assert words(found[1]) == ["echo", "$X", "1"]
+
+
+def test_github_expressions_are_opaque_and_never_split() -> None:
+    found = commands('cargo build --target ${{ matrix.target }} --features "${{ matrix.f }}"\n')
+    target, features = found[0].words[3], found[0].words[5]
+    assert target.text == "${{ matrix.target }}"
+    assert target.opaque
+    assert target.render() == "${{ matrix.target }}"
+    # Written inside quotes, rendered inside quotes again.
+    assert features.render() == '"${{ matrix.f }}"'
+
+
+def test_github_env_is_known_to_the_script() -> None:
+    found = commands("cargo build $FLAGS\n", FLAGS="--release --locked")
+    assert words(found[0]) == ["cargo", "build", "--release", "--locked"]
+
+
+def test_unknown_variables_stay_opaque() -> None:
+    found = commands('cargo build $ARGS "$QUOTED"\n')
+    assert [w.opaque for w in found[0].words] == [False, False, True, True]
+    assert [w.render() for w in found[0].words[2:]] == ["$ARGS", '"$QUOTED"']
+
+
+def test_cd_and_pushd_move_the_working_directory() -> None:
+    found = commands(
+        "cargo build\ncd heph\ncargo build\npushd ../x\ncargo build\npopd\ncd $DIR\ncargo build\n"
+    )
+    builds = [c for c in found if c.kind == "command"]
+    assert [c.cwd for c in builds] == [".", "heph", "x", None]
+
+
+def test_lists_split_pipelines_stay_whole_and_comments_go() -> None:
+    found = commands("cargo build -p a && cargo build -p b  # both\ncargo build -p c | tee log\n")
+    assert [c.kind for c in found] == ["command", "command", "compound"]
+    assert found[0].line_id == found[1].line_id
+    assert words(found[1]) == ["cargo", "build", "-p", "b"]
+
+
+def test_redirections_and_env_prefixes() -> None:
+    found = commands("FOO=1 BAR='x y' cargo build -p a > log 2>&1\n")
+    assert found[0].redirect
+    assert [(k, v.text) for k, v in found[0].env] == [("FOO", "1"), ("BAR", "x y")]
+    assert words(found[0]) == ["cargo", "build", "-p", "a", ">", "log", "2>&1"]
+
+
+def test_exports_become_environment_of_later_commands() -> None:
+    found = commands(
+        "cargo build\nexport RUSTFLAGS=-Dwarnings\ncargo build\nunset RUSTFLAGS\ncargo build\n"
+    )
+    builds = [c for c in found if c.kind == "command"]
+    assert [c.exported for c in builds] == [(), (("RUSTFLAGS", "-Dwarnings"),), ()]
+
+
+def test_heredoc_bodies_are_not_commands() -> None:
+    found = commands("cat > notes <<EOF\ncargo build -p nope\nEOF\ncargo build -p a\n")
+    assert [c.kind for c in found] == ["compound", "command"]
+    assert (found[0].first_line, found[0].last_line) == (0, 2)
+
+
+def test_multiline_quotes_join() -> None:
+    found = commands('echo "one\ntwo"\ncargo build\n')
+    assert words(found[0]) == ["echo", "one\ntwo"]
+    assert found[1].first_line == 2
