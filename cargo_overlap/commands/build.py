@@ -13,6 +13,13 @@ from typing import IO, cast
 
 import anyio
 
+from cargo_overlap.orchestrator.color import (
+    ColorError,
+    cargo_color,
+    color_summary,
+    resolve_choice,
+)
+from cargo_overlap.orchestrator.color import enabled as color_enabled
 from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary, encode_event
 from cargo_overlap.orchestrator.github import Annotator, step_summary_markdown, step_summary_path
 from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
@@ -39,6 +46,8 @@ cargo-overlap's own options may stand anywhere before `--`; everything else goes
   --phases MODE       auto (default), stable, or sections (nightly rustc's own timings)
   --events FILE       also write the NDJSON events to FILE
   --no-tui            headless with a text summary, even in a terminal
+  --color WHEN        auto, always or never, for cargo's output and ours (default:
+                      CARGO_TERM_COLOR, else never if NO_COLOR is set, else auto)
   --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
   --annotations       GitHub workflow commands (::error/::warning) for compiler
                       diagnostics: on stdout, or on stderr with --json
@@ -62,7 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-_VALUE_FLAGS = ("--phases", "--events", "--trace")
+_VALUE_FLAGS = ("--phases", "--events", "--trace", "--color")
 
 
 class UsageError(Exception):
@@ -78,6 +87,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         "no_tui": False,
         "trace": "",
         "annotations": False,
+        "color": "",
     }
     rest: list[str] = []
     i = 0
@@ -128,6 +138,19 @@ def run(ns: argparse.Namespace) -> int:
     except UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    headless = bool(own["json"] or own["no_tui"] or not sys.stdout.isatty())
+    try:
+        color = resolve_choice(str(own["color"]) or None, os.environ)
+    except ColorError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    # cargo writes into a pipe to us, so on its own it colours only when CARGO_TERM_COLOR
+    # says always. Tell it otherwise only when needed, to keep the recorded command as typed
+    # (and the app, which shows cargo's output itself, as it was without --color).
+    for_cargo = cargo_color(color, _isatty(sys.stderr))
+    needed = for_cargo == "always" and os.environ.get("CARGO_TERM_COLOR") != "always"
+    if own["color"] or (headless and needed):
+        cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
     request = BuildRequest(
         cargo_args=cargo_args,
         phases=cast(PhasesChoice, own["phases"]),
@@ -137,13 +160,14 @@ def run(ns: argparse.Namespace) -> int:
     trace_path = Path(str(own["trace"])) if own["trace"] else None
     if trace_path is not None and not _writable(trace_path, "trace"):
         return EXIT_USAGE
-    if own["json"] or own["no_tui"] or not sys.stdout.isatty():
+    if headless:
         return run_headless(
             request,
             json_out=bool(own["json"]),
             events_path=events_path,
             trace_path=trace_path,
             annotations=bool(own["annotations"]),
+            color=color_enabled(color, _isatty(sys.stdout)),
         )
     from cargo_overlap.tui.launch import run_build_app
 
@@ -160,6 +184,21 @@ def run(ns: argparse.Namespace) -> int:
             return code
         _write_trace(trace_path, summary)
     return code
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _with_cargo_flag(cargo_args: list[str], flag: str) -> list[str]:
+    """``cargo_args`` with ``flag`` added before a ``--``, if there is one."""
+    if "--" in cargo_args:
+        i = cargo_args.index("--")
+        return [*cargo_args[:i], flag, *cargo_args[i:]]
+    return [*cargo_args, flag]
 
 
 def _writable(path: Path, what: str) -> bool:
@@ -186,6 +225,7 @@ def run_headless(
     events_path: str | None,
     trace_path: Path | None = None,
     annotations: bool = False,
+    color: bool = False,
 ) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
     out = sys.stdout.buffer
@@ -232,7 +272,7 @@ def run_headless(
         if events_file is not None:
             events_file.close()
     if not json_out and summary and summary[-1].units:
-        sys.stdout.write(summary_text(summary[-1]))
+        sys.stdout.write(color_summary(summary_text(summary[-1]), color))
         sys.stdout.flush()
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])

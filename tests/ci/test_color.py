@@ -1,0 +1,97 @@
+"""--color, NO_COLOR and CARGO_TERM_COLOR: one choice for cargo's output and ours."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cargo_overlap.orchestrator.color import (
+    ColorError,
+    cargo_color,
+    color_summary,
+    enabled,
+    resolve_choice,
+)
+from tests.helpers import run_tool
+
+ESC = "\x1b["
+
+
+def test_precedence_flag_then_cargo_term_color_then_no_color() -> None:
+    env = {"CARGO_TERM_COLOR": "always", "NO_COLOR": "1"}
+    assert resolve_choice("never", env) == "never"
+    assert resolve_choice(None, env) == "always"
+    assert resolve_choice(None, {"NO_COLOR": "1"}) == "never"
+    assert resolve_choice(None, {"NO_COLOR": ""}) == "auto"
+    assert resolve_choice(None, {}) == "auto"
+    with pytest.raises(ColorError, match="--color must be auto, always or never"):
+        resolve_choice("yes", {})
+    with pytest.raises(ColorError, match="CARGO_TERM_COLOR"):
+        resolve_choice(None, {"CARGO_TERM_COLOR": "sometimes"})
+
+
+def test_auto_follows_the_terminal() -> None:
+    assert enabled("auto", True)
+    assert not enabled("auto", False)
+    assert enabled("always", False)
+    assert not enabled("never", True)
+    assert cargo_color("auto", True) == "always"
+    assert cargo_color("auto", False) == "never"
+
+
+def test_summary_colouring() -> None:
+    text = "cargo-overlap: cargo build  (exit 101)\n  wall 1.00s  overlap 0.20s  efficiency 50%\n"
+    assert color_summary(text, False) == text
+    painted = color_summary(text, True)
+    assert "\x1b[1;31m(exit 101)\x1b[0m" in painted
+    assert "wall \x1b[36m1.00s\x1b[0m" in painted
+    assert "efficiency \x1b[36m50%\x1b[0m" in painted
+    plain = painted.replace("\x1b[0m", "")
+    for style in ("\x1b[1m", "\x1b[1;31m", "\x1b[36m"):
+        plain = plain.replace(style, "")
+    assert plain == text
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CARGO_TERM_COLOR")}
+    env.update(extra)
+    return env
+
+
+@pytest.mark.cargo
+def test_color_reaches_cargo_and_our_summary(workspace, tmp_path: Path) -> None:
+    root = workspace()
+    events = tmp_path / "run.ndjson"
+    r = run_tool(["build", "--no-tui", "--color", "always", "--events", str(events)], root, _env())
+    assert r.returncode == 0, r.stderr
+    assert ESC in r.stderr  # cargo's "Compiling" / "Finished"
+    assert ESC in r.stdout.decode()
+    # the command records the choice passed on
+    assert '"--color=always"' in events.read_bytes().splitlines()[0].decode()
+
+    # every later build is fresh and quick
+    r = run_tool(["build", "--no-tui"], root, _env(CARGO_TERM_COLOR="always", NO_COLOR="1"))
+    assert r.returncode == 0, r.stderr
+    assert ESC in r.stderr
+    assert ESC in r.stdout.decode()
+
+    for env, args in (
+        (_env(NO_COLOR="1"), []),
+        (_env(CARGO_TERM_COLOR="always"), ["--color=never"]),
+        (_env(), []),  # auto, and neither stream is a terminal here
+    ):
+        r = run_tool(["build", "--no-tui", "--events", str(events), *args], root, env)
+        assert r.returncode == 0, r.stderr
+        assert ESC not in r.stderr
+        assert ESC not in r.stdout.decode()
+        first = events.read_bytes().splitlines()[0].decode()
+        assert ("--color=never" in first) == bool(args)
+
+    r = run_tool(["build", "--json", "--color", "sometimes"], root, _env())
+    assert r.returncode == 2
+    assert r.stderr == (
+        "cargo-overlap: error: --color must be auto, always or never, not 'sometimes'\n"
+    )
+    assert r.stdout == b""
