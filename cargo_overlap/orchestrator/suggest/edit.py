@@ -2,7 +2,8 @@
 
 The combined command replaces the first command's lines with the same indentation; the
 other commands' lines are deleted, or their whole step when nothing else runs in it.
-Comments, blank lines, other commands and indentation elsewhere stay byte for byte.
+Comments, blank lines, other commands and indentation elsewhere stay byte for byte; a
+comment at the end of a changed line stays too, on a line of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ import yaml
 from cargo_overlap.orchestrator.suggest.grouping import BuildEntry
 from cargo_overlap.orchestrator.suggest.model import LineEdit
 from cargo_overlap.orchestrator.suggest.script import ScriptCommand
+from cargo_overlap.orchestrator.suggest.shell import scan_line
 
 
 class NotEditable(Exception):
     """The commands cannot be changed in place; the message says why."""
+
+
+def _kept_comments(file_lines: Sequence[str], first: int, last: int, indent: str) -> list[str]:
+    """Trailing `# ...` comments of lines about to change, as lines of their own."""
+    comments = (scan_line(file_lines[n]).comment for n in range(first, last + 1))
+    return [indent + c for c in comments if c]
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
 
 
 def _file_lines(entry: BuildEntry) -> tuple[int, int]:
@@ -60,9 +72,9 @@ def group_edits(
         text = file_lines[line]
         edits.append(LineEdit(line, line, (text[:begin] + combined + text[stop:],)))
     else:
-        text = file_lines[start]
-        indent = text[: len(text) - len(text.lstrip())]
-        edits.append(LineEdit(start, end, (indent + combined,)))
+        indent = _indent(file_lines[start])
+        kept = _kept_comments(file_lines, start, end, indent)
+        edits.append(LineEdit(start, end, (*kept, indent + combined)))
     done_lines = {(id(first.block), first.command.line_id)}
     for e in entries[1:]:
         key = (id(e.block), e.command.line_id)
@@ -75,20 +87,22 @@ def group_edits(
             for c in block_commands[id(e.block)]
             if id(c) not in members and c.kind not in ("control",)
         ]
-        if step is not None and e.block is not first.block and not others:
+        commented = any(scan_line(line).comment for line in e.block.text.split("\n"))
+        if step is not None and e.block is not first.block and not others and not commented:
             edits.append(LineEdit(step.first_line, step.last_line, ()))
         else:
             start, end = _file_lines(e)
-            edits.append(LineEdit(start, end, ()))
+            kept = _kept_comments(file_lines, start, end, _indent(file_lines[start]))
+            edits.append(LineEdit(start, end, tuple(kept)))
     return _merge_step_deletions(edits)
 
 
 def _merge_step_deletions(edits: list[LineEdit]) -> tuple[LineEdit, ...]:
-    """Drop edits inside a step that is deleted whole (several merged commands in it)."""
+    """Drop edits inside another one (a step deleted whole for several of its commands)."""
     unique = sorted(set(edits), key=lambda e: (e.first, -e.last))
     out: list[LineEdit] = []
     for edit in unique:
-        if out and edit.first <= out[-1].last and not edit.lines:
+        if out and out[-1].first <= edit.first and edit.last <= out[-1].last:
             continue
         out.append(edit)
     return tuple(out)

@@ -9,14 +9,23 @@ from typing import Any
 from cargo_overlap.orchestrator.suggest.model import NotMerged, Report, Suggestion
 
 
-def _lines_span(s: Suggestion | NotMerged) -> str:
-    numbers = [c.line for c in s.original]
-    return f"line {numbers[0]}" if len(set(numbers)) == 1 else f"lines {numbers[0]}-{numbers[-1]}"
+def _where(s: Suggestion | NotMerged) -> str:
+    """E.g. `ci.yml: job build, step "Build", lines 3-5` or `-c, commands 1-3`."""
+    numbers = sorted({c.line for c in s.original})
+    what = "commands" if s.source == "-c" else "lines"
+    if len(numbers) == 1:
+        span = f"{what[:-1]} {numbers[0]}"
+    elif len(s.original) == 2:
+        span = f"{what} {numbers[0]} and {numbers[-1]}"
+    else:
+        span = f"{what} {numbers[0]}-{numbers[-1]}"
+    location = f": {s.location}" if s.location else ""
+    return f"{s.source}{location}, {span}"
 
 
 def suggestion_text(s: Suggestion, with_diff: bool = True) -> str:
     """One suggestion as readable text."""
-    out = [f"{s.source}: {s.location} ({_lines_span(s)})"]
+    out = [f"{_where(s)}:"]
     out += [f"  {c.text}" for c in s.original]
     out.append("can be one command:")
     out.append(f"  {s.combined}")
@@ -31,8 +40,7 @@ def suggestion_text(s: Suggestion, with_diff: bool = True) -> str:
 
 def not_merged_text(n: NotMerged) -> str:
     """One refusal as a line."""
-    lines = " and ".join(str(c.line) for c in n.original)
-    return f"  {n.source}: {n.location}, lines {lines}: {n.reason}"
+    return f"  {_where(n)}: {n.reason}"
 
 
 def report_text(report: Report) -> str:

@@ -148,6 +148,7 @@ class LineScan:
     unclosed: bool
     continued: bool
     heredocs: tuple[str, ...]
+    comment: str = ""  # the line's trailing `# ...`, if any
 
 
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
@@ -161,6 +162,7 @@ def scan_line(text: str) -> LineScan:
     quote = ""
     depth = 0  # inside $( ... ) or ( ... )
     heredocs: list[str] = []
+    comment = ""
     i = 0
     n = len(text)
 
@@ -210,6 +212,7 @@ def scan_line(text: str) -> LineScan:
         elif depth:
             pass
         elif c == "#" and (not current or current[-1][-1:].isspace()):
+            comment = text[i:].rstrip()
             break
         elif text.startswith("<<", i) and not text.startswith("<<<", i):
             m = _HEREDOC.match(text, i)
@@ -241,6 +244,7 @@ def scan_line(text: str) -> LineScan:
     stripped = text.rstrip()
     continued = (
         not quote
+        and not comment
         and stripped.endswith("\\")
         and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
     )
@@ -249,7 +253,8 @@ def scan_line(text: str) -> LineScan:
         current.clear()
         current.append(current_text[:-1])
     flush()
-    return LineScan(tuple(commands), bool(quote) or depth > 0, continued, tuple(heredocs))
+    unclosed = bool(quote) or depth > 0
+    return LineScan(tuple(commands), unclosed, continued, tuple(heredocs), comment)
 
 
 def current_has_word(current: Sequence[str]) -> bool:

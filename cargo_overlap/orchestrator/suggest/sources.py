@@ -97,6 +97,6 @@ def command_strings_job(commands: Sequence[str], cwd: Path) -> Job:
         text=text,
         line_map=tuple(range(len(text.split("\n")))),
         root=cwd,
-        label="-c",
+        label="",
     )
     return Job("-c", "-c", (block,))

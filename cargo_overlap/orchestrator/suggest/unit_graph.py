@@ -95,7 +95,8 @@ def run_unit_graph(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> fr
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UnitGraphUnavailable(f"cargo did not run: {exc}") from exc
     if done.returncode != 0:
-        raise UnitGraphUnavailable(first_error_line(done.stderr))
+        line = first_error_line(done.stderr)
+        raise UnitGraphUnavailable(f"cargo: {line.removeprefix('error: ')}")
     try:
         return units_from_graph(json.loads(done.stdout))
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
