@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cargo_overlap.orchestrator.suggest.edit import NotEditable, edited_text, unified_diff
+from cargo_overlap.orchestrator.suggest.edit import (
+    NotEditable,
+    edited_text,
+    read_exact,
+    unified_diff,
+)
 from cargo_overlap.orchestrator.suggest.errors import SuggestError
 from cargo_overlap.orchestrator.suggest.model import LineEdit, Suggestion
 
@@ -40,7 +45,7 @@ def file_changes(suggestions: Sequence[Suggestion]) -> list[FileChange]:
     changes: list[FileChange] = []
     for path, (source, edits, _) in by_file.items():
         try:
-            before = path.read_text(encoding="utf-8")
+            before = read_exact(path)
             is_yaml = path.suffix in (".yml", ".yaml")
             changes.append(FileChange(path, source, before, edited_text(before, edits, is_yaml)))
         except (OSError, NotEditable) as exc:
@@ -52,6 +57,6 @@ def write_changes(changes: Sequence[FileChange]) -> None:
     """Write every changed file."""
     for change in changes:
         try:
-            change.path.write_text(change.after, encoding="utf-8")
+            change.path.write_text(change.after, encoding="utf-8", newline="")
         except OSError as exc:
             raise SuggestError(f"cannot write {change.source}: {exc.strerror or exc}") from exc

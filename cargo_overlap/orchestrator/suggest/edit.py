@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import yaml
 
@@ -106,6 +107,12 @@ def _merge_step_deletions(edits: list[LineEdit]) -> tuple[LineEdit, ...]:
             continue
         out.append(edit)
     return tuple(out)
+
+
+def read_exact(path: Path) -> str:
+    """A file's text with its line endings as they are (CRLF stays CRLF)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return f.read()
 
 
 def apply_edits(lines: Sequence[str], edits: Iterable[LineEdit]) -> list[str]:

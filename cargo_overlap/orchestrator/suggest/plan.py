@@ -13,6 +13,7 @@ from cargo_overlap.orchestrator.suggest.edit import (
     NotEditable,
     edited_text,
     group_edits,
+    read_exact,
     unified_diff,
 )
 from cargo_overlap.orchestrator.suggest.features import (
@@ -194,7 +195,7 @@ class Planner:
 
     def _file_text(self, path: Path) -> str:
         if path not in self._files:
-            self._files[path] = path.read_text(encoding="utf-8")
+            self._files[path] = read_exact(path)
         return self._files[path]
 
     def report(self, jobs: Sequence[Job]) -> Report:
