@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from cargo_overlap import __version__
-from cargo_overlap.commands import build, compare, export, import_, replay, simulate, suggest
+from cargo_overlap.commands import build, compare, demo, export, import_, replay, simulate, suggest
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMANDS = (build, replay, suggest, export, import_, simulate, compare)
+SUBCOMMANDS = (build, replay, suggest, export, import_, simulate, compare, demo)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from cargo_overlap.orchestrator.compare import (
     CompareError,
     ComparePlan,
     Comparison,
+    EventSink,
     parse_command,
     run_comparison,
     with_manifest,
@@ -97,7 +98,7 @@ def comparison_text(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def execute(plan: ComparePlan, runs: int) -> Comparison:
+def execute(plan: ComparePlan, runs: int, on_event: EventSink | None = None) -> Comparison:
     """Run the comparison under signal handling; re-raises the runner's errors unwrapped."""
     received: list[int] = []
 
@@ -111,7 +112,9 @@ def execute(plan: ComparePlan, runs: int) -> Comparison:
         print(f"cargo-overlap: {text}", file=sys.stderr, flush=True)
 
     try:
-        return anyio.run(lambda: run_comparison(plan, runs, build=build, on_status=status))
+        return anyio.run(
+            lambda: run_comparison(plan, runs, build=build, on_event=on_event, on_status=status)
+        )
     except Exception as group:
         raise _sole_exception(group) from None
 
