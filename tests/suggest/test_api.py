@@ -13,7 +13,7 @@ from cargo_overlap.orchestrator.suggest import (
     Suggestion,
     suggest_for_workspace,
 )
-from tests.suggest.workspaces import Crate, write_workspace
+from tests.suggest.workspaces import Crate, write_workflow, write_workspace
 
 
 def test_reference_workspace(reference_workspace: Path) -> None:
@@ -48,3 +48,31 @@ def test_bad_input_raises_one_line(tmp_path: Path) -> None:
     with pytest.raises(SuggestError) as info:
         suggest_for_workspace(tmp_path)
     assert str(info.value) == f"no Cargo.toml at {tmp_path / 'Cargo.toml'}"
+
+
+def test_workspace_in_a_subdirectory_of_the_repository(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_workspace(tmp_path / "rust", [Crate("a"), Crate("b")], lockfile=False)
+    write_workflow(
+        tmp_path,
+        """\
+        on: push
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            defaults:
+              run:
+                working-directory: rust
+            steps:
+              - run: |
+                  cargo build -p a
+                  cargo build -p b
+        """,
+        "ci.yml",
+    )
+    (suggestion,) = suggest_for_workspace(root)
+    assert suggestion.source == ".github/workflows/ci.yml"
+    assert suggestion.combined == "cargo build -p a -p b"
+    assert suggestion.verdict == EQUIVALENT
+    # Verification resolved into a scratch lock file, never into the workspace.
+    assert not (root / "Cargo.lock").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cargo_overlap.orchestrator.suggest import normalize_command
@@ -135,3 +137,18 @@ def test_normalize_command_drops_message_format_only() -> None:
     assert normalize_command(["cargo", "build", "--message-format", "json", "--locked"]) == (
         "cargo build --locked"
     )
+
+
+def test_unit_graph_args_point_an_unlocked_command_at_a_scratch_lock(tmp_path: Path) -> None:
+    lockfile = tmp_path / "Cargo.lock"
+    unlocked = unit_graph_args(build("cargo build -p a"), ["-p", "a"], {}, lockfile)
+    assert unlocked[-4:] == [
+        "-Z",
+        "lockfile-path",
+        "--config",
+        f'resolver.lockfile-path="{lockfile}"',
+    ]
+    assert "--locked" not in unlocked
+    # A locked command must find the workspace's lock as CI would.
+    locked = unit_graph_args(build("cargo build --locked -p a"), ["-p", "a"], {}, lockfile)
+    assert "lockfile-path" not in locked

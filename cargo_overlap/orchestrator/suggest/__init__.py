@@ -78,11 +78,20 @@ def main_workspace(manifest_path: Path | None, cwd: Path) -> Workspace:
 
 
 def workflow_files(workspace_root: Path) -> list[Path]:
-    """The workspace's GitHub Actions workflows, sorted by name."""
-    directory = workspace_root / ".github" / "workflows"
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    """The GitHub Actions workflows of the workspace's repository, sorted by name.
+
+    The workspace may sit in a subdirectory of the repository (steps then use
+    `working-directory:`), so parents are searched up to the repository's root.
+    """
+    for directory in (workspace_root, *workspace_root.parents):
+        workflows = directory / ".github" / "workflows"
+        if workflows.is_dir():
+            return sorted(
+                p for p in workflows.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()
+            )
+        if (directory / ".git").exists():
+            break
+    return []
 
 
 def suggest(
@@ -104,7 +113,8 @@ def suggest(
     for path in workflows:
         if not path.is_file():
             raise SuggestError(f"no such workflow file: {path}")
-        jobs += load_workflow(path, _repo_root(path, root), _display(path, root))
+        repo = _repo_root(path, root)
+        jobs += load_workflow(path, repo, _display(path, repo))
     for path in scripts:
         if not path.is_file():
             raise SuggestError(f"no such script file: {path}")

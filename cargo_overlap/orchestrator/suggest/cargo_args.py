@@ -8,11 +8,13 @@ everything else stays an `Arg` in written order, to be compared and copied verba
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cargo_overlap.orchestrator.suggest.features import FeatureFlags
 from cargo_overlap.orchestrator.suggest.selection import (
@@ -305,12 +307,17 @@ _KNOWN_BOOL = frozenset(
 
 
 def unit_graph_args(
-    command: BuildCommand, selection_flags: Sequence[str], values: Mapping[str, str]
+    command: BuildCommand,
+    selection_flags: Sequence[str],
+    values: Mapping[str, str],
+    lockfile: Path | None = None,
 ) -> list[str] | str:
     """The `cargo build` arguments printing this command's unit graph, or why there are none.
 
     Wrappers (zigbuild, cross, auditable) select exactly what `cargo build` selects, so
-    the graph is asked of cargo itself. `values` give the opaque tokens' values.
+    the graph is asked of cargo itself. `values` give the opaque tokens' values. A command
+    without `--locked` may resolve and write a lock file: cargo is then pointed at
+    `lockfile` (a scratch copy), so that the workspace's Cargo.lock is never written.
     """
     out = ["build"] if command.toolchain is None else [f"+{command.toolchain}", "build"]
     for arg in command.args:
@@ -341,8 +348,11 @@ def unit_graph_args(
     if not locks & {"--frozen", "--offline"}:
         out.append("--offline")
     if not locks & {"--frozen", "--locked"}:
-        # Never let verification rewrite the workspace's Cargo.lock.
-        out.append("--locked")
+        if lockfile is None:
+            out.append("--locked")
+        else:
+            setting = f"resolver.lockfile-path={json.dumps(str(lockfile))}"
+            out += ["-Z", "lockfile-path", "--config", setting]
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,7 @@ from cargo_overlap.orchestrator.suggest.selection import (
     selected_packages,
 )
 from cargo_overlap.orchestrator.suggest.sources import Job, ScriptBlock, StepInfo
-from cargo_overlap.orchestrator.suggest.verify import UnitGraphCache, verify_units
+from cargo_overlap.orchestrator.suggest.verify import Setting, UnitGraphCache, verify_units
 from cargo_overlap.orchestrator.suggest.workspace import Workspace
 
 
@@ -192,6 +194,21 @@ class Planner:
         self.verify = verify
         self._files: dict[Path, str] = {}
         self._unit_graphs = UnitGraphCache()
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._lockfiles: dict[str, Path] = {}
+
+    def _scratch_lockfile(self, workspace: Workspace) -> Path:
+        """A copy of the workspace's Cargo.lock (if any) that verification may rewrite."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="cargo-overlap-suggest-")
+        directory = Path(self._scratch.name) / str(len(self._lockfiles))
+        lockfile = self._lockfiles.setdefault(workspace.root, directory / "Cargo.lock")
+        if not lockfile.parent.exists():
+            lockfile.parent.mkdir(parents=True)
+            original = Path(workspace.root) / "Cargo.lock"
+            if original.is_file():
+                shutil.copyfile(original, lockfile)
+        return lockfile
 
     def _file_text(self, path: Path) -> str:
         if path not in self._files:
@@ -200,6 +217,15 @@ class Planner:
 
     def report(self, jobs: Sequence[Job]) -> Report:
         """Suggestions and refusals for every job."""
+        try:
+            return self._report(jobs)
+        finally:
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
+                self._lockfiles.clear()
+
+    def _report(self, jobs: Sequence[Job]) -> Report:
         suggestions: list[Suggestion] = []
         refused: list[NotMerged] = []
         for job in jobs:
@@ -236,14 +262,13 @@ class Planner:
         static = _static_check(context, builds, combination)
         lines += static or ["static feature check: no crate gains features in the combined build"]
         if self.verify:
-            verdict = verify_units(
-                builds,
-                flags,
+            setting = Setting(
                 context.directory,
                 dict(chain[0].environment),
                 chain[0].block.matrix,
-                self._unit_graphs,
+                self._scratch_lockfile(context.workspace),
             )
+            verdict = verify_units(builds, flags, setting, self._unit_graphs)
         else:
             verdict = None
         verdict_name = verdict.verdict if verdict else UNVERIFIED

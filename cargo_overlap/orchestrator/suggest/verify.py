@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cargo_overlap.orchestrator.suggest.cargo_args import BuildCommand, unit_graph_args
@@ -83,30 +83,38 @@ class UnitGraphCache:
         return found
 
 
+@dataclass(frozen=True)
+class Setting:
+    """Where and how the commands of a group run."""
+
+    cwd: Path
+    env: Mapping[str, str] = field(hash=False)
+    matrix: tuple[Mapping[str, str], ...] | None
+    # A scratch copy of the workspace's Cargo.lock for commands without --locked.
+    lockfile: Path | None = None
+
+
 def verify_units(
     builds: Sequence[BuildCommand],
     combined_flags: Sequence[str],
-    cwd: Path,
-    env: Mapping[str, str],
-    matrix: tuple[Mapping[str, str], ...] | None,
+    setting: Setting,
     cache: UnitGraphCache | None = None,
 ) -> Verdict:
     """Compare unit graphs of the separate commands and the combined one."""
     cache = cache or UnitGraphCache()
-    found = matrix_values(matrix, _opaque_tokens(builds, env))
+    found = matrix_values(setting.matrix, _opaque_tokens(builds, setting.env))
     if isinstance(found, str):
         return Verdict(UNVERIFIED, (f"unit graph not computed: {found}",))
     matched: list[str] = []
     differing: list[str] = []
     for values in found[:MAX_MATRIX_VALUES]:
         label = f" for {_values_label(values)}" if values else ""
-        resolved_env = _resolve_env(env, values)
+        run = replace(setting, env=_resolve_env(setting.env, values))
         try:
             separate: set[Unit] = set()
             for build in builds:
-                flags = build.selection.flags()
-                separate |= _units(cache, build, flags, values, cwd, resolved_env)
-            combined = _units(cache, builds[0], combined_flags, values, cwd, resolved_env)
+                separate |= _units(cache, build, build.selection.flags(), values, run)
+            combined = _units(cache, builds[0], combined_flags, values, run)
         except UnitGraphUnavailable as exc:
             return Verdict(UNVERIFIED, (f"unit graph not computed{label}: {exc}",))
         comparison = UnitComparison(frozenset(separate), combined)
@@ -127,10 +135,9 @@ def _units(
     build: BuildCommand,
     selection_flags: Sequence[str],
     values: Mapping[str, str],
-    cwd: Path,
-    env: Mapping[str, str],
+    setting: Setting,
 ) -> frozenset[Unit]:
-    args = unit_graph_args(build, selection_flags, values)
+    args = unit_graph_args(build, selection_flags, values, setting.lockfile)
     if isinstance(args, str):
         raise UnitGraphUnavailable(args)
-    return cache.units(args, cwd, env)
+    return cache.units(args, setting.cwd, setting.env)
