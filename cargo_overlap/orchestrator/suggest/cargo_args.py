@@ -155,7 +155,7 @@ def _split_flag(word: Word) -> tuple[str, Word | None]:
             return name, Word(pieces)
     for short in _SHORT_WITH_VALUE:
         head = word.pieces[0].text if word.pieces and not word.pieces[0].opaque else ""
-        if head.startswith(short) and len(text) > len(short) and text != "-vv":
+        if head.startswith(short) and len(text) > len(short):
             rest = head[len(short) :]
             rest = rest[1:] if rest.startswith("=") else rest
             pieces = ((Piece(rest),) if rest else ()) + word.pieces[1:]
