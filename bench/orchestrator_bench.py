@@ -68,8 +68,9 @@ def wall_overhead(pairs: int, libs: int) -> dict[str, object]:
             profile=Profile(lto="off", opt_level=0, codegen_units=16),
         )
         root = generate(work / "ws", spec).parent
-        subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=root, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["cargo", "generate-lockfile", "--offline"], cwd=root, check=True, capture_output=True
+        )
         plain: list[float] = []
         tool: list[float] = []
         units = 0
@@ -101,7 +102,9 @@ def wall_overhead(pairs: int, libs: int) -> dict[str, object]:
 def _tool_rss(root: Path) -> int:
     """Max RSS of the cargo-overlap process alone (not cargo, which is its child)."""
     proc = subprocess.Popen(
-        [str(TOOL), "build", "--json"], cwd=root, stdout=subprocess.DEVNULL,
+        [str(TOOL), "build", "--json"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     peak = 0
@@ -133,11 +136,22 @@ def shim_overhead(runs: int) -> dict[str, float]:
         sock.bind(str(run_dir / "events.sock"))
         sock.setblocking(False)
         rustc = shutil.which("rustc") or "rustc"
-        args = [rustc, "--crate-name", "tiny", "--crate-type", "lib", "--emit=metadata,link",
-                "--error-format=json", "--json=artifacts", "--out-dir", str(work / "out"),
-                str(work / "lib.rs")]
-        unit_env = dict(env, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny",
-                        CARGO_PKG_VERSION="0.1.0")
+        args = [
+            rustc,
+            "--crate-name",
+            "tiny",
+            "--crate-type",
+            "lib",
+            "--emit=metadata,link",
+            "--error-format=json",
+            "--json=artifacts",
+            "--out-dir",
+            str(work / "out"),
+            str(work / "lib.rs"),
+        ]
+        unit_env = dict(
+            env, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny", CARGO_PKG_VERSION="0.1.0"
+        )
         direct: list[float] = []
         wrapped: list[float] = []
         for _ in range(runs):
