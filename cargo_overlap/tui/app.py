@@ -41,13 +41,15 @@ from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsCh
 from cargo_overlap.tui.sources import EventSource, ReplaySource
 from cargo_overlap.tui.summary import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
-from cargo_overlap.tui.view import RunView, build_view
+from cargo_overlap.tui.view import RunView, ViewBuilder
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
 EXIT_INTERRUPTED = 130
 # Seconds between refreshes: at most ten a second.
 REFRESH_INTERVAL = 0.1
+# Idle time left to input and painting between two refreshes, however long one took.
+MIN_IDLE = 0.03
 # While cargo is busy and no event arrives, bars still grow: redraw this often.
 CLOCK_STEP = 0.5
 CPU_INTERVAL = 0.5
@@ -98,7 +100,8 @@ class OverlapApp(App[int]):
         """``deterministic`` (snapshots): no cursor blink, no CPU sampling."""
         super().__init__()
         self.source = source
-        self.model = RunModel()
+        self._builder = ViewBuilder()
+        self.model: RunModel = self._builder.model
         self.deterministic = deterministic
         if sample_cpu is None:
             sample_cpu = source.live and not deterministic
@@ -181,7 +184,7 @@ class OverlapApp(App[int]):
 
     def _on_event(self, event: AnyEvent) -> None:
         # Into the model at once; widgets catch up on the next tick.
-        self.model.apply(event)
+        self._builder.apply(event)
         if isinstance(event, RunStarted) and not self._suggested:
             self._suggested = True
             self._load_suggestions(event)
@@ -230,11 +233,15 @@ class OverlapApp(App[int]):
     # ----------------------------------------------------------------- refresh
 
     def _tick(self) -> None:
+        started = time.monotonic()
         try:
             self._refresh_view()
         finally:
-            # Re-armed after the work so refreshes can never pile up or overlap.
-            self._tick_timer = self.set_timer(REFRESH_INTERVAL, self._tick)
+            # Re-armed after the work, so refreshes can never pile up or overlap; the
+            # work's own time is deducted to keep close to ten a second.
+            spent = time.monotonic() - started
+            delay = max(MIN_IDLE, REFRESH_INTERVAL - spent)
+            self._tick_timer = self.set_timer(delay, self._tick)
 
     def _sample_cpu(self) -> None:
         if self._cpu is not None and self.model.run is not None and self.model.finished is None:
@@ -250,8 +257,8 @@ class OverlapApp(App[int]):
             return
         self._last_revision = model.revision
         self._last_now = now
-        view = build_view(
-            model, now, live=self.source.live, cpu=self._cpu.samples if self._cpu else None
+        view = self._builder.build(
+            now, live=self.source.live, cpu=self._cpu.samples if self._cpu else None
         )
         self._view = view
         self.query_one(RunHeader).show(view)

@@ -78,7 +78,8 @@ def cell_style(code: int, mark: str, selected: bool) -> tuple[str, Style]:
     if bg is None and selected:
         bg = SELECTED_BG
     char = mark or _CHARS.get(code, " ")
-    fg = _MARK_FG.get(mark) if mark else _FG.get(code)
+    # Any other mark is a letter of a label written on the bar.
+    fg = _MARK_FG.get(mark, "#ffffff") if mark else _FG.get(code)
     style = Style(color=fg, bgcolor=bg, bold=bool(mark == RMETA_MARK))
     _style_cache[key] = (char, style)
     return char, style
@@ -134,6 +135,18 @@ def paint_unit(
         c0 = covered[0]
         if not cells.marks[c0]:
             cells.marks[c0] = EDGE_MARK
+
+
+def write_label(cells: Cells, c0: int, c1: int, text: str) -> None:
+    """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin."""
+    room = c1 - c0 - 2
+    if room < 3:
+        return
+    if len(text) > room:
+        text = text[: room - 1] + "…"
+    for i, ch in enumerate(text):
+        if not cells.marks[c0 + 1 + i]:
+            cells.marks[c0 + 1 + i] = ch
 
 
 def paint_series(

@@ -7,7 +7,6 @@ count). A Line API widget like the timeline: each line is built from a few segme
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Sequence
 
 from rich.segment import Segment
@@ -17,6 +16,7 @@ from textual.widget import Widget
 
 from cargo_overlap.tui.bars import legend_markup
 from cargo_overlap.tui.scale import TimeScale
+from cargo_overlap.tui.tracker import RunTracker
 from cargo_overlap.tui.view import RunView
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -27,32 +27,22 @@ _IDLE_BG = "#1b2230"
 _TAIL_BG = "#4a1f24"
 
 
-def column_means(
-    series: Sequence[tuple[float, float]], scale: TimeScale, end: float
-) -> list[float | None]:
-    """Time-weighted mean of a step series over each column (None after ``end``)."""
-    if not series:
-        return [None] * scale.cols
-    times = [t for t, _v in series]
-    # Integral from the first change point to each change point.
-    integral = [0.0]
-    for (t0, v0), (t1, _v1) in itertools.pairwise(series):
-        integral.append(integral[-1] + v0 * (t1 - t0))
-
-    def area(t: float) -> float:
-        if t <= times[0]:
-            return 0.0
-        i = bisect.bisect_right(times, t) - 1
-        return integral[i] + series[i][1] * (t - times[i])
-
+def column_means(tracker: RunTracker, scale: TimeScale, end: float) -> list[float | None]:
+    """Mean number of units running over each column (None after ``end``)."""
     out: list[float | None] = []
+    area = tracker.busy_area
+    previous_t: float | None = None
+    previous_area = 0.0
     for col in range(scale.cols):
-        t0 = scale.time_at(col)
+        t0 = max(0.0, scale.time_at(col))
         t1 = min(scale.time_at(col + 1), end)
         if t0 >= end or t1 <= t0:
             out.append(None)
             continue
-        out.append((area(t1) - area(t0)) / (t1 - t0))
+        a0 = previous_area if previous_t == t0 else area(t0)
+        a1 = area(t1)
+        previous_t, previous_area = t1, a1
+        out.append((a1 - a0) / (t1 - t0))
     return out
 
 
@@ -149,9 +139,10 @@ class Charts(Widget):
         height = max(1, self.size.height)
         cpu_rows = self.cpu_rows
         conc_rows = max(1, height - cpu_rows)
-        conc = column_means([(t, float(c)) for t, c in view.concurrency], scale, view.now)
-        running = sum(1 for u in view.model.units.values() if u.end is None and not u.fresh)
-        peak = max((c for _t, c in view.concurrency), default=0)
+        tracker = view.tracker
+        conc = column_means(tracker, scale, view.now)
+        running = tracker.running
+        peak = tracker.peak
         top = float(max(view.jobs, peak, 1))
         tail_col: int | None = None
         if view.tail_start is not None and view.tail_start < view.now:

@@ -93,7 +93,7 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
     title = Text()
     title.append(unit_label(u), style="bold")
     title.append(f"  {u.package} v{u.version}", style=_DIM)
-    requested = unit in model.requested_units()
+    requested = unit in view.requested
     tags = [u.mode, u.profile, ",".join(u.kinds)]
     if requested:
         tags.insert(0, "requested")
@@ -179,7 +179,8 @@ class DetailsPane(VerticalScroll):
         """Show ``unit``; re-renders only when the unit or (while it runs) the data moved."""
         u = view.model.units.get(unit) if unit is not None else None
         running = u is not None and u.end is None
-        key = (unit, view.revision, view.now if running else None)
+        # Static.update lays the screen out again: only when something shown changed.
+        key = (unit, view.revision, view.now if running else None) if u is not None else None
         if key == self._key:
             return
         if unit != self._unit:

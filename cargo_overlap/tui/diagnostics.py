@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -59,7 +59,7 @@ class DiagnosticsView(Horizontal):
     def compose(self) -> ComposeResult:
         """The list on the left, the rendering on the right."""
         yield self._list
-        with VerticalScroll(id="diagnostic-scroll"):
+        with ScrollableContainer(id="diagnostic-scroll"):
             yield self._rendered
 
     @property

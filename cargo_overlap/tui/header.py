@@ -69,19 +69,17 @@ class RunHeader(Widget):
         text.append(right, style=state_style)
         text.append("\n")
 
-        units = model.units.values()
-        done = sum(1 for u in units if u.end is not None)
-        fresh = sum(1 for u in units if u.fresh)
-        running = sum(1 for u in units if u.end is None)
+        tracker = view.tracker
+        done, fresh, running = tracker.done, tracker.fresh, tracker.running
         warnings = sum(1 for d in model.diagnostics if d.level == "warning")
         errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
         parts: list[tuple[str, str]] = [
             (f" phases {run.phases}", ""),
             (f"jobs {run.jobs}", ""),
-            (f"units {done}/{len(model.units)}", "bold"),
+            (f"units {done}/{tracker.units}", "bold"),
             (f"fresh {fresh}", "#8a93a3"),
         ]
-        if running and view.finished is False:
+        if running and not view.finished:
             parts.append((f"running {running}", "#f5c542"))
         if warnings:
             parts.append((f"⚠ {warnings}", "#f5c542"))

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -91,7 +91,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """A scrollable box in the middle of the screen."""
-        with VerticalScroll(id="help-box"):
+        with Vertical(id="help-box"), VerticalScroll(id="help-scroll"):
             yield Static(help_renderable(), id="help-body")
 
     def on_mount(self) -> None:

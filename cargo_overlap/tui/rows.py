@@ -6,9 +6,10 @@ collapsible groups. Sorting and the name filter apply inside each group.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+import functools
+import operator
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
 
 from cargo_overlap.orchestrator.run_model import RunModel, UnitState
 
@@ -37,9 +38,11 @@ _KIND_TAGS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the timeline: a group header, a unit, the overlap band or a slot."""
+class Row(NamedTuple):
+    """One line of the timeline: a group header, a unit, the overlap band or a slot.
+
+    A named tuple because thousands are made on every refresh of a big build.
+    """
 
     kind: RowKind
     key: str
@@ -83,6 +86,12 @@ def group_of(u: UnitState, requested: set[str]) -> str:
 Labeller = Callable[[UnitState], str]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def unit_row(unit: str) -> Row:
+    """The row of a unit; shared, since rows are rebuilt whenever units start."""
+    return Row("unit", unit)
+
+
 def sort_units(
     units: list[UnitState], key: SortKey, now: float, label: Labeller = unit_label
 ) -> list[UnitState]:
@@ -91,7 +100,10 @@ def sort_units(
         return sorted(units, key=lambda u: (-u.duration(now), u.start))
     if key == "name":
         return sorted(units, key=lambda u: (label(u).lower(), u.start))
-    return sorted(units, key=lambda u: u.start)
+    return sorted(units, key=_start_of)
+
+
+_start_of = operator.attrgetter("start")
 
 
 def matches(u: UnitState, needle: str, label: Labeller = unit_label) -> bool:
@@ -102,6 +114,89 @@ def matches(u: UnitState, needle: str, label: Labeller = unit_label) -> bool:
     return needle in label(u).lower() or needle in u.unit.lower()
 
 
+class RowLayout:
+    """The unit layout's rows for fixed view options, grown as units start.
+
+    Rebuilding thousands of rows on every refresh is most of a frame in a big build, so
+    the layout folds in only the units that started since the last call (``add``); the
+    caller starts a new layout when the options or the requested artifacts change.
+    """
+
+    def __init__(
+        self,
+        *,
+        sort: SortKey = "start",
+        needle: str = "",
+        collapsed: frozenset[str] = frozenset(),
+        label: Labeller = unit_label,
+        requested: Sequence[str] = (),
+    ) -> None:
+        self.sort: SortKey = sort
+        self.needle = needle
+        self.collapsed = collapsed
+        self.label = label
+        self.requested = tuple(requested)
+        self._requested_set = set(requested)
+        # Each group's units (shown or folded) and their rows, in display order.
+        self.members: dict[str, list[UnitState]] = {gid: [] for gid, _title in GROUPS}
+        self._rows: dict[str, list[Row]] = {gid: [] for gid, _title in GROUPS}
+        self._seen = 0
+
+    def add(self, model: RunModel, now: float) -> None:
+        """Fold in the units that started since the last call."""
+        order = model.order
+        if self._seen == len(order) and self.sort != "duration":
+            return
+        touched: set[str] = set()
+        for uid in order[self._seen :]:
+            u = model.units[uid]
+            if self.needle and not matches(u, self.needle, self.label):
+                continue
+            gid = group_of(u, self._requested_set)
+            group = self.members[gid]
+            if self.sort != "start" or (group and u.start < group[-1].start):
+                touched.add(gid)
+            group.append(u)
+            self._rows[gid].append(unit_row(uid))
+        self._seen = len(order)
+        if self.sort == "duration":
+            # Running units grow: the order changes with time, not only with new units.
+            touched = {gid for gid, units in self.members.items() if units}
+        for gid in touched:
+            ordered = sort_units(self.members[gid], self.sort, now, self.label)
+            self.members[gid] = ordered
+            self._rows[gid] = [unit_row(u.unit) for u in ordered]
+
+    def rows(self, spans: bool = True) -> list[Row]:
+        """The rows: group headers (with their extent when ``spans``), units, the band."""
+        rows: list[Row] = []
+        for gid, _title in GROUPS:
+            group = self.members[gid]
+            if not group:
+                continue
+            is_collapsed = gid in self.collapsed
+            start, end = group_extent(group) if spans else (None, None)
+            rows.append(
+                Row(
+                    "group",
+                    gid,
+                    count=len(group),
+                    collapsed=is_collapsed,
+                    span_start=start,
+                    span_end=end,
+                )
+            )
+            if not is_collapsed:
+                rows.extend(self._rows[gid])
+            # The band belongs to the requested artifacts and only means something for two.
+            if gid == "requested" and len(self.requested) >= 2 and not self.needle:
+                rows.append(OVERLAP_ROW)
+        return rows
+
+
+OVERLAP_ROW = Row("overlap", "overlap")
+
+
 def build_rows(
     model: RunModel,
     *,
@@ -110,40 +205,30 @@ def build_rows(
     collapsed: frozenset[str] = frozenset(),
     now: float | None = None,
     label: Labeller = unit_label,
+    requested: Sequence[str] | None = None,
 ) -> list[Row]:
-    """The unit layout's rows for ``model`` under the given view options."""
-    if now is None:
-        now = model.now
-    requested_ids = model.requested_units()
-    requested = set(requested_ids)
-    grouped: dict[str, list[UnitState]] = {gid: [] for gid, _title in GROUPS}
-    for uid in model.order:
-        u = model.units[uid]
-        if matches(u, needle, label):
-            grouped[group_of(u, requested)].append(u)
-    rows: list[Row] = []
-    for gid, _title in GROUPS:
-        members = grouped[gid]
-        if not members:
-            continue
-        is_collapsed = gid in collapsed
-        first = min(u.start for u in members)
-        last: float | None = None
-        if all(u.end is not None for u in members):
-            last = max(u.end for u in members if u.end is not None)
-        rows.append(
-            Row(
-                "group",
-                gid,
-                count=len(members),
-                collapsed=is_collapsed,
-                span_start=first,
-                span_end=last,
-            )
-        )
-        if not is_collapsed:
-            rows.extend(Row("unit", u.unit) for u in sort_units(members, sort, now, label))
-        # The band belongs to the requested artifacts and only means something for two.
-        if gid == "requested" and len(requested_ids) >= 2 and not needle:
-            rows.append(Row("overlap", "overlap"))
-    return rows
+    """The unit layout's rows for ``model`` under the given view options (one-off)."""
+    layout = RowLayout(
+        sort=sort,
+        needle=needle,
+        collapsed=collapsed,
+        label=label,
+        requested=model.requested_units() if requested is None else requested,
+    )
+    layout.add(model, model.now if now is None else now)
+    return layout.rows()
+
+
+def group_extent(units: list[UnitState]) -> tuple[float | None, float | None]:
+    """First start and last end of ``units``; the end is None while one of them runs."""
+    if not units:
+        return (None, None)
+    first = min(u.start for u in units)
+    last = 0.0
+    for u in units:
+        end = u.end
+        if end is None:
+            return (first, None)
+        if end > last:
+            last = end
+    return (first, last)

@@ -8,21 +8,25 @@ same intervals, and it has as many rows as the build's peak concurrency.
 from __future__ import annotations
 
 import bisect
+import heapq
+import operator
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Two intervals that touch within this many seconds still fit one after the other: the
 # next rustc starts a moment after the token is released, and timestamps jitter.
 _EPSILON = 1e-3
 
 
-@dataclass(frozen=True, slots=True)
-class SlotSpan:
-    """A unit's interval placed in a slot."""
+class SlotSpan(NamedTuple):
+    """A unit's interval placed in a slot (a tuple: thousands are made per refresh)."""
 
     unit: str
     start: float
     end: float
+
+
+_by_start = operator.itemgetter(1, 2, 0)
 
 
 def pack_slots(spans: Iterable[tuple[str, float, float]], jobs: int) -> list[list[SlotSpan]]:
@@ -32,15 +36,19 @@ def pack_slots(spans: Iterable[tuple[str, float, float]], jobs: int) -> list[lis
     rows than ``jobs`` appear only when more units ran at once than there were tokens.
     """
     rows: list[list[SlotSpan]] = [[] for _ in range(max(1, jobs))]
-    free_at: list[float] = [float("-inf")] * len(rows)
-    for unit, start, end in sorted(spans, key=lambda s: (s[1], s[2], s[0])):
-        index = next((i for i, busy in enumerate(free_at) if busy <= start + _EPSILON), None)
-        if index is None:
+    free: list[int] = list(range(len(rows)))  # a heap: the lowest free slot first
+    busy: list[tuple[float, int]] = []  # a heap of (end, slot)
+    for unit, start, end in sorted(spans, key=_by_start):
+        while busy and busy[0][0] <= start + _EPSILON:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        if free:
+            index = heapq.heappop(free)
+        else:
             rows.append([])
-            free_at.append(float("-inf"))
             index = len(rows) - 1
-        rows[index].append(SlotSpan(unit, start, max(start, end)))
-        free_at[index] = max(start, end)
+        end = max(start, end)
+        rows[index].append(SlotSpan(unit, start, end))
+        heapq.heappush(busy, (end, index))
     return rows
 
 

@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -26,9 +26,11 @@ from cargo_overlap.tui.rows import (
     GROUP_TITLES,
     SORT_KEYS,
     Row,
+    RowLayout,
     SortKey,
-    build_rows,
+    group_extent,
     unit_label,
+    unit_row,
 )
 from cargo_overlap.tui.scale import TimeScale, TimeWindow, format_seconds, ticks
 from cargo_overlap.tui.slots import SlotSpan, nearest_span, pack_slots
@@ -49,6 +51,10 @@ _GLYPHS = {
     "fresh": ("·", Style(color="#7c8594")),
     "done": (" ", Style()),
 }
+
+
+# Rows by which the scrollable height grows while a build runs.
+_VIRTUAL_STEP = 32
 
 
 def label_width_for(width: int) -> int:
@@ -115,11 +121,24 @@ class Timeline(ScrollView, can_focus=True):
         self.collapsed: frozenset[str] = frozenset()
         self.layout_mode: Layout = "units"
         self._scale: TimeScale | None = None
-        self._cache: dict[tuple[int, bool], Strip] = {}
+        # Rendered lines by signature (everything a line's look depends on), and the
+        # signature each screen line showed last: a refresh repaints only lines whose
+        # signature changed, so finished units cost nothing while the build goes on.
+        self._cache: dict[tuple[object, ...], Strip] = {}
+        self._shown: dict[int, tuple[object, ...]] = {}
         self._posted_unit: str | None = None
         self._posted_scale: TimeScale | None = None
         self._rows_key: object = None
         self._requested_cache: tuple[int, frozenset[str]] | None = None
+        self._layout: RowLayout | None = None
+        self._layout_options: object = None
+        self._unit_rows = 0
+        # Units of each group at the last rebuild, and the groups' extents by revision.
+        self._members: dict[str, list[UnitState]] = {}
+        self._spans: dict[str, tuple[float | None, float | None]] = {}
+        self._spans_revision = -1
+        # The content width at the last layout (Widget.size is not free to read per line).
+        self._width = 0
 
     # ----------------------------------------------------------------- data in
 
@@ -182,7 +201,7 @@ class Timeline(ScrollView, can_focus=True):
     # ----------------------------------------------------------------- layout
 
     def _bar_cols(self) -> tuple[int, int]:
-        width = self.size.width
+        width = self._width = self.size.width
         lw = label_width_for(width)
         return lw, max(1, width - lw)
 
@@ -191,17 +210,11 @@ class Timeline(ScrollView, can_focus=True):
         if view is None:
             return
         model = view.model
-        key = (
-            view.revision,
-            view.now if self.sort_key == "duration" else None,
-            self.sort_key,
-            self.needle,
-            self.collapsed,
-            self.layout_mode,
-        )
-        if key != self._rows_key:
-            self._rows_key = key
-            if self.layout_mode == "slots":
+        if self.layout_mode == "slots":
+            # Slot packing moves as units progress: re-pack on every change.
+            key: object = ("slots", view.revision, view.now)
+            if key != self._rows_key:
+                self._rows_key = key
                 spans = [
                     (u.unit, u.start, u.end if u.end is not None else view.now)
                     for u in model.units.values()
@@ -209,31 +222,70 @@ class Timeline(ScrollView, can_focus=True):
                 ]
                 self._slots = pack_slots(spans, view.jobs)
                 self._rows = [Row("slot", str(i)) for i in range(len(self._slots))]
-            else:
-                self._rows = build_rows(
-                    model,
+                self._rows_changed()
+        else:
+            # A unit's row only appears when it starts; progress changes how a row looks,
+            # not which rows there are (sorting by duration aside, which RowLayout handles).
+            options = (self.sort_key, self.needle, self.collapsed, view.requested)
+            if self._layout is None or options != self._layout_options:
+                self._layout_options = options
+                self._layout = RowLayout(
                     sort=self.sort_key,
                     needle=self.needle,
                     collapsed=self.collapsed,
-                    now=view.now,
                     label=self.label,
+                    requested=view.requested,
                 )
-            self._restore_cursor()
+                self._rows_key = None
+            key = (view.tracker.units, view.revision if self.sort_key == "duration" else None)
+            if key != self._rows_key:
+                self._rows_key = key
+                self._layout.add(model, view.now)
+                self._rows = self._layout.rows(spans=False)
+                self._members = self._layout.members
+                self._spans_revision = -1
+                self._rows_changed()
         lw, cols = self._bar_cols()
         self._scale = self.window.resolve(view.now, cols, lw)
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        height = len(self._rows) + 1
+        if not view.finished:
+            # A new virtual size makes Textual lay out the whole screen; while units keep
+            # arriving, grow it in steps so that happens every few dozen units, not on
+            # every refresh. The padding is blank rows below the last one.
+            step = _VIRTUAL_STEP
+            height = (height + step - 1) // step * step
+        if self.virtual_size != (size := Size(self._width, height)):
+            self.virtual_size = size
         if self.window.follow:
             self._follow_rows()
-        self._cache.clear()
-        self.refresh()
+        self._repaint_changed()
         self._post_state()
+
+    def _rows_changed(self) -> None:
+        if self.layout_mode == "slots" or self._layout is None:
+            self._unit_rows = 0
+        else:
+            self._unit_rows = sum(
+                len(units)
+                for gid, units in self._layout.members.items()
+                if gid not in self.collapsed
+            )
+        self._restore_cursor()
+
+    def _row_at(self, kind: str, key: str) -> int | None:
+        """The index of a row (units by identity, a C-speed scan; others by key)."""
+        if kind == "unit":
+            try:
+                return self._rows.index(unit_row(key))
+            except ValueError:
+                return None
+        return next((i for i, r in enumerate(self._rows) if r.kind == kind and r.key == key), None)
 
     def _restore_cursor(self) -> None:
         if self._cursor_key is not None:
-            for index, row in enumerate(self._rows):
-                if (row.kind, row.key) == self._cursor_key:
-                    self.cursor = index
-                    break
+            index = self._row_at(*self._cursor_key)
+            if index is not None:
+                self.cursor = index
         self.cursor = max(0, min(self.cursor, len(self._rows) - 1))
         if self._rows:
             row = self._rows[self.cursor]
@@ -247,16 +299,13 @@ class Timeline(ScrollView, can_focus=True):
         if view is None or not self._rows:
             return
         newest: int | None = None
-        newest_start = -1.0
         if self.layout_mode == "slots":
+            latest = -1.0
             for index, row in enumerate(self._slots):
-                if row and row[-1].start > newest_start:
-                    newest, newest_start = index, row[-1].start
-        else:
-            units = view.model.units
-            for index, row in enumerate(self._rows):
-                if row.kind == "unit" and (u := units[row.key]).start >= newest_start:
-                    newest, newest_start = index, u.start
+                if row and row[-1].start > latest:
+                    newest, latest = index, row[-1].start
+        elif view.tracker.newest is not None:
+            newest = self._row_at("unit", view.tracker.newest)
         if newest is not None:
             self._scroll_row_into_view(newest)
 
@@ -298,32 +347,73 @@ class Timeline(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- render
 
-    def render_line(self, y: int) -> Strip:
-        """Line ``y`` of the widget: the axis, then the rows from the scroll offset on."""
-        width = self.size.width
-        scale = self._scale
-        view = self._view
+    def _signature(self, y: int) -> tuple[object, ...]:
+        """Everything line ``y`` looks like depends on; equal signatures, equal lines."""
+        scale, view = self._scale, self._view
         if scale is None or view is None:
-            return Strip.blank(width)
+            return ("blank", self._width)
         if y == 0:
-            return self._axis_strip(scale, view, width)
+            return ("axis", scale, self._width, self.layout_mode, self.sort_key, self._unit_rows)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):
-            return Strip.blank(width)
-        selected = index == self.cursor
-        key = (index, selected)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._row_strip(self._rows[index], scale, view, selected, width)
-            self._cache[key] = strip
+            return ("blank", self._width)
+        row = self._rows[index]
+        base = (row.kind, row.key, index == self.cursor, scale, self._width)
+        if row.kind == "unit":
+            u = view.model.units[row.key]
+            requested = row.key in self._requested(view)
+            if u.end is None:
+                return (*base, requested, view.now, u.rmeta, len(u.phases))
+            return (*base, requested, u.end, u.rmeta, u.success, u.fresh, len(u.diagnostics))
+        if row.kind == "group":
+            return (*base, row.collapsed, row.count, self._group_span(row.key, view), view.now)
+        if row.kind == "overlap":
+            return (*base, view.revision, view.now)
+        return (*base, view.revision, view.now, self._slot_unit, view.tail_start)
+
+    def _repaint_changed(self) -> None:
+        """Ask Textual to repaint only the lines whose signature changed."""
+        height = self.size.height
+        changed = [y for y in range(height) if self._shown.get(y) != self._signature(y)]
+        if len(changed) > height // 2:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
+        if len(self._cache) > 8 * max(1, height):
+            # Old signatures (earlier times, other scales) are never asked for again.
+            self._cache.clear()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Scrolling moves every line: repaint all (the strips stay cached)."""
+        super().watch_scroll_y(old_value, new_value)
+        self._shown.clear()
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the axis, then the rows from the scroll offset on."""
+        signature = self._signature(y)
+        self._shown[y] = signature
+        strip = self._cache.get(signature)
+        if strip is not None:
+            return strip
+        width = self._width
+        scale, view = self._scale, self._view
+        if scale is None or view is None or signature[0] == "blank":
+            strip = Strip.blank(width)
+        elif y == 0:
+            strip = self._axis_strip(scale, view, width)
+        else:
+            index = int(self.scroll_y) + y - 1
+            strip = self._row_strip(self._rows[index], scale, view, index == self.cursor, width)
+        self._cache[signature] = strip
         return strip
 
     def _axis_strip(self, scale: TimeScale, view: RunView, width: int) -> Strip:
         if self.layout_mode == "slots":
             text = f"{len(self._slots)} slots · {view.jobs} jobs"
         else:
-            n = sum(1 for r in self._rows if r.kind == "unit")
-            text = f"{n} units · by {self.sort_key}"
+            text = f"{self._unit_rows} units · by {self.sort_key}"
         lw = scale.label_width
         segments = [Segment(_fit(text, lw - 1) + " ", _AXIS)]
         line = [" "] * scale.cols
@@ -376,11 +466,18 @@ class Timeline(ScrollView, can_focus=True):
             Segment(" "),
         ]
 
+    def _group_span(self, gid: str, view: RunView) -> tuple[float | None, float | None]:
+        """First start and last end (None while a member runs) of a group's units."""
+        if self._spans_revision != view.revision:
+            self._spans_revision = view.revision
+            self._spans = {key: group_extent(members) for key, members in self._members.items()}
+        return self._spans.get(gid, (None, None))
+
     def _requested(self, view: RunView) -> frozenset[str]:
         cached = self._requested_cache
         if cached is not None and cached[0] == view.revision:
             return cached[1]
-        requested = frozenset(view.model.requested_units())
+        requested = frozenset(view.requested)
         self._requested_cache = (view.revision, requested)
         return requested
 
@@ -392,9 +489,9 @@ class Timeline(ScrollView, can_focus=True):
         if row.kind == "unit":
             bars.paint_unit(cells, view.model.units[row.key], scale, now)
         elif row.kind == "group":
-            if row.span_start is not None:
-                end = row.span_end if row.span_end is not None else now
-                cells.paint(scale, row.span_start, end, bars.SPAN)
+            start, end = self._group_span(row.key, view)
+            if start is not None:
+                cells.paint(scale, start, end if end is not None else now, bars.SPAN)
         elif row.kind == "overlap":
             bars.paint_series(cells, view.overlap, scale, now)
         elif row.kind == "slot":
@@ -405,7 +502,11 @@ class Timeline(ScrollView, can_focus=True):
                 cells.paint(scale, view.tail_start, now, bars.TAIL)
             units = view.model.units
             for span in spans:
-                bars.paint_unit(cells, units[span.unit], scale, now, edge=True)
+                u = units[span.unit]
+                bars.paint_unit(cells, u, scale, now, edge=True)
+                # Slot rows hold many units: name each one its bar has room for.
+                if (covered := scale.cells(span.start, span.end)) is not None:
+                    bars.write_label(cells, covered[0], covered[1], self.label(u))
             if self._slot_unit is not None and selected:
                 for span in spans:
                     if span.unit == self._slot_unit and (c := scale.cells(span.start, span.end)):
@@ -429,8 +530,7 @@ class Timeline(ScrollView, can_focus=True):
         if self.layout_mode == "slots":
             self._sync_slot_unit()
         self._scroll_row_into_view(index)
-        self._cache.clear()
-        self.refresh()
+        self._repaint_changed()
         self._post_state()
 
     def _sync_slot_unit(self) -> None:
@@ -533,6 +633,7 @@ class Timeline(ScrollView, can_focus=True):
         self._slot_unit = unit
         self.cursor = 0
         self._rows_key = None
+        self._layout = None
         self._options_changed()
         if unit is not None:
             self.select_unit(unit)
@@ -546,8 +647,7 @@ class Timeline(ScrollView, can_focus=True):
             return
         index = next((i for i, s in enumerate(row) if s.unit == self._slot_unit), len(row) - 1)
         self._slot_unit = row[max(0, min(len(row) - 1, index + delta))].unit
-        self._cache.clear()
-        self.refresh()
+        self._repaint_changed()
         self._post_state()
 
     def set_filter(self, needle: str) -> None:

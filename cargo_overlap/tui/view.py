@@ -1,14 +1,16 @@
 """One refresh's worth of derived data, handed down from the app to its widgets.
 
-The app builds a :class:`RunView` at most ten times a second, only when the model changed
-(or the clock moved during a live build); widgets read it and never fold events
-themselves. Derived series are computed once here instead of once per widget.
+The app folds every event into the model and into a :class:`RunTracker` as it arrives,
+and builds a :class:`RunView` at most ten times a second, only when something changed;
+widgets read the view and never fold events themselves. What every widget needs is
+derived once here, not once per widget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cargo_overlap.orchestrator.events import AnyEvent
 from cargo_overlap.orchestrator.metrics import (
     backend_intervals,
     concurrency_series,
@@ -18,6 +20,7 @@ from cargo_overlap.orchestrator.metrics import (
     serialized_tail,
 )
 from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.tui.tracker import RunTracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +31,9 @@ class RunView:
     now: float
     revision: int
     live: bool
-    # (t, units running from t on), change points only
-    concurrency: list[tuple[float, int]] = field(default_factory=list)
-    # (t, requested artifacts in codegen/link from t on)
+    tracker: RunTracker = field(default_factory=RunTracker)
+    requested: tuple[str, ...] = ()
+    # (t, requested artifacts in codegen/link from t on), change points only
     overlap: list[tuple[float, int]] = field(default_factory=list)
     # seconds with two or more requested artifacts in codegen/link
     overlap_total: float = 0.0
@@ -50,37 +53,68 @@ class RunView:
         return self.model.run.jobs if self.model.run is not None else 1
 
 
-def overlap_series(model: RunModel, now: float) -> list[tuple[float, int]]:
+def overlap_series(
+    model: RunModel, requested: tuple[str, ...], now: float
+) -> list[tuple[float, int]]:
     """How many requested artifacts were in codegen or link, over time.
 
     Each artifact's intervals are merged first, so its own codegen and link never
     count as two.
     """
     intervals: list[tuple[float, float]] = []
-    for uid in model.requested_units():
+    for uid in requested:
         intervals.extend(merge(backend_intervals(model.units[uid], now)))
     return concurrency_series(intervals)
 
 
-def build_view(
-    model: RunModel, now: float, *, live: bool, cpu: list[tuple[float, float]] | None = None
-) -> RunView:
-    """Derive a :class:`RunView` from ``model`` at time ``now``."""
+def tail_start(model: RunModel, now: float) -> float | None:
+    """When the serialized tail of a run began (the metrics module defines the tail)."""
     intervals = running_intervals(model, now)
-    concurrency = concurrency_series(intervals)
-    overlap = overlap_series(model, now)
-    tail: float | None = None
-    if model.finished is not None and intervals:
-        end = max(e for _s, e in intervals)
-        tail = end - serialized_tail(intervals)
-    return RunView(
-        model=model,
-        now=now,
-        revision=model.revision,
-        live=live,
-        concurrency=concurrency,
-        overlap=overlap,
-        overlap_total=overlap_seconds(model, now),
-        cpu=list(cpu or ()),
-        tail_start=tail,
-    )
+    if not intervals:
+        return None
+    end = max(e for _s, e in intervals)
+    return end - serialized_tail(intervals)
+
+
+class ViewBuilder:
+    """Owns the model and the tracker; builds views on demand."""
+
+    def __init__(self, model: RunModel | None = None) -> None:
+        self.model = model if model is not None else RunModel()
+        self.tracker = RunTracker()
+        self._tail: tuple[int, float | None] = (-1, None)
+        self._requested: tuple[int, tuple[str, ...]] = (-1, ())
+
+    def apply(self, event: AnyEvent) -> None:
+        """Fold one event into the model and the tracker."""
+        self.model.apply(event)
+        self.tracker.apply(event)
+
+    def build(
+        self, now: float, *, live: bool, cpu: list[tuple[float, float]] | None = None
+    ) -> RunView:
+        """The view of the run at time ``now``."""
+        model = self.model
+        # Which units are requested only changes when a unit starts (their primary flag
+        # and dependencies come with unit-started), so ask the model once per new unit.
+        if self._requested[0] != self.tracker.units:
+            self._requested = (self.tracker.units, tuple(model.requested_units()))
+        requested = self._requested[1]
+        tail: float | None = None
+        if model.finished is not None:
+            # Whole-run figure: once per revision, which after the end never changes.
+            if self._tail[0] != model.revision:
+                self._tail = (model.revision, tail_start(model, now))
+            tail = self._tail[1]
+        return RunView(
+            model=model,
+            now=now,
+            revision=model.revision,
+            live=live,
+            tracker=self.tracker,
+            requested=requested,
+            overlap=overlap_series(model, requested, now),
+            overlap_total=overlap_seconds(model, now, requested),
+            cpu=list(cpu or ()),
+            tail_start=tail,
+        )
