@@ -95,18 +95,21 @@ def render(rows: list[dict[str, object]], runs: int, start: str) -> str:
         seq, comb = r["seq"], r["comb"]
         load = r["load"]
         assert isinstance(load, tuple)
+        errors = r["sim_errors"]
+        assert isinstance(errors, list)
+        rounds = ", ".join(f"{e:+.0%}" for e in errors)
         lines.append(
             f"| {r['name']} | {seq.median:.2f} ({seq.low:.2f}-{seq.high:.2f}) "  # type: ignore[attr-defined]
             f"| {comb.median:.2f} ({comb.low:.2f}-{comb.high:.2f}) "  # type: ignore[attr-defined]
             f"| **{r['ratio']:.3f}** | {r['overlap']:.2f} "
-            f"| {r['eff_seq']:.0%} / {r['eff_comb']:.0%} | {r['sim_error']:+.1%} "
+            f"| {r['eff_seq']:.0%} / {r['eff_comb']:.0%} | {r['sim_error']:+.1%} ({rounds}) "
             f"| {r['elapsed']:.0f} | {load[0]:.1f} / {load[1]:.1f} |"
         )
     lines += [
         "",
         "efficiency = bound / wall, bound = max(critical path, CPU / jobs), summed over a "
         "side's invocations. simulate error = (predicted - measured) / measured sequential "
-        "wall, predicted from the same round's combined run (median over rounds). demo time "
+        "wall, predicted from the same round's combined run: median, then each round. demo time "
         "= one round of both sides, cold, workspace already generated.",
         END,
     ]
