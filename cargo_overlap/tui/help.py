@@ -97,7 +97,7 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Title on the box border."""
         box = self.query_one("#help-box")
-        box.border_title = "cargo-overlap — keys"
+        box.border_title = "cargo-overlap keys"
         box.border_subtitle = "Esc closes"
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -1,0 +1,54 @@
+"""Snapshots of the main states, from recorded event streams (no clock, no CPU, no blink).
+
+Regenerate after an intended change with ``pytest tests/tui --snapshot-update`` and look
+at the report before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from .conftest import replay_app, stream
+
+SnapCompare = Callable[..., bool]
+WIDE = (160, 48)
+MEDIUM = (120, 36)
+SMALL = (80, 24)
+
+
+@pytest.mark.parametrize("state", ["running", "finished", "failed"])
+def test_states(snap_compare: SnapCompare, state: str) -> None:
+    assert snap_compare(replay_app(stream(state)), terminal_size=MEDIUM)
+
+
+def test_finished_wide(snap_compare: SnapCompare) -> None:
+    assert snap_compare(replay_app(stream("finished")), terminal_size=WIDE)
+
+
+def test_finished_small(snap_compare: SnapCompare) -> None:
+    assert snap_compare(replay_app(stream("finished")), terminal_size=SMALL)
+
+
+def test_details_of_the_bin(snap_compare: SnapCompare) -> None:
+    app = replay_app(stream("finished"))
+    assert snap_compare(app, press=["down", "down", "1"], terminal_size=MEDIUM)
+
+
+def test_diagnostics(snap_compare: SnapCompare) -> None:
+    assert snap_compare(replay_app(stream("failed")), press=["2"], terminal_size=MEDIUM)
+
+
+def test_slots_layout(snap_compare: SnapCompare) -> None:
+    assert snap_compare(replay_app(stream("finished")), press=["v"], terminal_size=MEDIUM)
+
+
+def test_filtered_and_zoomed(snap_compare: SnapCompare) -> None:
+    keys = ["slash", *"plugin", "enter", "plus"]
+    assert snap_compare(replay_app(stream("finished")), press=keys, terminal_size=MEDIUM)
+
+
+def test_help(snap_compare: SnapCompare) -> None:
+    app = replay_app(stream("finished"))
+    assert snap_compare(app, press=["question_mark"], terminal_size=MEDIUM)
