@@ -1,0 +1,118 @@
+"""The real app on a real (tiny, debug) cargo build through the orchestrator's runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from cargo_overlap.orchestrator.runner import BuildRequest
+from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.header import RunHeader
+from cargo_overlap.tui.sources import LiveSource
+from cargo_overlap.tui.timeline import Timeline
+
+from .helpers import screen_text
+
+pytestmark = pytest.mark.cargo
+
+SIZE = (120, 36)
+# A build script that never finishes on its own: the build is still running when the
+# test presses Ctrl-C. It records its pid so the test can check it was killed.
+SLOW_BUILD_RS = """\
+fn main() {
+    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+"""
+
+
+def alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def processes_under(root: Path) -> list[int]:
+    """Live processes whose working directory is inside ``root`` (cargo, rustc, scripts)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if (cwd == str(root) or cwd.startswith(f"{root}/")) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+async def wait_for(predicate: Callable[[], bool], pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``predicate`` holds (callers bound it with fail_after)."""
+    while not predicate():
+        await pilot.pause(0.1)
+
+
+@pytest.mark.asyncio
+async def test_live_build_in_the_app(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root: Path = workspace()
+    env = dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target"))
+    request = BuildRequest(
+        cargo_args=["--bin", "heph", "--lib", "-p", "heph", "-p", "plugin-a", "-p", "plugin-b"],
+        cwd=root,
+        env=env,
+        argv=["cargo-overlap", "build"],
+    )
+    app = OverlapApp(LiveSource(request))
+    async with app.run_test(size=SIZE) as pilot:
+        with anyio.fail_after(240):
+            await wait_for(lambda: app.model.summary is not None, pilot)
+        await pilot.pause(0.3)
+        model = app.model
+        assert model.finished is not None and model.finished.success
+        assert "finished" in app.query_one(RunHeader).render().plain
+        timeline = app.query_one(Timeline)
+        shown = {r.key for r in timeline.rows if r.kind == "unit"}
+        assert shown == set(model.units)
+        requested = model.requested_units()
+        assert len(requested) == 3
+        assert [r.key for r in timeline.rows[1:4]] == requested
+        assert any(r.kind == "overlap" for r in timeline.rows)
+        # Live builds sample the machine's CPU for the chart under the timeline.
+        assert app._cpu is not None and app._cpu.samples
+        await pilot.press("4")
+        assert "Compiling" in screen_text(app)
+        await pilot.press("5")
+        assert "critical path" in screen_text(app)
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_kills_the_real_build(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root: Path = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
+    pid_file = tmp_path / "script.pid"
+    env = dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target"), PID_FILE=str(pid_file))
+    request = BuildRequest(cargo_args=[], cwd=root, env=env)
+    app = OverlapApp(LiveSource(request))
+    async with app.run_test(size=SIZE) as pilot:
+        with anyio.fail_after(240):
+            await wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", pilot)
+        script_pid = int(pid_file.read_text())
+        assert alive(script_pid)
+        assert processes_under(root)  # cargo and the build script, at least
+        assert "running" in app.query_one(RunHeader).render().plain
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    # The app exits only after the runner killed cargo's process group and reaped it.
+    assert app.return_value == 130
+    assert not alive(script_pid)
+    assert processes_under(root) == []
