@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
 
 import anyio
 
+from cargo_overlap.commands.running import run_with_signals, sole_exception
 from cargo_overlap.orchestrator.color import (
     ColorError,
     cargo_color,
@@ -29,7 +28,6 @@ from cargo_overlap.orchestrator.runner import (
     CargoNotFound,
     PhasesChoice,
     PhasesUnavailable,
-    run_build,
 )
 from cargo_overlap.orchestrator.trace import write_trace
 from cargo_overlap.tui.slots import pack_slots
@@ -118,13 +116,6 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
     if own["phases"] not in ("auto", "stable", "sections"):
         raise UsageError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
     return own, rest
-
-
-def _sole_exception(exc: BaseException) -> BaseException:
-    """The one exception inside task-group wrappers, or ``exc`` itself."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
 
 
 def _error(message: str) -> None:
@@ -258,9 +249,9 @@ def run_headless(
 
     received: list[int] = []
     try:
-        code = anyio.run(_run_with_signals, request, on_event, received)
+        code = anyio.run(run_with_signals, request, on_event, received)
     except Exception as group:
-        exc = _sole_exception(group)
+        exc = sole_exception(group)
         if isinstance(exc, CargoNotFound):
             _error(str(exc))
             return EXIT_NO_CARGO
@@ -284,24 +275,4 @@ def run_headless(
             _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
     if received:
         return 128 + received[0]
-    return code
-
-
-async def _run_with_signals(
-    request: BuildRequest, on_event: Callable[[AnyEvent], None], received: list[int]
-) -> int:
-    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group)."""
-    code = 0
-    async with anyio.create_task_group() as tg:
-
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    received.append(int(signum))
-                    tg.cancel_scope.cancel()
-                    return
-
-        tg.start_soon(watch_signals)
-        code = await run_build(request, on_event)
-        tg.cancel_scope.cancel()
     return code

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import anyio
 
-from cargo_overlap.commands.build import _run_with_signals, _sole_exception
+from cargo_overlap.commands.running import run_with_signals, sole_exception
 from cargo_overlap.orchestrator.compare import (
     CompareError,
     ComparePlan,
@@ -103,7 +103,7 @@ def execute(plan: ComparePlan, runs: int, on_event: EventSink | None = None) -> 
     received: list[int] = []
 
     async def build(request: BuildRequest, on_event: Callable[[AnyEvent], None]) -> int:
-        code = await _run_with_signals(request, on_event, received)
+        code = await run_with_signals(request, on_event, received)
         if received:
             raise KeyboardInterrupt
         return code
@@ -116,7 +116,7 @@ def execute(plan: ComparePlan, runs: int, on_event: EventSink | None = None) -> 
             lambda: run_comparison(plan, runs, build=build, on_event=on_event, on_status=status)
         )
     except Exception as group:
-        raise _sole_exception(group) from None
+        raise sole_exception(group) from None
 
 
 def run(ns: argparse.Namespace) -> int:

@@ -1,0 +1,38 @@
+"""Running the build runner from a command: signal handling and unwrapping its errors."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import anyio
+
+from cargo_overlap.orchestrator.events import AnyEvent
+from cargo_overlap.orchestrator.runner import BuildRequest, run_build
+
+
+def sole_exception(exc: BaseException) -> BaseException:
+    """The one exception inside task-group wrappers, or ``exc`` itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def run_with_signals(
+    request: BuildRequest, on_event: Callable[[AnyEvent], None], received: list[int]
+) -> int:
+    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group)."""
+    code = 0
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    received.append(int(signum))
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch_signals)
+        code = await run_build(request, on_event)
+        tg.cancel_scope.cancel()
+    return code
