@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from textual import __version__ as textual_version
 
 from cargo_overlap.orchestrator.events import AnyEvent
 from cargo_overlap.orchestrator.run_model import RunModel
@@ -231,16 +233,24 @@ def table(title: str, rows: dict[int, dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+BEGIN = "<!-- tui-bench:begin -->"
+END = "<!-- tui-bench:end -->"
+
+
 def write_section(body: str) -> None:
-    """Replace (or append) the ``## TUI`` section of BENCHMARKS.md."""
+    """Replace this benchmark's block of BENCHMARKS.md (between its markers), or append it.
+
+    Other sections belong to other benchmarks and are left exactly as they are.
+    """
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## TUI\n\n{body.strip()}\n"
-    pattern = re.compile(r"^## TUI\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip() + "\n"
+    block = f"{BEGIN}\n## TUI\n\n{body.strip()}\n{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
     else:
-        text = text.rstrip() + "\n\n" + section
+        text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
 
 
@@ -253,6 +263,7 @@ def main() -> int:
     floods: dict[int, dict[str, str]] = {}
     steadies: dict[int, dict[str, str]] = {}
     frames: dict[int, dict[str, str]] = {}
+    load_before = os.getloadavg()[0]
     for units in ns.units:
         events = synthetic_stream(units, jobs=8, seed=7, warnings=0.05)
         floods[units] = asyncio.run(flood(events))
@@ -264,12 +275,15 @@ def main() -> int:
         steadies[units] = runs[1]
         frames[units] = asyncio.run(frame(events))
         print(units, floods[units], steadies[units], frames[units], file=sys.stderr)
+    load_after = os.getloadavg()[0]
     body = "\n\n".join(
         [
-            "Measured with `bench/tui_bench.py` (headless `App.run_test`, 160x48, generated "
-            "streams of 8 jobs; "
-            f"{platform.python_implementation()} {platform.python_version()}, "
-            f"{platform.machine()}, shared 2-core machine with other builds running). "
+            f"Measured by `bench/tui_bench.py` on {datetime.date.today()}, "
+            f"{os.cpu_count()} cores, {platform.python_implementation()} "
+            f"{platform.python_version()}, Textual {textual_version}; headless "
+            "`App.run_test` at 160x48 on generated streams (8 jobs). The machine is "
+            f"shared (load average {load_before:.1f} before, {load_after:.1f} after): "
+            "times are thread CPU time, CPU shares are process CPU time over wall time. "
             "Targets: at most 10% of a core while refreshing at 10 Hz; a frame at most "
             "16 ms at 5,000 units.",
             table(
