@@ -2,66 +2,81 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from cargo_overlap.orchestrator.suggest import (
+    SuggestError,
+    Suggestion,
+    normalize_command,
+    suggest_for_workspace,
+)
 
 
 def display_command(command: list[str]) -> str:
     """The cargo command as the user would type it: without cargo-overlap's own flags."""
-    shown: list[str] = []
-    skip_next = False
     if command and Path(command[0]).name in ("cargo", "cargo.exe"):
         # The runner resolves cargo to an absolute path; people type `cargo`.
         command = ["cargo", *command[1:]]
-    for arg in command:
-        if skip_next:
-            skip_next = False
-            continue
-        if arg == "--message-format":
-            skip_next = True
-            continue
-        if arg.startswith("--message-format="):
-            continue
-        shown.append(arg)
-    return shlex.join(shown)
+    return normalize_command(command)
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSuggestion:
-    """A command to copy and why it is suggested."""
+    """A command to copy and what to say about it."""
 
     command: str
     explanation: str
+    # Where it comes from and what it replaces (empty for the command that ran).
+    details: tuple[str, ...] = ()
 
 
-def suggestions_for(workspace: Path | None, ran: list[str]) -> list[CommandSuggestion]:
-    """Suggestions for the workspace, or the command that ran when none can be made.
+def workspace_root_for(cwd: Path) -> Path | None:
+    """The nearest directory at or above ``cwd`` holding a Cargo.toml."""
+    for directory in (cwd, *cwd.parents):
+        if (directory / "Cargo.toml").is_file():
+            return directory
+    return None
 
-    Blocking (the suggester may run ``cargo metadata``): call it from a thread worker.
+
+def from_suggestion(found: Suggestion) -> CommandSuggestion:
+    """The panel's view of one suggestion of the suggest module."""
+    replaced = [f"  {line.text.strip()}" for line in found.original]
+    details = (
+        f"replaces {len(found.original)} commands in {found.source}, {found.location}:",
+        *replaced,
+        f"verdict: {found.verdict}" + (f" · {found.gain}" if found.gain else ""),
+    )
+    return CommandSuggestion(found.combined, "\n".join(found.explanation), details)
+
+
+def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]:
+    """Suggestions for the CI workflows of the workspace at ``cwd``, then the command that
+    ran (always last, so there is always something to copy).
+
+    Blocking (the suggester runs ``cargo metadata`` and ``--unit-graph``): call it from a
+    thread worker.
     """
     ran_text = display_command(ran)
-    fallback = [CommandSuggestion(ran_text, "The command this run used.")]
-    if workspace is None or not workspace.is_dir():
-        return fallback
+    root = workspace_root_for(cwd) if cwd is not None and cwd.is_dir() else None
+    if root is None:
+        return [CommandSuggestion(ran_text, "The command this run used.")]
     try:
-        from cargo_overlap.orchestrator.suggest import suggest_for_workspace
-    except ImportError:
-        return fallback
-    try:
-        found = suggest_for_workspace(workspace)
-    except Exception as error:  # the suggester failing must not take the UI down
-        note = f"The command this run used (no suggestion: {error})."
+        found = suggest_for_workspace(root)
+    except SuggestError as error:
+        return [CommandSuggestion(ran_text, f"The command this run used. (No suggestion: {error})")]
+    if not found:
+        note = (
+            "The command this run used. No CI workflow of this workspace has consecutive "
+            "cargo builds that one invocation could replace."
+        )
         return [CommandSuggestion(ran_text, note)]
-    out = [
-        CommandSuggestion(str(getattr(s, "command", s)), str(getattr(s, "explanation", "")))
-        for s in found
-    ]
-    return out or fallback
+    return [*map(from_suggestion, found), CommandSuggestion(ran_text, "The command this run used.")]
 
 
 class CommandPanel(VerticalScroll):
@@ -72,7 +87,7 @@ class CommandPanel(VerticalScroll):
         self._suggestions: list[CommandSuggestion] = []
         self._body = Static("Waiting for the build to start…", id="command-body")
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         """One static body, re-rendered when suggestions arrive."""
         yield self._body
 
@@ -93,6 +108,9 @@ class CommandPanel(VerticalScroll):
             if s.explanation:
                 text.append("\n")
                 text.append(s.explanation, style="#c0c6d0")
+            for line in s.details:
+                text.append("\n")
+                text.append(line, style="#8a93a3")
         if self._suggestions:
             text.append("\n\n")
             text.append("y", style="bold reverse")

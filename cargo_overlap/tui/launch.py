@@ -24,7 +24,8 @@ def _print_failure(app: OverlapApp) -> None:
         return
     out = sys.stderr
     for d in model.diagnostics:
-        out.write(d.rendered if d.rendered.endswith("\n") else d.rendered + "\n")
+        # cargo leaves a blank line after each rendered diagnostic.
+        out.write(d.rendered.rstrip("\n") + "\n\n")
     # cargo's own closing lines ("error: could not compile `x` ...") are not diagnostics.
     for line in app.stderr_tail:
         if line.startswith("error") and "could not compile" in line:

@@ -1,0 +1,88 @@
+"""The suggested CI command panel: what it shows and what the copy key copies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import anyio
+import msgspec
+import pytest
+
+from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.command_panel import CommandPanel, display_command, suggestions_for
+from cargo_overlap.tui.sources import ReplaySource
+
+from .conftest import stream
+from .helpers import screen_text
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reference-shape"
+WORKFLOW = """\
+name: ci
+on: [push]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Build
+        run: |
+          cargo build --release --locked -p heph --bin heph
+          cargo build --release --locked -p plugin-a
+          cargo build --release --locked -p plugin-b
+"""
+COMBINED = "cargo build --release --locked --bin heph --lib -p heph -p plugin-a -p plugin-b"
+
+
+def test_display_command_is_what_a_user_types() -> None:
+    command = ["/root/.cargo/bin/cargo", "build", "-p", "a b", "--message-format=json"]
+    assert display_command(command) == "cargo build -p 'a b'"
+    assert display_command(["cargo", "build", "--message-format", "json", "--release"]) == (
+        "cargo build --release"
+    )
+
+
+def test_without_a_workspace_the_command_that_ran_is_offered(tmp_path: Path) -> None:
+    (only,) = suggestions_for(tmp_path, ["cargo", "build", "--release"])
+    assert only.command == "cargo build --release"
+    assert only.explanation == "The command this run used."
+
+
+@pytest.fixture
+def repo_with_ci(tmp_path: Path) -> Path:
+    """The example workspace with a CI workflow building its artifacts one by one."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target"))
+    (root / ".git").mkdir()  # where the search for .github stops
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(WORKFLOW)
+    return root
+
+
+@pytest.mark.cargo
+def test_a_workflow_gets_the_combined_command_first(repo_with_ci: Path) -> None:
+    found = suggestions_for(repo_with_ci / "heph", ["cargo", "build"])
+    assert [s.command for s in found] == [COMBINED, "cargo build"]
+    assert any("ci.yml" in line for line in found[0].details)
+    assert "equivalent" in found[0].details[-1]
+
+
+@pytest.mark.cargo
+@pytest.mark.asyncio
+async def test_the_copy_key_copies_the_suggestion(repo_with_ci: Path) -> None:
+    events: list[AnyEvent] = [
+        msgspec.structs.replace(e, cwd=str(repo_with_ci)) if isinstance(e, RunStarted) else e
+        for e in stream("finished")
+    ]
+    app = OverlapApp(ReplaySource(events, 0.0), sample_cpu=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        panel = app.query_one(CommandPanel)
+        with anyio.fail_after(60):
+            while panel.command != COMBINED:
+                await pilot.pause(0.1)
+        await pilot.press("3")
+        assert "replaces 3 commands" in screen_text(app)
+        await pilot.press("y")
+        assert app.clipboard == COMBINED
