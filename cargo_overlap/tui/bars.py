@@ -129,9 +129,10 @@ def paint_unit(
             span = u.phase_span(phase, now)
             if span is not None:
                 cells.paint(scale, span[0], span[1], PHASE_CODES[phase])
-        if u.rmeta is not None:
+        # On a bar a cell or two wide the tick would hide the bar's colour.
+        if u.rmeta is not None and covered is not None and covered[1] - covered[0] >= 3:
             cells.mark(scale, u.rmeta, RMETA_MARK)
-    if edge and covered is not None:
+    if edge and covered is not None and covered[1] - covered[0] >= 2:
         c0 = covered[0]
         if not cells.marks[c0]:
             cells.marks[c0] = EDGE_MARK
@@ -140,7 +141,8 @@ def paint_unit(
 def write_label(cells: Cells, c0: int, c1: int, text: str) -> None:
     """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin."""
     room = c1 - c0 - 2
-    if room < 3:
+    if room < 6:
+        # Two letters and an ellipsis name nothing; leave the bar its colour.
         return
     if len(text) > room:
         text = text[: room - 1] + "…"

@@ -180,7 +180,7 @@ class DetailsPane(VerticalScroll):
         u = view.model.units.get(unit) if unit is not None else None
         running = u is not None and u.end is None
         # Static.update lays the screen out again: only when something shown changed.
-        key = (unit, view.revision, view.now if running else None) if u is not None else None
+        key = (unit, view.revision, view.now if running else None) if u is not None else ("hint",)
         if key == self._key:
             return
         if unit != self._unit:

@@ -307,7 +307,12 @@ class Timeline(ScrollView, can_focus=True):
         elif view.tracker.newest is not None:
             newest = self._row_at("unit", view.tracker.newest)
         if newest is not None:
-            self._scroll_row_into_view(newest)
+            top = int(self.scroll_y)
+            visible = self._visible_rows()
+            if not top <= newest < top + visible:
+                # Centre it: the next newest row is often just above or below (another
+                # group), and centring saves jumping the view back and forth.
+                self.scroll_to(y=max(0, newest - visible // 2), animate=False, immediate=True)
 
     def _visible_rows(self) -> int:
         return max(1, self.size.height - 1)

@@ -31,13 +31,18 @@ class _SortedSums:
             # Events come in time order, so this is the usual, O(1) case.
             self.prefix.append(self.prefix[-1] + t)
         else:
-            self.prefix[i + 1 :] = itertools.accumulate(self.times[i:], initial=self.prefix[i])[1:]
+            self._resum(i)
 
     def remove(self, t: float) -> None:
         i = bisect.bisect_left(self.times, t)
         if i < len(self.times) and self.times[i] == t:
             del self.times[i]
-            self.prefix[i + 1 :] = itertools.accumulate(self.times[i:], initial=self.prefix[i])[1:]
+            self._resum(i)
+
+    def _resum(self, i: int) -> None:
+        """Recompute the prefix sums from index ``i`` on."""
+        sums = itertools.accumulate(self.times[i:], initial=self.prefix[i])
+        self.prefix[i:] = list(sums)
 
     def upto(self, t: float) -> tuple[int, float]:
         """(count, sum) of the times <= t."""
@@ -51,7 +56,7 @@ class RunTracker:
     def __init__(self) -> None:
         self.units = 0
         self.done = 0
-        self.fresh = 0
+        self._fresh: set[str] = set()
         self.failed = 0
         self.peak = 0
         self._running: dict[str, float] = {}
@@ -61,6 +66,11 @@ class RunTracker:
         self._seen: set[str] = set()
         # The most recently started unit: what follow mode keeps in view.
         self.newest: str | None = None
+
+    @property
+    def fresh(self) -> int:
+        """Units cargo found up to date (known at start, or only when they finished)."""
+        return len(self._fresh)
 
     @property
     def running(self) -> int:
@@ -76,6 +86,7 @@ class RunTracker:
             self.units += 1
             self.newest = event.unit
             if event.fresh:
+                self._fresh.add(event.unit)
                 return
             self._start_of[event.unit] = event.t
             self._running[event.unit] = event.t
@@ -87,13 +98,15 @@ class RunTracker:
                 self.failed += 1
             start = self._running.pop(event.unit, None)
             if event.fresh:
-                self.fresh += 1
+                self._fresh.add(event.unit)
                 if start is not None:
                     # Reported fresh only at the end: it never held a token.
                     self._starts.remove(start)
                     del self._start_of[event.unit]
-            elif start is not None:
-                self._ends.add(max(start, event.t))
+            else:
+                self._fresh.discard(event.unit)
+                if start is not None:
+                    self._ends.add(max(start, event.t))
 
     def busy_area(self, t: float) -> float:
         """Unit-seconds of work done from the start of the run up to ``t``.
