@@ -91,13 +91,13 @@ def bar_line(
     segments: list[Segment] = []
     i = 0
     while i < len(cells):
-        bg = cells[i][1]
+        run_bg = cells[i][1]
         j = i
         chars: list[str] = []
-        while j < len(cells) and cells[j][1] == bg:
+        while j < len(cells) and cells[j][1] == run_bg:
             chars.append(cells[j][0])
             j += 1
-        style = Style(color=color, bgcolor=bg) if bg is not None else Style()
+        style = Style(color=color, bgcolor=run_bg) if run_bg is not None else Style()
         segments.append(Segment("".join(chars), style))
         i = j
     return segments

@@ -47,7 +47,7 @@ class Row(NamedTuple):
     kind: RowKind
     key: str
     # Group rows: how many units the group holds (after filtering) and whether collapsed.
-    count: int = 0
+    size: int = 0
     collapsed: bool = False
     # Group rows: first start and last end of the members; end None while one runs.
     span_start: float | None = None
@@ -180,7 +180,7 @@ class RowLayout:
                 Row(
                     "group",
                     gid,
-                    count=len(group),
+                    size=len(group),
                     collapsed=is_collapsed,
                     span_start=start,
                     span_end=end,

@@ -181,8 +181,8 @@ class Timeline(ScrollView, can_focus=True):
         if view is None or unit not in view.model.units:
             return False
         if self.layout_mode == "slots":
-            for index, row in enumerate(self._slots):
-                if any(s.unit == unit for s in row):
+            for index, slot in enumerate(self._slots):
+                if any(s.unit == unit for s in slot):
                     self._slot_unit = unit
                     self._move_cursor(index)
                     return True
@@ -371,7 +371,7 @@ class Timeline(ScrollView, can_focus=True):
                 return (*base, requested, view.now, u.rmeta, len(u.phases))
             return (*base, requested, u.end, u.rmeta, u.success, u.fresh, len(u.diagnostics))
         if row.kind == "group":
-            return (*base, row.collapsed, row.count, self._group_span(row.key, view), view.now)
+            return (*base, row.collapsed, row.size, self._group_span(row.key, view), view.now)
         if row.kind == "overlap":
             return (*base, view.revision, view.now)
         return (*base, view.revision, view.now, self._slot_unit, view.tail_start)
@@ -435,7 +435,7 @@ class Timeline(ScrollView, can_focus=True):
         model = view.model
         if row.kind == "group":
             arrow = "▸" if row.collapsed else "▾"
-            text = _fit(f"{arrow} {GROUP_TITLES[row.key]} ({row.count})", text_width)
+            text = _fit(f"{arrow} {GROUP_TITLES[row.key]} ({row.size})", text_width)
             style = _CURSOR if selected else _GROUP
             return [Segment(text, style), Segment(" ")]
         if row.kind == "overlap":

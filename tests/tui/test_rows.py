@@ -44,7 +44,7 @@ def test_collapsed_group_keeps_its_header_and_span() -> None:
     model = finished_model()
     rows = build_rows(model, collapsed=frozenset({"deps"}))
     header = next(r for r in rows if r.key == "deps")
-    assert header.collapsed and header.count == 4
+    assert header.collapsed and header.size == 4
     assert header.span_start is not None and header.span_end is not None
     deps = [u.unit for u in model.units.values() if not u.primary and u.mode == "build"]
     assert not any(r.key in deps for r in rows)
