@@ -70,8 +70,8 @@ class FilterInput(Input):
     def action_clear(self) -> None:
         """Empty the filter and hide it."""
         self.value = ""
-        self.remove_class("-visible")
-        self.app.query_one(Timeline).focus()
+        self.display = False
+        self.screen.set_focus(self.app.query_one(Timeline))
 
 
 class OverlapApp(App[int]):
@@ -81,7 +81,9 @@ class OverlapApp(App[int]):
     TITLE = "cargo-overlap"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # A priority binding runs while the app routes keys, so the input has focus
+        # before the keys typed right after the slash are routed (to the old focus).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("y", "copy_command", "Copy cmd"),
         Binding("1", "tab('details')", "Details", show=False),
         Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
@@ -348,8 +350,8 @@ class OverlapApp(App[int]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         filter_input = self.query_one(FilterInput)
         if not event.value.strip():
-            filter_input.remove_class("-visible")
-        self.query_one(Timeline).focus()
+            filter_input.display = False
+        self.screen.set_focus(self.query_one(Timeline))
 
     @on(OptionList.OptionSelected, "#diagnostics-list")
     def _diagnostic_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -370,8 +372,9 @@ class OverlapApp(App[int]):
     def action_filter(self) -> None:
         """Open the name filter."""
         filter_input = self.query_one(FilterInput)
-        filter_input.add_class("-visible")
-        filter_input.focus()
+        filter_input.display = True
+        # Focus now, not after the next idle as Widget.focus does.
+        self.screen.set_focus(filter_input)
 
     def action_focus_timeline(self) -> None:
         """Back to the timeline from a pane."""

@@ -318,3 +318,21 @@ async def test_refreshes_are_throttled_while_events_pour_in() -> None:
         final = timeline.rows
         assert len([r for r in final if r.kind == "unit"]) == len(app.model.units)
         assert isinstance(events[-1], Summary)
+
+
+@pytest.mark.asyncio
+async def test_keys_typed_fast_after_the_slash_reach_the_filter(app_for: AppFactory) -> None:
+    from textual import events
+
+    app = app_for("finished")
+    async with app.run_test(size=SIZE) as pilot:
+        # Queued at once, as a terminal delivers a quick typist's (or a paste's) keys.
+        for key, char in [("slash", "/"), ("p", "p"), ("l", "l"), ("u", "u"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        timeline = app.query_one(Timeline)
+        assert timeline.needle == "plu"
+        assert timeline.has_focus
+        assert {r.key for r in timeline.rows if r.kind == "unit"} == {
+            u for u in app.model.units if u.startswith("plugin")
+        }
