@@ -361,7 +361,7 @@ class OverlapApp(App[int]):
             timeline = self.query_one(Timeline)
             if unit is not None and timeline.select_unit(unit):
                 self.query_one(TabbedContent).active = "details"
-                timeline.focus()
+                self.screen.set_focus(timeline)
 
     # ----------------------------------------------------------------- actions
 
@@ -378,7 +378,7 @@ class OverlapApp(App[int]):
 
     def action_focus_timeline(self) -> None:
         """Back to the timeline from a pane."""
-        self.query_one(Timeline).focus()
+        self.screen.set_focus(self.query_one(Timeline))
 
     def action_tab(self, tab: str) -> None:
         """Show a pane of the bottom panel; the diagnostics list takes focus to browse."""
@@ -386,7 +386,7 @@ class OverlapApp(App[int]):
             return
         self.query_one(TabbedContent).active = tab
         if tab == "diagnostics":
-            self.query_one(DiagnosticsView).option_list.focus()
+            self.screen.set_focus(self.query_one(DiagnosticsView).option_list)
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""

@@ -81,3 +81,21 @@ def test_out_of_order_events_and_late_fresh(seed: int) -> None:
         if not isinstance(e, UnitFinished) or starts_first[e.unit] < i
     ]
     check(events)
+
+
+def test_a_view_builder_on_a_loaded_model_knows_its_units() -> None:
+    from cargo_overlap.tui.view import ViewBuilder
+
+    model = RunModel.from_events(stream("finished"))
+    view = ViewBuilder(model).build(model.now, live=False)
+    tracker = view.tracker
+    assert tracker.units == len(model.units) == tracker.done
+    assert tracker.running == 0
+    assert view.requested == tuple(model.requested_units())
+    assert (
+        abs(
+            tracker.busy_area(model.now)
+            - sum(u.duration(model.now) for u in model.units.values() if not u.fresh)
+        )
+        < 1e-6
+    )
