@@ -407,10 +407,3 @@ def summary_for(model: RunModel, exit_code: int, command: list[str]) -> Summary:
     phases = run.phases if run is not None else "none"
     jobs = run.jobs if run is not None else 1
     return build_summary(model, exit_code, command, phases, jobs, model.now)
-
-
-def truncate_running(events: list[AnyEvent], fraction: float) -> list[AnyEvent]:
-    """The stream as it stood ``fraction`` of the way through: a build still running."""
-    end = max((e.t for e in events), default=0.0)
-    cut = end * fraction
-    return [e for e in events if e.t <= cut and not isinstance(e, BuildFinished | Summary)]
