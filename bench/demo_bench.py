@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchmarks_md import markers, write_section  # noqa: E402
 
 from cargo_overlap.commands.compare import execute  # noqa: E402
 from cargo_overlap.orchestrator.compare import Comparison  # noqa: E402
@@ -36,8 +39,7 @@ from cargo_overlap.orchestrator.demo import (  # noqa: E402
 from cargo_overlap.orchestrator.run_model import RunModel  # noqa: E402
 from cargo_overlap.orchestrator.simulate import calibrate, graph_from_model, predict  # noqa: E402
 
-BEGIN = "<!-- demo-bench:begin -->"
-END = "<!-- demo-bench:end -->"
+BEGIN, END = markers("demo-bench")
 
 
 def sim_errors(result: Comparison, codegen_width: int | None) -> list[float]:
@@ -116,18 +118,6 @@ def render(rows: list[dict[str, object]], runs: int, start: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if BEGIN in current:
-        start = current.index(BEGIN)
-        end = current.index(END) + len(END) + 1
-        current = current[:start] + text + current[end:]
-    else:
-        current = current.rstrip() + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--runs", type=int, default=1)
@@ -144,7 +134,7 @@ def main() -> None:
     text = render(rows, ns.runs, start)
     print(text)
     if not ns.no_write:
-        write_section(text)
+        write_section("demo-bench", text)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchmarks_md import markers, write_section  # noqa: E402
 
 from cargo_overlap.orchestrator.events import AnyEvent  # noqa: E402
 from cargo_overlap.orchestrator.raw_messages import (  # noqa: E402
@@ -41,8 +44,7 @@ from cargo_overlap.orchestrator.tap import EventTap  # noqa: E402
 from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
 
 TOOL = Path(sys.executable).parent / "cargo-overlap"
-BEGIN = "<!-- orchestrator-bench:begin -->"
-END = "<!-- orchestrator-bench:end -->"
+BEGIN, END = markers("orchestrator-bench")
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
@@ -257,18 +259,6 @@ def render(wall: dict[str, object], shim: dict[str, float], parse: dict[str, flo
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if BEGIN in current:
-        start = current.index(BEGIN)
-        end = current.index(END) + len(END) + 1
-        current = current[:start] + text + current[end:]
-    else:
-        current = current.rstrip() + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", type=int, default=3)
@@ -284,7 +274,7 @@ def main() -> None:
     text = render(wall, shim, parse)
     print(text)
     if not ns.no_write:
-        write_section(text)
+        write_section("orchestrator-bench", text)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ from cargo_overlap.tui.synthetic import synthetic_stream
 from cargo_overlap.tui.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchmarks_md import markers, write_section  # noqa: E402
+
 SIZE = (160, 48)
 STEADY_SECONDS = 6.0
 FLOOD_SECONDS = 3.0
@@ -233,25 +237,10 @@ def table(title: str, rows: dict[int, dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-BEGIN = "<!-- tui-bench:begin -->"
-END = "<!-- tui-bench:end -->"
-
-
-def write_section(body: str) -> None:
-    """Replace this benchmark's block of BENCHMARKS.md (between its markers), or append it.
-
-    Other sections belong to other benchmarks and are left exactly as they are.
-    """
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n## TUI\n\n{body.strip()}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+def write_tui_section(body: str) -> None:
+    """Replace this benchmark's block of BENCHMARKS.md; other sections stay as they are."""
+    begin, end = markers("tui-bench")
+    write_section("tui-bench", f"{begin}\n## TUI\n\n{body.strip()}\n{end}")
 
 
 def main() -> int:
@@ -307,7 +296,7 @@ def main() -> int:
     )
     print(body)
     if ns.write:
-        write_section(body)
+        write_tui_section(body)
     return 0
 
 
