@@ -17,8 +17,9 @@ from pathlib import Path
 
 import cairosvg
 
+from cargo_overlap.orchestrator.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.sources import ReplaySource, load_stream
+from cargo_overlap.tui.sources import ReplaySource
 
 HERE = Path(__file__).resolve().parent
 STREAMS = HERE.parent / "tests" / "fixtures" / "streams"
@@ -48,7 +49,7 @@ SHOTS = (
 
 async def take(shot: Shot, size: tuple[int, int]) -> Path:
     """Run the app on the shot's stream, press its keys, save SVG and PNG."""
-    events = load_stream(STREAMS / shot.stream)
+    events = read_events(STREAMS / shot.stream)
     app = OverlapApp(ReplaySource(events, 0.0), deterministic=True)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()

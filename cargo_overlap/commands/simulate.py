@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cargo_overlap.orchestrator.recording import RecordingError, read_events
 from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.orchestrator.simulate import (
     DEFAULT_JOB_OVERHEAD,
@@ -20,7 +21,6 @@ from cargo_overlap.orchestrator.simulate import (
     graph_from_model,
     predict,
 )
-from cargo_overlap.tui.sources import ReplayError, load_stream
 
 EXIT_USAGE = 2
 
@@ -169,7 +169,7 @@ def simulate_text(graph: SimGraph, load: float, pred: Prediction, cost: float) -
 def run(ns: argparse.Namespace) -> int:
     """Print the prediction; 2 for a file that is not a recording of this tool."""
     try:
-        events = load_stream(Path(ns.path))
+        events = read_events(Path(ns.path))
         graph = graph_from_model(RunModel.from_events(events))
         load = calibrate(graph, ns.codegen_width)
         pred = predict(
@@ -182,7 +182,7 @@ def run(ns: argparse.Namespace) -> int:
             codegen_width=ns.codegen_width,
             scale=load,
         )
-    except (ReplayError, SimulationError) as exc:
+    except (RecordingError, SimulationError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     cost = graph.start_cost if ns.start_cost is None else ns.start_cost

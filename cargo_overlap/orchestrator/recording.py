@@ -23,11 +23,15 @@ class RecordingError(Exception):
 
 
 def read_events(path: Path) -> list[AnyEvent]:
-    """Every event of an NDJSON recording; blank lines are skipped."""
+    """Every event of a ``cargo-overlap build --json`` recording; blank lines are skipped.
+
+    Raises :class:`RecordingError` with a one-line message for a missing file, a line that
+    is not an event, or a file without a run-started event.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
     events: list[AnyEvent] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
@@ -35,9 +39,12 @@ def read_events(path: Path) -> list[AnyEvent]:
         try:
             events.append(decode_event(line))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise RecordingError(f"{path}:{number}: not a cargo-overlap event: {exc}") from None
-    if not events:
-        raise RecordingError(f"{path}: no events")
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RecordingError(f"{path}:{number}: not a cargo-overlap event ({detail})") from None
+    if not any(isinstance(e, RunStarted) for e in events):
+        raise RecordingError(
+            f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
+        )
     return events
 
 

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from cargo_overlap.tui.sources import LiveSource, ReplayError, ReplaySource, load_stream
+from cargo_overlap.orchestrator.recording import RecordingError, read_events
+from cargo_overlap.tui.sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.runner import BuildRequest
@@ -83,8 +84,8 @@ def run_replay_app(path: Path, speed: float) -> int:
     is not a recording, or stdout that is not a terminal, prints one line and returns 2.
     """
     try:
-        events = load_stream(path)
-    except ReplayError as error:
+        events = read_events(path)
+    except RecordingError as error:
         print(f"cargo-overlap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not sys.stdout.isatty():

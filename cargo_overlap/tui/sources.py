@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
-import msgspec
 
-from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted, decode_event
+from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted
 from cargo_overlap.orchestrator.run_model import RunModel
 
 if TYPE_CHECKING:
@@ -22,10 +20,6 @@ if TYPE_CHECKING:
 
 EventCallback = Callable[[AnyEvent], None]
 StderrCallback = Callable[[bytes], None]
-
-
-class ReplayError(Exception):
-    """A recording that cannot be replayed; the message is one line."""
 
 
 class EventSource(Protocol):
@@ -40,32 +34,6 @@ class EventSource(Protocol):
     def clock(self, model: RunModel) -> float:
         """The run's current time, seconds since start."""
         ...
-
-
-def load_stream(path: Path) -> list[AnyEvent]:
-    """Read a ``cargo-overlap build --json`` recording.
-
-    Raises :class:`ReplayError` with a one-line message for a missing file, a line that
-    is not an event, or a file without a run-started event.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReplayError(f"cannot read {path}: {error.strerror or error}") from error
-    events: list[AnyEvent] = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(decode_event(line))
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ReplayError(f"{path}:{number}: not a cargo-overlap event ({detail})") from error
-    if not any(isinstance(e, RunStarted) for e in events):
-        raise ReplayError(
-            f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
-        )
-    return events
 
 
 class ReplaySource:

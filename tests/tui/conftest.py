@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from cargo_overlap.orchestrator.events import AnyEvent
+from cargo_overlap.orchestrator.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.sources import ReplaySource, load_stream
+from cargo_overlap.tui.sources import ReplaySource
 
 STREAMS = Path(__file__).resolve().parents[1] / "fixtures" / "streams"
 
 
 def stream(name: str) -> list[AnyEvent]:
     """A recorded stream from tests/fixtures/streams (``finished``, ``running``, ``failed``)."""
-    return load_stream(STREAMS / f"{name}.ndjson")
+    return read_events(STREAMS / f"{name}.ndjson")
 
 
 def replay_app(events: list[AnyEvent]) -> OverlapApp:

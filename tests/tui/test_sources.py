@@ -11,14 +11,15 @@ import anyio
 import pytest
 
 from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted
+from cargo_overlap.orchestrator.recording import RecordingError, read_events
 from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.tui.sources import ReplayError, ReplaySource, load_stream
+from cargo_overlap.tui.sources import ReplaySource
 
 from .conftest import STREAMS, stream
 
 
-def test_load_stream_reads_every_event() -> None:
-    events = load_stream(STREAMS / "finished.ndjson")
+def test_read_events_reads_every_event() -> None:
+    events = read_events(STREAMS / "finished.ndjson")
     assert isinstance(events[0], RunStarted)
     assert any(isinstance(e, BuildFinished) for e in events)
     lines = (STREAMS / "finished.ndjson").read_bytes().count(b"\n")
@@ -40,8 +41,8 @@ def test_bad_recordings_fail_with_one_line(
     path = tmp_path / "run.ndjson"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(ReplayError) as raised:
-        load_stream(path)
+    with pytest.raises(RecordingError) as raised:
+        read_events(path)
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
 
