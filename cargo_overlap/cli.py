@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from cargo_overlap import __version__
-from cargo_overlap.commands import build, compare, demo, export, import_, replay, simulate, suggest
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMANDS = (build, replay, suggest, export, import_, simulate, compare, demo)
+# Subcommand name -> module under cargo_overlap.commands. Only the module of the command
+# being run is imported, so `build` does not pay for the YAML parser or the UI at start-up.
+SUBCOMMANDS = {
+    "build": "build",
+    "replay": "replay",
+    "suggest": "suggest",
+    "export": "export",
+    "import": "import_",
+    "simulate": "simulate",
+    "compare": "compare",
+    "demo": "demo",
+}
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand registered."""
+def make_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered (or just ``only``)."""
     parser = argparse.ArgumentParser(
         prog="cargo-overlap",
         description="See and shorten Rust build wall time: live per-unit phases and "
@@ -28,8 +39,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cargo-overlap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in SUBCOMMANDS:
-        module.register(sub)
+    for name, module in SUBCOMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"cargo_overlap.commands.{module}").register(sub)
     return parser
 
 
@@ -39,13 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `cargo overlap build ...` runs `cargo-overlap overlap build ...`.
     if args[:1] == ["overlap"]:
         args = args[1:]
-    parser = make_parser()
     # `build` hands everything after it to cargo: argparse would take `--release` for an
     # option of its own, so only its help goes through the parser.
     if args[:1] == ["build"] and args[1:2] not in (["-h"], ["--help"]):
+        from cargo_overlap.commands import build
+
         ns = argparse.Namespace(cargo_args=args[1:], func=build.run)
     else:
-        ns = parser.parse_args(args)
+        only = args[0] if args and args[0] in SUBCOMMANDS else None
+        ns = make_parser(only).parse_args(args)
     try:
         code: int = ns.func(ns)
     except KeyboardInterrupt:

@@ -30,7 +30,6 @@ from cargo_overlap.orchestrator.runner import (
     PhasesUnavailable,
 )
 from cargo_overlap.orchestrator.trace import write_trace
-from cargo_overlap.tui.slots import pack_slots
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -204,7 +203,7 @@ def _writable(path: Path, what: str) -> bool:
 
 def _write_trace(path: Path, summary: Summary) -> None:
     try:
-        write_trace(path, summary, pack_slots)
+        write_trace(path, summary)
     except OSError as exc:
         _error(f"cannot write trace to {path}: {exc.strerror}")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 from cargo_overlap.orchestrator.trace import write_trace
-from cargo_overlap.tui.slots import pack_slots
 
 EXIT_USAGE = 2
 
@@ -38,7 +37,7 @@ def run(ns: argparse.Namespace) -> int:
         print(f"cargo-overlap: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        write_trace(Path(ns.trace), summary, pack_slots)
+        write_trace(Path(ns.trace), summary)
     except OSError as exc:
         print(
             f"cargo-overlap: error: cannot write trace to {ns.trace}: {exc.strerror}",

@@ -6,44 +6,26 @@ complete event (``ph: "X"``, ``ts`` and ``dur`` in microseconds) on its slot's t
 its phases as complete events nested inside it; the unit's rmeta is an instant event; the
 number of units running is a counter (``ph: "C"``).
 
-cargo does not say which jobserver token a rustc held, so the slots are a reconstruction.
-The packing is not done here: the caller passes the one the timeline uses
-(``cargo_overlap.tui.slots.pack_slots``), so the trace and the app show the same rows. That
-packing lets a unit start up to a millisecond before the previous one on its row ends; the
-trace starts it at that end instead (its true start stays in ``args``), because trace
-viewers need the events of one track to nest properly.
+cargo does not say which jobserver token a rustc held, so the slots are a reconstruction:
+:func:`cargo_overlap.orchestrator.slots.pack_slots`, the one the timeline uses, so the trace
+and the app show the same rows. That packing lets a unit start up to a millisecond before
+the previous one on its row ends; the trace starts it at that end instead (its true start
+stays in ``args``), because trace viewers need the events of one track to nest properly.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from cargo_overlap.orchestrator.events import PHASES, Summary, UnitSummary
 from cargo_overlap.orchestrator.report import command_line
+from cargo_overlap.orchestrator.slots import pack_slots
 
 PID = 1
 COUNTER_TID = 0
 
 TraceEvent = dict[str, object]
-
-
-class SlotSpanLike(Protocol):
-    """A unit's interval as placed in a slot by the packing function."""
-
-    @property
-    def unit(self) -> str: ...
-
-    @property
-    def start(self) -> float: ...
-
-    @property
-    def end(self) -> float: ...
-
-
-Packer = Callable[[Iterable[tuple[str, float, float]], int], Sequence[Sequence[SlotSpanLike]]]
 
 
 def _us(seconds: float) -> int:
@@ -60,7 +42,7 @@ def _metadata(name: str, tid: int, args: dict[str, object]) -> TraceEvent:
     return {"name": name, "ph": "M", "ts": 0, "pid": PID, "tid": tid, "args": args}
 
 
-def trace_events(summary: Summary, pack: Packer) -> list[TraceEvent]:
+def trace_events(summary: Summary) -> list[TraceEvent]:
     """The trace events of a finished run, metadata first, then tracks in slot order."""
     wall = summary.metrics.wall
     by_id = {u.unit: u for u in summary.units}
@@ -69,7 +51,7 @@ def trace_events(summary: Summary, pack: Packer) -> list[TraceEvent]:
         for u in summary.units
         if not u.fresh and u.start is not None
     ]
-    rows = pack(spans, summary.metrics.jobs)
+    rows = pack_slots(spans, summary.metrics.jobs)
     events: list[TraceEvent] = [
         _metadata("process_name", COUNTER_TID, {"name": command_line(summary.command)}),
         _metadata("process_labels", COUNTER_TID, {"labels": f"phases: {summary.phases_mode}"}),
@@ -162,11 +144,11 @@ def _unit_events(u: UnitSummary, start: int, end: int, tid: int) -> list[TraceEv
     return out
 
 
-def trace_document(summary: Summary, pack: Packer) -> dict[str, object]:
+def trace_document(summary: Summary) -> dict[str, object]:
     """The whole JSON object: ``traceEvents``, ``displayTimeUnit`` and run figures."""
     m = summary.metrics
     return {
-        "traceEvents": trace_events(summary, pack),
+        "traceEvents": trace_events(summary),
         "displayTimeUnit": "ms",
         "otherData": {
             "command": command_line(summary.command),
@@ -183,7 +165,7 @@ def trace_document(summary: Summary, pack: Packer) -> dict[str, object]:
     }
 
 
-def write_trace(path: Path, summary: Summary, pack: Packer) -> None:
+def write_trace(path: Path, summary: Summary) -> None:
     """Write the trace of ``summary`` to ``path``; raises :class:`OSError`."""
-    text = json.dumps(trace_document(summary, pack), separators=(",", ":"))
+    text = json.dumps(trace_document(summary), separators=(",", ":"))
     path.write_text(text + "\n", encoding="utf-8")

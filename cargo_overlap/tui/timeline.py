@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cargo_overlap.orchestrator.run_model import UnitState
+from cargo_overlap.orchestrator.slots import SlotSpan, nearest_span, pack_slots
 from cargo_overlap.tui import bars
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
 from cargo_overlap.tui.rows import (
@@ -33,7 +34,6 @@ from cargo_overlap.tui.rows import (
     unit_row,
 )
 from cargo_overlap.tui.scale import TimeScale, TimeWindow, format_seconds, ticks
-from cargo_overlap.tui.slots import SlotSpan, nearest_span, pack_slots
 from cargo_overlap.tui.view import RunView
 
 Layout = Literal["units", "slots"]

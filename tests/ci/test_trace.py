@@ -19,8 +19,8 @@ from cargo_overlap.orchestrator.events import (
     encode_event,
 )
 from cargo_overlap.orchestrator.recording import final_summary
+from cargo_overlap.orchestrator.slots import pack_slots
 from cargo_overlap.orchestrator.trace import trace_document
-from cargo_overlap.tui.slots import pack_slots
 from tests.ci.trace_check import check_nesting, check_trace
 from tests.helpers import run_tool
 
@@ -95,7 +95,7 @@ def sample_events() -> list[AnyEvent]:
 
 def test_trace_has_one_track_per_slot_with_nested_phases() -> None:
     summary = final_summary(sample_events())
-    doc = json.loads(json.dumps(trace_document(summary, pack_slots)))
+    doc = json.loads(json.dumps(trace_document(summary)))
     events = check_trace(doc)
 
     units = [e for e in events if e["ph"] == "X" and e["cat"] == "unit"]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cargo_overlap.orchestrator.metrics import concurrency_series
-from cargo_overlap.tui.slots import nearest_span, pack_slots, span_at
+from cargo_overlap.orchestrator.slots import nearest_span, pack_slots, span_at
 
 intervals = st.lists(
     st.tuples(
