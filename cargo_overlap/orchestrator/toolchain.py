@@ -43,14 +43,40 @@ def toolchain_override(cargo_args: Sequence[str]) -> str | None:
     return None
 
 
-def _version_line(cmd: list[str], env: Mapping[str, str], cwd: Path | None) -> str:
-    try:
-        out = subprocess.run(
-            cmd, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+def _version_lines(
+    commands: list[list[str]], env: Mapping[str, str], cwd: Path | None
+) -> list[str]:
+    """Each command's stdout ("" if it failed), the commands running side by side."""
+    procs: list[subprocess.Popen[str] | None] = []
+    for cmd in commands:
+        try:
+            procs.append(
+                subprocess.Popen(
+                    cmd,
+                    env=dict(env),
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        except OSError:
+            procs.append(None)
+    out: list[str] = []
+    for proc in procs:
+        if proc is None:
+            out.append("")
+            continue
+        try:
+            stdout, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append("")
+            continue
+        out.append(stdout.strip() if proc.returncode == 0 else "")
+    return out
 
 
 def probe_toolchain(
@@ -61,10 +87,9 @@ def probe_toolchain(
     cargo_cmd = [cargo, *([plus] if plus else []), "-V"]
     rustc = env.get("RUSTC") or "rustc"
     rustc_cmd = [rustc, *([plus] if plus and not env.get("RUSTC") else []), "-vV"]
-    cargo_version = _version_line(cargo_cmd, env, cwd)
+    cargo_version, rustc_full = _version_lines([cargo_cmd, rustc_cmd], env, cwd)
     if not cargo_version:
         raise CargoNotFound(f"`{' '.join(cargo_cmd)}` failed: is the toolchain installed?")
-    rustc_full = _version_line(rustc_cmd, env, cwd)
     rustc_version = rustc_full.splitlines()[0] if rustc_full else ""
     release = next(
         (

@@ -251,6 +251,25 @@ fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
     None
 }
 
+fn links(args: &[OsString]) -> bool {
+    let mut types: Vec<&[u8]> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_bytes();
+        if a == b"--test" {
+            return true;
+        }
+        if a == b"--crate-type" && i + 1 < args.len() {
+            types.extend(args[i + 1].as_bytes().split(|&c| c == b','));
+            i += 1;
+        } else if let Some(v) = a.strip_prefix(b"--crate-type=") {
+            types.extend(v.split(|&c| c == b','));
+        }
+        i += 1;
+    }
+    types.is_empty() || types.iter().any(|t| !matches!(*t, b"lib" | b"rlib"))
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
@@ -340,7 +359,7 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             args.push(OsString::from("-Zunstable-options"));
         }
     }
-    if unit && run_dir.as_ref().is_some_and(|d| d.join("linker").is_dir()) {
+    if unit && links(&args[1..]) && run_dir.as_ref().is_some_and(|d| d.join("linker").is_dir()) {
         shadow_linker(run_dir.as_ref().unwrap(), &mut args);
     }
     let mut cmd = match &chain {
@@ -365,7 +384,9 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     let sock_path = run_dir.join("events.sock");
     let reporter = Reporter::new(Some(sock_path.clone()));
     let me = unsafe { getpid() };
-    let stable_mode = run_dir.join("linker").is_dir();
+    // An rlib reports its frontend's end through the rmeta notification and runs no
+    // linker: only units that link need the codegen watcher and the linker shim.
+    let stable_mode = links(rustc_args) && run_dir.join("linker").is_dir();
 
     if stable_mode {
         let linker_dir = run_dir.join("linker");
