@@ -268,10 +268,13 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "",
         "Raw walls (s), "
         + "; ".join(_raw(w) for w in walls)
-        + ". Both are whole-process walls, the tool's including Python's start-up "
-        "(about 0.2 s: interpreter, imports, `cargo -V` and `rustc -vV`). The overhead is "
-        "that start-up plus about 2 ms of shim per rustc call: a larger share of a build "
-        "whose 150 crates take 80 ms each than of one with real-sized crates.",
+        + ". Both are whole-process walls, the tool's including Python's start-up. "
+        "The overhead is that start-up (interpreter, imports, `cargo -V` and `rustc -vV` "
+        "side by side), the shim's cost per rustc call in the row above, and the Python "
+        "process's own CPU while it folds events, which competes with rustc for the 2 "
+        "cores. On this virtual machine plain cargo's own wall varies by up to 45% "
+        "between identical cold builds (see the raw walls), more than the 3% the target "
+        "allows, so one run's ratio is a rough figure.",
         END,
     ]
     return "\n".join(lines) + "\n"

@@ -70,3 +70,37 @@ def has_nightly() -> bool:
         ["rustup", "toolchain", "list"], capture_output=True, text=True, check=False
     )
     return "nightly" in out.stdout
+
+
+# A build script that never finishes on its own, so a build is still running when a test
+# interrupts it. It records its pid so the test can check it was killed.
+SLOW_BUILD_RS = """\
+fn main() {
+    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+"""
+
+
+def alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def processes_under(root: Path) -> list[int]:
+    """Live processes whose working directory is inside ``root`` (cargo, rustc, scripts)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if (cwd == str(root) or cwd.startswith(f"{root}/")) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found

@@ -12,31 +12,9 @@ from pathlib import Path
 import pytest
 
 from cargo_overlap.orchestrator.events import BuildFinished, Summary, ToolMessage, decode_event
-from tests.helpers import BIN_DIR, TOOL, run_tool
+from tests.helpers import BIN_DIR, SLOW_BUILD_RS, TOOL, alive, processes_under, run_tool
 
 pytestmark = pytest.mark.cargo
-
-SLOW_BUILD_RS = """\
-fn main() {
-    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(120));
-}
-"""
-
-
-def processes_under(root: Path) -> list[int]:
-    """Processes whose working directory is inside ``root``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if cwd == str(root) or cwd.startswith(str(root) + "/"):
-            found.append(int(entry.name))
-    return found
 
 
 def run_dirs() -> set[str]:
@@ -75,7 +53,7 @@ def test_interrupt_leaves_no_process_and_no_temp_dir(
     assert isinstance(events[-1], Summary)
     # nothing the build started survives it
     time.sleep(0.2)
-    assert not Path(f"/proc/{script_pid}").exists()
+    assert not alive(script_pid)
     assert processes_under(root) == []
     assert run_dirs() - before == set()
 

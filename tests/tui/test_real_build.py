@@ -14,44 +14,13 @@ from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.sources import LiveSource
 from cargo_overlap.tui.timeline import Timeline
+from tests.helpers import SLOW_BUILD_RS, alive, processes_under
 
 from .helpers import screen_text
 
 pytestmark = pytest.mark.cargo
 
 SIZE = (120, 36)
-# A build script that never finishes on its own: the build is still running when the
-# test presses Ctrl-C. It records its pid so the test can check it was killed.
-SLOW_BUILD_RS = """\
-fn main() {
-    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(120));
-}
-"""
-
-
-def alive(pid: int) -> bool:
-    """True if ``pid`` runs (a zombie counts as gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
-
-
-def processes_under(root: Path) -> list[int]:
-    """Live processes whose working directory is inside ``root`` (cargo, rustc, scripts)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if (cwd == str(root) or cwd.startswith(f"{root}/")) and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 async def wait_for(predicate: Callable[[], bool], pilot) -> None:  # type: ignore[no-untyped-def]
