@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +14,7 @@ from cargo_overlap import __version__
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports
 
 # Subcommand name -> module under cargo_overlap.commands. Only the module of the command
 # being run is imported, so `build` does not pay for the YAML parser or the UI at start-up.
@@ -64,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = ns.func(ns)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our stdout went away (`... | head`): stop quietly, as a shell
+        # pipeline expects, and keep Python from failing again when it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 
