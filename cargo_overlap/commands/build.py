@@ -12,6 +12,7 @@ from typing import IO, cast
 import anyio
 
 from cargo_overlap.commands.running import run_with_signals, sole_exception
+from cargo_overlap.orchestrator.baseline import compare, gate_markdown, gate_text, parse_limit
 from cargo_overlap.orchestrator.color import (
     ColorError,
     cargo_color,
@@ -33,6 +34,7 @@ from cargo_overlap.orchestrator.trace import write_trace
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
+EXIT_REGRESSION = 4
 
 OWN_FLAGS_HELP = """\
 cargo-overlap's own options may stand anywhere before `--`; everything else goes to
@@ -48,10 +50,16 @@ cargo-overlap's own options may stand anywhere before `--`; everything else goes
   --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
   --annotations       GitHub workflow commands (::error/::warning) for compiler
                       diagnostics: on stdout, or on stderr with --json
+  --baseline RUN      compare with a recording of an earlier run (`build --json` output):
+                      wall, critical path, overlap, each requested artifact's phases
+  --max-regression PERCENT
+                      with --baseline: exit 4 when wall or critical path grew more than
+                      PERCENT (a failing build keeps cargo's exit code)
 In GitHub Actions (GITHUB_ACTIONS=true, GITHUB_STEP_SUMMARY set) a headless build also
 appends a Markdown summary with a gantt chart of the requested artifacts to the step summary.
 
-Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 130 / 143 interrupted.
+Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 4 slower than --baseline beyond
+--max-regression; 130 / 143 interrupted.
 """
 
 
@@ -68,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-_VALUE_FLAGS = ("--phases", "--events", "--trace", "--color")
+_VALUE_FLAGS = ("--phases", "--events", "--trace", "--color", "--baseline", "--max-regression")
 
 
 class UsageError(Exception):
@@ -85,6 +93,9 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         "trace": "",
         "annotations": False,
         "color": "",
+        # False until given, so that an empty value is still reported as bad
+        "baseline": False,
+        "max_regression": False,
     }
     rest: list[str] = []
     i = 0
@@ -100,7 +111,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         elif a == "--annotations":
             own["annotations"] = True
         elif a in _VALUE_FLAGS or a.startswith(tuple(f"{f}=" for f in _VALUE_FLAGS)):
-            name = a[2:].split("=", 1)[0]
+            name = a[2:].split("=", 1)[0].replace("-", "_")
             if "=" in a:
                 value = a.split("=", 1)[1]
             elif i + 1 < len(args):
@@ -150,6 +161,11 @@ def run(ns: argparse.Namespace) -> int:
     trace_path = Path(str(own["trace"])) if own["trace"] else None
     if trace_path is not None and not _writable(trace_path, "trace"):
         return EXIT_USAGE
+    try:
+        gate = _baseline_gate(own, headless)
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     if headless:
         return run_headless(
             request,
@@ -158,6 +174,7 @@ def run(ns: argparse.Namespace) -> int:
             trace_path=trace_path,
             annotations=bool(own["annotations"]),
             color=color_enabled(color, _isatty(sys.stdout)),
+            gate=gate,
         )
     from cargo_overlap.tui.launch import run_build_app
 
@@ -201,6 +218,29 @@ def _writable(path: Path, what: str) -> bool:
     return True
 
 
+def _baseline_gate(
+    own: dict[str, str | bool], headless: bool
+) -> tuple[Summary, float | None] | None:
+    """The baseline's summary and the allowed growth, read before cargo starts."""
+    if own["baseline"] is False:
+        if own["max_regression"] is not False:
+            raise UsageError("--max-regression needs --baseline RUN.ndjson")
+        return None
+    # The app has no place for the verdict and its exit code is the user's key press.
+    if not headless:
+        raise UsageError("--baseline needs a headless build: add --json or --no-tui")
+    try:
+        given = own["max_regression"]
+        limit = None if given is False else parse_limit(str(given))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        summary = final_summary(read_events(Path(str(own["baseline"]))))
+    except RecordingError as exc:
+        raise UsageError(f"--baseline: {exc}") from None
+    return summary, limit
+
+
 def _write_trace(path: Path, summary: Summary) -> None:
     try:
         write_trace(path, summary)
@@ -216,6 +256,7 @@ def run_headless(
     trace_path: Path | None = None,
     annotations: bool = False,
     color: bool = False,
+    gate: tuple[Summary, float | None] | None = None,
 ) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
     out = sys.stdout.buffer
@@ -266,12 +307,22 @@ def run_headless(
         sys.stdout.flush()
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])
+    # A failed or interrupted build is not comparable with a good one; cargo's code stands.
+    comparison = None
+    if gate is not None and summary and code == 0 and not received:
+        comparison = compare(gate[0], summary[-1], gate[1])
+        sys.stderr.write(gate_text(comparison))
+        sys.stderr.flush()
     if summary and (step_summary := step_summary_path(os.environ)) is not None:
         try:
             with open(step_summary, "a", encoding="utf-8") as f:
                 f.write(step_summary_markdown(summary[-1]))
+                if comparison is not None:
+                    f.write(gate_markdown(comparison))
         except OSError as exc:
             _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
     if received:
         return 128 + received[0]
+    if comparison is not None and comparison.regressions:
+        return EXIT_REGRESSION
     return code
