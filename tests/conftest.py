@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate
 
@@ -47,3 +48,10 @@ def workspace(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+# CI machines are shared and slow at times: no per-example deadline there, and a fixed
+# seed so a run is reproducible; locally hypothesis keeps exploring new examples.
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -272,11 +272,20 @@ def run_headless(
     # stdout stays pure NDJSON with --json
     annotation_out = sys.stderr if json_out else sys.stdout
 
+    stdout_open = True
+
     def on_event(event: AnyEvent) -> None:
+        nonlocal stdout_open
         line = encode_event(event)
-        if json_out:
-            out.write(line)
-            out.flush()
+        if json_out and stdout_open:
+            try:
+                out.write(line)
+                out.flush()
+            except BrokenPipeError:
+                # The reader went away (`| head`): the build is not its to stop, so it
+                # goes on, with its exit code and stderr, and stdout is dropped.
+                stdout_open = False
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         if events_file is not None:
             events_file.write(line)
         if isinstance(event, Summary):

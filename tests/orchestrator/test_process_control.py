@@ -152,3 +152,22 @@ def test_huge_rustc_diagnostic_is_reported_and_the_build_goes_on(workspace) -> N
     notes = [e.text for e in run.events if isinstance(e, ToolMessage)]
     assert any("too large to pass on" in n and "heph@0.1.0:lib:heph" in n for n in notes), notes
     assert isinstance(run.events[-1], Summary)
+
+
+def test_closed_stdout_does_not_stop_the_build(workspace) -> None:  # type: ignore[no-untyped-def]
+    """`cargo-overlap build --json | head -1`: the build still finishes, no traceback."""
+    root = workspace(plugins=())
+    proc = subprocess.Popen(
+        [str(TOOL), "build", "--json"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=600) == 0, err
+    assert decode_event(first).t >= 0
+    assert "Traceback" not in err and "Finished" in err
+    fresh = subprocess.run(
+        ["cargo", "build", "--message-format=json"], cwd=root, capture_output=True, text=True
+    )
+    assert '"fresh":false' not in fresh.stdout
