@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cargo_overlap.orchestrator.events import AnyEvent, decode_event
+from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, decode_event
 
 BIN_DIR = Path(sys.executable).parent
 TOOL = BIN_DIR / "cargo-overlap"
@@ -104,3 +104,19 @@ def processes_under(root: Path) -> list[int]:
         if (cwd == str(root) or cwd.startswith(f"{root}/")) and alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def run_started(t: float = 0.0, *, command: list[str] | None = None, jobs: int = 2) -> RunStarted:
+    """A run-started event for hand-made event streams."""
+    return RunStarted(
+        t=t,
+        schema=1,
+        argv=[],
+        command=command or [],
+        cwd="/",
+        cargo_version="",
+        rustc_version="",
+        jobs=jobs,
+        phases="stable",
+        phases_reason="",
+    )

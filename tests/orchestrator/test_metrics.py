@@ -9,7 +9,6 @@ from cargo_overlap.orchestrator.events import (
     PhaseFinished,
     PhaseStarted,
     RmetaReady,
-    RunStarted,
     UnitFinished,
     UnitStarted,
 )
@@ -22,6 +21,7 @@ from cargo_overlap.orchestrator.metrics import (
     serialized_tail,
 )
 from cargo_overlap.orchestrator.run_model import RunModel
+from tests.helpers import run_started
 
 
 def unit(
@@ -73,20 +73,7 @@ def unit(
 
 def reference_model() -> RunModel:
     """core (lib) -> app (bin), plug-a, plug-b (cdylibs), on 2 jobs."""
-    events: list[AnyEvent] = [
-        RunStarted(
-            t=0.0,
-            schema=1,
-            argv=[],
-            command=["cargo", "build"],
-            cwd="/",
-            cargo_version="",
-            rustc_version="",
-            jobs=2,
-            phases="stable",
-            phases_reason="",
-        )
-    ]
+    events: list[AnyEvent] = [run_started(command=["cargo", "build"])]
     events += unit("core", 0.0, 2.0, codegen=1.0, rmeta=1.0, cpu=2.0)
     events += unit(
         "app",

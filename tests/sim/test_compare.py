@@ -21,11 +21,10 @@ from cargo_overlap.orchestrator.events import (
     AnyEvent,
     BuildFinished,
     Metrics,
-    RunStarted,
     Summary,
 )
 from cargo_overlap.orchestrator.runner import BuildRequest
-from tests.helpers import run_tool
+from tests.helpers import run_started, run_tool
 
 SEQ = ["cargo build -p heph --bin heph", "cargo build -p plugin-a", "cargo build -p plugin-b"]
 COMBINED = "cargo build --bin heph --lib -p heph -p plugin-a -p plugin-b"
@@ -82,18 +81,7 @@ def fake_events(wall: float, overlap: float, cpu: float) -> list[AnyEvent]:
         phase_totals={},
     )
     return [
-        RunStarted(
-            t=0.5,
-            schema=1,
-            argv=[],
-            command=[],
-            cwd="/",
-            cargo_version="",
-            rustc_version="",
-            jobs=2,
-            phases="stable",
-            phases_reason="",
-        ),
+        run_started(0.5),
         BuildFinished(t=0.5 + wall, success=True, exit_code=0),
         Summary(
             t=0.5 + wall,

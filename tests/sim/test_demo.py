@@ -31,7 +31,7 @@ from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.orchestrator.simulate import calibrate, graph_from_model, predict
 from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec
 from tests.conftest import small_spec
-from tests.helpers import run_tool
+from tests.helpers import run_started, run_tool
 
 
 def test_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,21 +92,6 @@ def started(t: float, unit: str, fresh: bool = False) -> UnitStarted:
         profile="",
         primary=True,
         fresh=fresh,
-    )
-
-
-def run_started(t: float) -> RunStarted:
-    return RunStarted(
-        t=t,
-        schema=1,
-        argv=[],
-        command=[],
-        cwd="/",
-        cargo_version="",
-        rustc_version="",
-        jobs=2,
-        phases="stable",
-        phases_reason="",
     )
 
 
