@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
+from pathlib import PurePath
 
 from cargo_overlap.orchestrator.events import PHASES, Summary
 
@@ -11,10 +13,24 @@ def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}s"
 
 
-def command_line(command: list[str]) -> str:
-    """The cargo command as the user would type it: `cargo`, without the JSON flag."""
-    args = [a for a in command[1:] if not a.startswith("--message-format=")]
-    return shlex.join(["cargo", *args])
+def command_line(command: Sequence[str]) -> str:
+    """The cargo command as the user would type it, one shell line for CI.
+
+    The runner resolves cargo to an absolute path and adds `--message-format`: people type
+    `cargo` and read cargo's own output, so both go.
+    """
+    kept: list[str] = []
+    skip_value = False
+    for arg in command:
+        if skip_value:
+            skip_value = False
+        elif arg == "--message-format":
+            skip_value = True
+        elif not arg.startswith("--message-format="):
+            kept.append(arg)
+    if kept and PurePath(kept[0]).name in ("cargo", "cargo.exe"):
+        kept[0] = "cargo"
+    return shlex.join(kept)
 
 
 def summary_text(summary: Summary) -> str:

@@ -24,13 +24,13 @@ from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, T
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.orchestrator.runner import CargoNotFound, PhasesUnavailable
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
     CommandSuggestion,
-    display_command,
     suggestions_for,
 )
 from cargo_overlap.tui.cpu import CpuSampler
@@ -226,7 +226,7 @@ class OverlapApp(App[int]):
     def _load_suggestions(self, run: RunStarted) -> None:
         panel = self.query_one(CommandPanel)
         panel.set_suggestions(
-            [CommandSuggestion(display_command(run.command), "The command this run used.")]
+            [CommandSuggestion(command_line(run.command), "The command this run used.")]
         )
         if not self.deterministic:
             self._suggest(Path(run.cwd), list(run.command))

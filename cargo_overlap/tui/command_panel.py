@@ -10,20 +10,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.suggest import (
     SuggestError,
     Suggestion,
-    normalize_command,
     suggest_for_workspace,
 )
-
-
-def display_command(command: list[str]) -> str:
-    """The cargo command as the user would type it: without cargo-overlap's own flags."""
-    if command and Path(command[0]).name in ("cargo", "cargo.exe"):
-        # The runner resolves cargo to an absolute path; people type `cargo`.
-        command = ["cargo", *command[1:]]
-    return normalize_command(command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +54,7 @@ def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]
     Blocking (the suggester runs ``cargo metadata`` and ``--unit-graph``): call it from a
     thread worker.
     """
-    ran_text = display_command(ran)
+    ran_text = command_line(ran)
     root = workspace_root_for(cwd) if cwd is not None and cwd.is_dir() else None
     if root is None:
         return [CommandSuggestion(ran_text, "The command this run used.")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.tui.command_panel import display_command
 from cargo_overlap.tui.messages import ViewOptionsChanged
 from cargo_overlap.tui.metrics_source import metrics_for
 from cargo_overlap.tui.scale import format_seconds
@@ -57,7 +57,7 @@ class RunHeader(Widget):
         assert run is not None
         state, state_style = run_state(model)
         width = self.size.width
-        left = f" {display_command(run.command)}"
+        left = f" {command_line(run.command)}"
         right = f"{state}  {format_seconds(view.now)} "
         if self._source_label:
             right = f"{self._source_label}  {right}"

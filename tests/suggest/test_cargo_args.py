@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest import normalize_command
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.suggest.cargo_args import BuildCommand, parse_build, unit_graph_args
 from cargo_overlap.orchestrator.suggest.script import walk_script
 
@@ -120,9 +120,9 @@ def test_unit_graph_args_resolve_tokens_and_stay_offline_and_locked() -> None:
     assert "--offline" not in unit_graph_args(frozen, [], {})
 
 
-def test_normalize_command_drops_message_format_only() -> None:
+def test_command_line_drops_message_format_only() -> None:
     assert (
-        normalize_command(
+        command_line(
             [
                 "cargo",
                 "build",
@@ -134,7 +134,7 @@ def test_normalize_command_drops_message_format_only() -> None:
         )
         == "cargo build -p 'my crate' --release"
     )
-    assert normalize_command(["cargo", "build", "--message-format", "json", "--locked"]) == (
+    assert command_line(["cargo", "build", "--message-format", "json", "--locked"]) == (
         "cargo build --locked"
     )
 

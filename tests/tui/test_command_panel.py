@@ -10,8 +10,9 @@ import msgspec
 import pytest
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.command_panel import CommandPanel, display_command, suggestions_for
+from cargo_overlap.tui.command_panel import CommandPanel, suggestions_for
 from cargo_overlap.tui.sources import ReplaySource
 
 from .conftest import stream
@@ -35,10 +36,10 @@ jobs:
 COMBINED = "cargo build --release --locked --bin heph --lib -p heph -p plugin-a -p plugin-b"
 
 
-def test_display_command_is_what_a_user_types() -> None:
+def test_command_line_is_what_a_user_types() -> None:
     command = ["/root/.cargo/bin/cargo", "build", "-p", "a b", "--message-format=json"]
-    assert display_command(command) == "cargo build -p 'a b'"
-    assert display_command(["cargo", "build", "--message-format", "json", "--release"]) == (
+    assert command_line(command) == "cargo build -p 'a b'"
+    assert command_line(["cargo", "build", "--message-format", "json", "--release"]) == (
         "cargo build --release"
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cargo_overlap.orchestrator.suggest.cargo_args import normalize_command
 from cargo_overlap.orchestrator.suggest.errors import SuggestError
 from cargo_overlap.orchestrator.suggest.metadata import (
     WorkspaceCache,
@@ -39,7 +38,6 @@ __all__ = [
     "Report",
     "SuggestError",
     "Suggestion",
-    "normalize_command",
     "suggest",
     "suggest_for_workspace",
     "workflow_files",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,21 +353,3 @@ def unit_graph_args(
             setting = f"resolver.lockfile-path={json.dumps(str(lockfile))}"
             out += ["-Z", "lockfile-path", "--config", setting]
     return out
-
-
-def normalize_command(args: Sequence[str]) -> str:
-    """The command that ran as one clean shell line for CI: quoted with shlex, without the
-    `--message-format` this tool or an IDE added."""
-    kept: list[str] = []
-    skip_value = False
-    for arg in args:
-        if skip_value:
-            skip_value = False
-            continue
-        if arg == "--message-format":
-            skip_value = True
-            continue
-        if arg.startswith("--message-format="):
-            continue
-        kept.append(arg)
-    return shlex.join(kept)
