@@ -163,7 +163,6 @@ class EventTap:
     clock_ns: Callable[[], int] = time.time_ns
     _by_shim: dict[int, _LiveUnit] = field(default_factory=dict)
     _waiting: dict[UnitKey, deque[_LiveUnit]] = field(default_factory=lambda: defaultdict(deque))
-    _recent: dict[UnitKey, _LiveUnit] = field(default_factory=dict)
     _ids: set[str] = field(default_factory=set)
     _by_hash: dict[str, str] = field(default_factory=dict)
     _build_script_end: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -239,7 +238,6 @@ class EventTap:
         live = _LiveUnit(uid, key, t, args.crate_types)
         self._by_shim[msg.u] = live
         self._waiting[key].append(live)
-        self._recent[key] = live
         if args.extra_filename:
             self._by_hash[args.extra_filename] = uid
         deps: list[str] = []

@@ -89,17 +89,17 @@ fn valid_utf8_or_lossy(s: &[u8]) -> Vec<u8> {
 
 struct Reporter {
     sock: Option<UnixDatagram>,
-    path: Option<PathBuf>,
+    path: PathBuf,
 }
 
 impl Reporter {
-    fn new(path: Option<PathBuf>) -> Reporter {
-        let sock = path.as_ref().and_then(|_| UnixDatagram::unbound().ok());
-        Reporter { sock, path }
+    fn new(path: PathBuf) -> Reporter {
+        Reporter { sock: UnixDatagram::unbound().ok(), path }
     }
 
     fn send(&self, msg: &[u8]) {
-        if let (Some(sock), Some(path)) = (&self.sock, &self.path) {
+        if let Some(sock) = &self.sock {
+            let path = &self.path;
             if sock.send_to(msg, path).is_err() && msg.len() > 4096 {
                 // Too large for one datagram (a huge diagnostic): say so instead.
                 let mut lost: Vec<u8> = Vec::with_capacity(96);
@@ -116,7 +116,7 @@ impl Reporter {
 // frontend is over. Polls /proc until the thread shows up or rustc exits.
 fn watch_codegen_start(pid: u32, unit: i32, sock: PathBuf, done: Arc<AtomicBool>) {
     let task_dir = PathBuf::from(format!("/proc/{}/task", pid));
-    let reporter = Reporter::new(Some(sock));
+    let reporter = Reporter::new(sock);
     let mut seen: Vec<u64> = Vec::new();
     while !done.load(Ordering::Relaxed) {
         let entries = match std::fs::read_dir(&task_dir) {
@@ -382,7 +382,7 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     }
     let run_dir = run_dir.unwrap();
     let sock_path = run_dir.join("events.sock");
-    let reporter = Reporter::new(Some(sock_path.clone()));
+    let reporter = Reporter::new(sock_path.clone());
     let me = unsafe { getpid() };
     // An rlib reports its frontend's end through the rmeta notification and runs no
     // linker: only units that link need the codegen watcher and the linker shim.
@@ -563,7 +563,7 @@ fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
     let unit = env::var(UNIT_ENV).ok().and_then(|u| u.parse::<i64>().ok());
     let sock = env::var_os(SOCK_ENV).map(PathBuf::from);
     let (unit, reporter) = match (unit, sock) {
-        (Some(u), Some(s)) => (u, Reporter::new(Some(s))),
+        (Some(u), Some(s)) => (u, Reporter::new(s)),
         _ => {
             let err = cmd.exec();
             eprintln!("cargo-overlap shim: cannot run {:?}: {}", real, err);
