@@ -25,18 +25,19 @@ from typing import Any
 from cargo_overlap.orchestrator.events import (
     SCHEMA_VERSION,
     AnyEvent,
-    BuildFinished,
-    PhaseFinished,
     PhaseName,
-    PhaseStarted,
     RmetaReady,
     RunStarted,
     UnitFinished,
     UnitMode,
     UnitStarted,
 )
-from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.orchestrator.summary import build_summary
+from cargo_overlap.orchestrator.import_common import (
+    ImportFormatError,
+    UnitIds,
+    close_run,
+    phase_events,
+)
 
 KNOWN_KINDS = frozenset(
     {
@@ -54,11 +55,9 @@ KNOWN_KINDS = frozenset(
     }
 )
 _PHASES: dict[str, PhaseName] = {"frontend": "frontend", "codegen": "codegen", "link": "link"}
-# Events at the same instant: a unit starts before its phases, which end before it does.
-_ORDER = {UnitStarted: 0, PhaseFinished: 1, RmetaReady: 2, PhaseStarted: 3, UnitFinished: 4}
 
 
-class TimingsError(Exception):
+class TimingsError(ImportFormatError):
     """The file is not a cargo --timings report this importer can read; one line."""
 
 
@@ -222,12 +221,10 @@ def events_from_timings(text: str, source: str) -> list[AnyEvent]:
     by_index = {u.index: u for u in units}
     ids: dict[int, str] = {}
     described: dict[int, tuple[str, list[str], UnitMode]] = {}
-    seen: dict[str, int] = {}
+    unit_ids = UnitIds()
     for u in units:
         tag, target, kinds, mode = _describe(u)
-        base = f"{u.name}@{u.version}:{tag}"
-        seen[base] = seen.get(base, 0) + 1
-        ids[u.index] = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        ids[u.index] = unit_ids.new(f"{u.name}@{u.version}:{tag}")
         described[u.index] = (target, kinds, mode)
 
     deps: dict[int, list[int]] = {u.index: [] for u in units}
@@ -298,16 +295,9 @@ def events_from_timings(text: str, source: str) -> list[AnyEvent]:
             )
         )
         for phase, a, b in u.sections:
-            body.append(PhaseStarted(t=u.start + a, unit=uid, phase=phase))
-            body.append(PhaseFinished(t=u.start + b, unit=uid, phase=phase))
+            body.extend(phase_events(uid, phase, u.start + a, u.start + b))
         if u.rmeta is not None:
             body.append(RmetaReady(t=u.start + u.rmeta, unit=uid, path=""))
         body.append(UnitFinished(t=end, unit=uid, fresh=False, success=True))
-    body.sort(key=lambda e: (e.t, _ORDER.get(type(e), 5)))
     wall = max((u.start + u.duration for u in units), default=0.0)
-    events: list[AnyEvent] = [run, *body, BuildFinished(t=wall, success=True, exit_code=0)]
-    model = RunModel.from_events(events)
-    events.append(
-        build_summary(model, exit_code=0, command=command, phases=run.phases, jobs=jobs, t=wall)
-    )
-    return events
+    return close_run(run, body, wall, success=True, exit_code=0)
