@@ -19,6 +19,18 @@ PhaseName = Literal["frontend", "codegen", "link"]
 PHASES: tuple[PhaseName, ...] = ("frontend", "codegen", "link")
 PhasesMode = Literal["stable", "sections", "none"]
 UnitMode = Literal["build", "test", "build-script", "run-build-script"]
+# sccache's answer for a unit: no rustc ran, rustc ran for the cache, or sccache could not
+# cache the unit (incremental workspace members, bins, cdylibs) and compiled it itself.
+CacheOutcome = Literal["hit", "miss", "uncacheable"]
+CACHE_OUTCOMES: tuple[CacheOutcome, ...] = ("hit", "miss", "uncacheable")
+
+
+def cache_outcome(value: str) -> CacheOutcome | None:
+    """The typed outcome for a shim's ``cache`` value; None when empty or unknown."""
+    for outcome in CACHE_OUTCOMES:
+        if value == outcome:
+            return outcome
+    return None
 
 
 class Event(msgspec.Struct, frozen=True, tag_field="event", kw_only=True):
@@ -91,6 +103,7 @@ class UnitFinished(Event, frozen=True, tag="unit-finished"):
     executable: str | None = None
     cpu: float | None = None
     exit_code: int | None = None
+    cache: CacheOutcome | None = None
 
 
 class Diagnostic(Event, frozen=True, tag="diagnostic"):
@@ -141,6 +154,7 @@ class UnitSummary(msgspec.Struct, frozen=True, kw_only=True):
     cpu: float | None
     deps: list[str]
     filenames: list[str]
+    cache: CacheOutcome | None = None
 
 
 class Metrics(msgspec.Struct, frozen=True, kw_only=True):

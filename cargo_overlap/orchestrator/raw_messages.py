@@ -207,13 +207,19 @@ class ShimLink(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="link")
 
 
 class ShimEnd(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="end"):
-    """rustc exited; ``code`` is negative for a signal; ``cpu_us`` from its rusage."""
+    """rustc exited; ``code`` is negative for a signal; ``cpu_us`` from its rusage.
+
+    ``cache`` is sccache's answer when the user's wrapper is sccache: ``hit``, ``miss`` or
+    ``uncacheable``, as the shim saw it in /proc (no rustc ran, one ran under the sccache
+    server, or one ran under the wrapper itself); empty when unknown.
+    """
 
     u: int
     t: int
     code: int
     cpu_us: int
     maxrss_kb: int = 0
+    cache: str = ""
 
 
 class ShimLost(msgspec.Struct, frozen=True, gc=False, tag_field="e", tag="lost"):

@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from cargo_overlap.orchestrator.events import PHASES, Summary
+from cargo_overlap.orchestrator.events import CACHE_OUTCOMES, PHASES, Summary
 
 
 def _s(seconds: float | None) -> str:
@@ -62,4 +62,20 @@ def summary_text(summary: Summary) -> str:
         f"  overlap {_s(m.overlap)}  serialized tail {_s(m.serialized_tail)}  critical path "
         f"{_s(m.critical_path)}  bound {_s(m.bound)}  efficiency {eff}"
     )
+    cache = cache_counts(summary)
+    if cache:
+        lines.append(
+            f"  sccache: {cache['hit']} hits, {cache['miss']} misses, "
+            f"{cache['uncacheable']} not cacheable"
+        )
     return "\n".join(lines) + "\n"
+
+
+def cache_counts(summary: Summary) -> dict[str, int]:
+    """How many units sccache answered from its cache, compiled for it, or could not
+    cache; empty when the run went through no sccache the shim could watch."""
+    counts: dict[str, int] = dict.fromkeys(CACHE_OUTCOMES, 0)
+    for u in summary.units:
+        if u.cache is not None:
+            counts[u.cache] += 1
+    return counts if any(counts.values()) else {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from cargo_overlap.orchestrator.events import (
     AnyEvent,
     BuildFinished,
+    CacheOutcome,
     Diagnostic,
     PhaseFinished,
     PhaseStarted,
@@ -48,6 +49,7 @@ class UnitState:
     success: bool | None = None
     cpu: float | None = None
     exit_code: int | None = None
+    cache: CacheOutcome | None = None
     filenames: list[str] = field(default_factory=list)
     # phase -> [start, end or None while running]
     phases: dict[str, list[float | None]] = field(default_factory=dict)
@@ -181,6 +183,7 @@ class RunModel:
         u.success = e.success
         u.cpu = e.cpu
         u.exit_code = e.exit_code
+        u.cache = e.cache
         u.filenames = list(e.filenames)
         for span in u.phases.values():
             if span[1] is None:

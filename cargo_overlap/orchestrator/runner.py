@@ -174,6 +174,7 @@ def _plan(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Pat
     wrapper.symlink_to(shim)
     if chain:
         (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
+        _find_sccache_server(chain, env, run_dir, notes)
     if phases == "stable":
         (run_dir / "linker").mkdir(mode=0o700)
         (run_dir / "linker" / "cc").symlink_to(shim)
@@ -181,6 +182,22 @@ def _plan(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Pat
         (run_dir / "sections").touch(mode=0o600)
     new_env["RUSTC_WRAPPER"] = str(wrapper)
     return _Plan(command, new_env, phases, reason, toolchain, jobs, chain, notes)
+
+
+def _find_sccache_server(
+    chain: str, env: Mapping[str, str], run_dir: Path, notes: list[str]
+) -> None:
+    """Tell the shim the sccache server's pid, so that it can mark cache hits."""
+    # Imported here: psutil's import is start-up time that only sccache users need.
+    from cargo_overlap.orchestrator.sccache import is_sccache, server_pid
+
+    if not is_sccache(chain):
+        return
+    pid = server_pid(chain, env)
+    if pid is None:
+        notes.append("the sccache server was not found: cache hits are not marked")
+        return
+    (run_dir / "sccache-server").write_text(f"{pid}\n", encoding="utf-8")
 
 
 def _drain(sock: socket.socket, tap: EventTap) -> None:

@@ -35,6 +35,7 @@ def unit_summaries(model: RunModel, now: float) -> list[UnitSummary]:
                 cpu=u.cpu,
                 deps=u.deps,
                 filenames=u.filenames,
+                cache=u.cache,
             )
         )
     return out

@@ -27,6 +27,7 @@ from cargo_overlap.orchestrator.events import (
     UnitFinished,
     UnitMode,
     UnitStarted,
+    cache_outcome,
 )
 from cargo_overlap.orchestrator.raw_messages import (
     BuildScriptExecuted,
@@ -351,6 +352,7 @@ class EventTap:
                 executable=art.executable if art else None,
                 cpu=round(end.cpu_us / 1e6, 6) if end is not None and end.cpu_us >= 0 else None,
                 exit_code=end.code if end is not None else None,
+                cache=cache_outcome(end.cache) if end is not None else None,
             )
         )
 

@@ -27,6 +27,7 @@ OVERLAP_ONE = 8  # one requested artifact in codegen/link
 OVERLAP_MANY = 9  # two or more at once: the overlap that saves wall time
 TAIL = 10  # the serialized tail, behind empty slot cells
 GAP = 11  # an idle slot before the tail
+CACHED = 12  # sccache answered from its cache: no rustc ran
 
 PHASE_CODES = {"frontend": FRONTEND, "codegen": CODEGEN, "link": LINK}
 
@@ -52,12 +53,14 @@ _BG = {
 _CHARS = {
     EMPTY: " ",
     FRESH: "░",
+    CACHED: "▒",
     SPAN: "─",
     OVERLAP_ONE: "▁",
     GAP: "·",
 }
 _FG = {
     FRESH: "#7c8594",
+    CACHED: "#3fb6d9",
     SPAN: "#8a93a3",
     OVERLAP_ONE: "#19c2a9",
     GAP: "#3c4452",
@@ -120,6 +123,10 @@ def paint_unit(
     end = u.end if u.end is not None else now
     if u.fresh:
         cells.paint(scale, u.start, max(end, u.start), FRESH)
+        return
+    if u.cache == "hit":
+        # Phases would show sccache's lookup as a frontend: no rustc ran.
+        cells.paint(scale, u.start, max(end, u.start), CACHED)
         return
     if u.success is False:
         covered = cells.paint(scale, u.start, end, FAILED)
@@ -191,6 +198,8 @@ def legend() -> Iterable[tuple[str, Style]]:
     yield (" unknown phase  ", Style())
     yield ("░░", Style(color=_FG[FRESH]))
     yield (" fresh  ", Style())
+    yield ("▒▒", Style(color=_FG[CACHED]))
+    yield (" sccache hit  ", Style())
     yield ("  ", Style(bgcolor=_BG[FAILED]))
     yield (" failed  ", Style())
     yield (RMETA_MARK, Style(color="#ffffff", bgcolor=PHASE_COLORS["codegen"], bold=True))

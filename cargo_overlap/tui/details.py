@@ -113,6 +113,8 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         state.append(f"failed{code}", style="bold #ff5f56")
     elif u.fresh:
         state.append("fresh (up to date, not rebuilt)", style="#8a93a3")
+    elif u.cache == "hit":
+        state.append("sccache hit (restored from the cache, no rustc ran)", style="#3fb6d9")
     else:
         state.append("done", style="bold #5fd07a")
     state.append(f"   start {format_seconds(u.start)}")
@@ -123,10 +125,12 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         state.append(f"   cpu {format_seconds(u.cpu)}")
     if u.rmeta is not None:
         state.append(f"   rmeta at {format_seconds(u.rmeta)}")
+    if u.cache in ("miss", "uncacheable"):
+        state.append(f"   sccache {'miss' if u.cache == 'miss' else 'could not cache it'}")
     parts.append(state)
-    if u.phases:
+    if u.phases and u.cache != "hit":
         parts.append(_phase_table(u, now))
-    elif not u.fresh:
+    elif not u.fresh and u.cache != "hit":
         parts.append(Text("No phase times for this unit.", style=_DIM))
 
     deps = waited_for(model, u)

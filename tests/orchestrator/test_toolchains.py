@@ -52,13 +52,33 @@ def test_users_sccache_is_chained_not_replaced(workspace, tmp_path: Path) -> Non
         assert isinstance(run_started, RunStarted) and run_started.wrapper_chain == SCCACHE
         assert stat_value(sccache_stats(env), "Compile requests") > 0
         assert stat_value(sccache_stats(env), "Cache misses") > 0
+        cold = RunModel.from_events(first.events)
+        libs = [u for u in cold.units.values() if u.kinds == ["lib"]]
+        linked = [u for u in cold.units.values() if u.links]
+        assert libs and linked
+        # rlibs were compiled by the sccache server for its cache; bins are never cached
+        assert {u.cache for u in libs} == {"miss"}
+        assert {u.cache for u in linked} == {"uncacheable"}
+        # rustc ran in the server, not under the shim: its CPU is still counted
+        assert all(u.cpu is not None and u.cpu > 0.01 for u in libs)
+        # the rustc behind sccache is found, so the bin's codegen start is seen
+        assert all(u.phase_span("codegen", cold.now) is not None for u in linked)
+        assert all(u.phase_span("link", cold.now) is not None for u in linked)
+
         assert cargo(["clean"], cwd=root).returncode == 0
         second = run_tool(["build", "--json"], cwd=root, env=env)
         assert second.returncode == 0, second.stderr
         # the rlibs came from sccache's cache the second time
-        assert stat_value(sccache_stats(env), "Cache hits") > 0
+        hits = stat_value(sccache_stats(env), "Cache hits")
+        assert hits > 0
         model = RunModel.from_events(second.events)
         assert all(u.success for u in model.units.values())
+        marked = [u for u in model.units.values() if u.cache == "hit"]
+        assert {u.unit for u in marked} == {u.unit for u in libs}
+        assert len(marked) == hits
+        summary = second.events[-1]
+        assert isinstance(summary, Summary)
+        assert {s.unit for s in summary.units if s.cache == "hit"} == {u.unit for u in libs}
     finally:
         subprocess.run([SCCACHE, "--stop-server"], env=env, capture_output=True, check=False)
 

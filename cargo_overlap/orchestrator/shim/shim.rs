@@ -52,7 +52,10 @@ extern "C" {
     fn getpid() -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
     fn signal(sig: i32, handler: usize) -> usize;
+    fn sysconf(name: i32) -> i64;
 }
+
+const SC_CLK_TCK: i32 = 2;
 
 const RUSAGE_CHILDREN: i32 = -1;
 const SIG_DFL: usize = 0;
@@ -113,41 +116,217 @@ impl Reporter {
 
 // rustc names the thread that drives codegen "coordinator" and starts it when codegen
 // begins; bins and cdylibs emit no rmeta, so on stable this is the only live sign that the
-// frontend is over. Polls /proc until the thread shows up or rustc exits.
+// frontend is over. One look at rustc's threads: Some(true) when the coordinator is there,
+// None when rustc is gone.
+fn coordinator_started(pid: u32, seen: &mut Vec<u64>) -> Option<bool> {
+    let entries = std::fs::read_dir(format!("/proc/{}/task", pid)).ok()?;
+    for entry in entries.flatten() {
+        let tid: u64 = match entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+            Some(t) => t,
+            None => continue,
+        };
+        if seen.contains(&tid) {
+            continue;
+        }
+        let comm = match std::fs::read(entry.path().join("comm")) {
+            Ok(c) => c,
+            Err(_) => continue,
+        };
+        if comm.trim_ascii() == b"coordinator" {
+            return Some(true);
+        }
+        // A thread's name is set just after it starts: check it again next round.
+        if comm.trim_ascii() != b"rustc" {
+            seen.push(tid);
+        }
+    }
+    Some(false)
+}
+
+fn send_codegen(reporter: &Reporter, unit: i32) {
+    let mut msg: Vec<u8> = Vec::with_capacity(96);
+    let _ = write!(msg, "{{\"e\":\"codegen\",\"u\":{},\"t\":{}}}", unit, now_ns());
+    reporter.send(&msg);
+}
+
+// Polls /proc until rustc's coordinator thread shows up or rustc exits.
 fn watch_codegen_start(pid: u32, unit: i32, sock: PathBuf, done: Arc<AtomicBool>) {
-    let task_dir = PathBuf::from(format!("/proc/{}/task", pid));
     let reporter = Reporter::new(sock);
     let mut seen: Vec<u64> = Vec::new();
     while !done.load(Ordering::Relaxed) {
-        let entries = match std::fs::read_dir(&task_dir) {
-            Ok(e) => e,
-            Err(_) => return,
-        };
-        for entry in entries.flatten() {
-            let tid: u64 = match entry.file_name().to_str().and_then(|s| s.parse().ok()) {
-                Some(t) => t,
-                None => continue,
-            };
-            if seen.contains(&tid) {
-                continue;
-            }
-            let comm = match std::fs::read(entry.path().join("comm")) {
-                Ok(c) => c,
-                Err(_) => continue,
-            };
-            if comm.trim_ascii() == b"coordinator" {
-                let mut msg: Vec<u8> = Vec::with_capacity(96);
-                let _ = write!(msg, "{{\"e\":\"codegen\",\"u\":{},\"t\":{}}}", unit, now_ns());
-                reporter.send(&msg);
-                return;
-            }
-            // A thread's name is set just after it starts: check it again next round.
-            if comm.trim_ascii() != b"rustc" {
-                seen.push(tid);
-            }
+        match coordinator_started(pid, &mut seen) {
+            Some(true) => return send_codegen(&reporter, unit),
+            Some(false) => {}
+            None => return,
         }
         std::thread::sleep(Duration::from_millis(4));
     }
+}
+
+// Where the real rustc of a chained unit ran, as far as /proc could tell.
+#[derive(Clone, Copy, PartialEq)]
+enum RustcSeen {
+    Nowhere,
+    // a child of the user's wrapper: sccache compiles locally what it cannot cache
+    UnderWrapper,
+    // a child of the sccache server: a cache miss
+    UnderServer,
+}
+
+struct ChainWatch {
+    seen: RustcSeen,
+    // CPU of a rustc the server ran, which the wrapper's rusage does not include
+    server_cpu_us: i64,
+}
+
+fn proc_stat(pid: u32) -> Option<Vec<u8>> {
+    std::fs::read(format!("/proc/{}/stat", pid)).ok()
+}
+
+// Fields after the parenthesised command name, which may itself hold spaces.
+fn stat_fields(stat: &[u8]) -> Vec<&[u8]> {
+    let close = stat.iter().rposition(|&b| b == b')').map(|i| i + 1).unwrap_or(0);
+    stat[close..].split(|&b| b == b' ').filter(|f| !f.is_empty()).collect()
+}
+
+fn parse_u64(field: Option<&&[u8]>) -> Option<u64> {
+    std::str::from_utf8(field?).ok()?.parse().ok()
+}
+
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = proc_stat(pid)?;
+    let f = stat_fields(&stat);
+    // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3.
+    Some(parse_u64(f.get(11))? + parse_u64(f.get(12))?)
+}
+
+// Some(true) when `pid` is the rustc that compiles this unit. sccache also runs rustc with
+// the unit's arguments to hash its inputs (`--emit=dep-info`) and to learn its outputs
+// (`--print`): those are not the compile, and on a cache hit they are all that runs.
+fn is_rustc_of(pid: u32, metadata: &[u8]) -> Option<bool> {
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid)).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let argv0 = args.first().copied().unwrap_or_default();
+    if argv0.is_empty() || argv0.ends_with(b"sccache") {
+        // Forked but not yet exec'd: ask again next round.
+        return None;
+    }
+    let mut ours = false;
+    let mut compiles = false;
+    let mut prev: &[u8] = b"";
+    for &a in &args[1..] {
+        if a == metadata || (a.starts_with(b"-C") && &a[2..] == metadata) {
+            ours = true;
+        }
+        let emit = if prev == b"--emit" { Some(a) } else { a.strip_prefix(b"--emit=") };
+        if let Some(kinds) = emit {
+            compiles = kinds.split(|&b| b == b',').any(|k| k.starts_with(b"link") || k.starts_with(b"metadata"));
+        }
+        if a.starts_with(b"--print") {
+            return Some(false);
+        }
+        prev = a;
+    }
+    Some(ours && compiles)
+}
+
+// Under a user's wrapper (sccache) the shim's child is the wrapper, so the rustc that
+// really compiles is found in /proc: a child of the wrapper, or of the sccache server,
+// carrying this unit's `-C metadata=`. Finding none under a known server means the cache
+// answered. A new process's pid is above the wrapper's, short of a pid wrap-around.
+fn watch_chained(
+    wrapper: u32,
+    server: Option<u32>,
+    metadata: Vec<u8>,
+    unit: i32,
+    codegen: bool,
+    sock: PathBuf,
+    done: Arc<AtomicBool>,
+) -> ChainWatch {
+    let reporter = Reporter::new(sock);
+    let ticks = unsafe { sysconf(SC_CLK_TCK) }.max(1) as u64;
+    let mut looked: Vec<u32> = Vec::new();
+    let mut found: Option<(u32, RustcSeen)> = None;
+    let mut threads: Vec<u64> = Vec::new();
+    let mut codegen_sent = !codegen;
+    let mut server_ticks: u64 = 0;
+    loop {
+        let last = done.load(Ordering::Relaxed);
+        if found.is_none() {
+            if let Ok(entries) = std::fs::read_dir("/proc") {
+                for entry in entries.flatten() {
+                    let pid: u32 = match entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+                        Some(p) => p,
+                        None => continue,
+                    };
+                    if pid <= wrapper || looked.contains(&pid) {
+                        continue;
+                    }
+                    let ppid = match proc_stat(pid) {
+                        Some(stat) => parse_u64(stat_fields(&stat).get(1)).unwrap_or(0) as u32,
+                        None => continue,
+                    };
+                    let place = if ppid == wrapper {
+                        RustcSeen::UnderWrapper
+                    } else if Some(ppid) == server {
+                        RustcSeen::UnderServer
+                    } else {
+                        looked.push(pid);
+                        continue;
+                    };
+                    match is_rustc_of(pid, &metadata) {
+                        Some(true) => {
+                            found = Some((pid, place));
+                            break;
+                        }
+                        Some(false) => looked.push(pid),
+                        None => {}
+                    }
+                }
+            }
+        }
+        if let Some((pid, place)) = found {
+            if place == RustcSeen::UnderServer {
+                if let Some(t) = cpu_ticks(pid) {
+                    server_ticks = t;
+                }
+            }
+            if !codegen_sent {
+                match coordinator_started(pid, &mut threads) {
+                    Some(false) => {}
+                    Some(true) => {
+                        send_codegen(&reporter, unit);
+                        codegen_sent = true;
+                    }
+                    None => codegen_sent = true,
+                }
+            }
+        }
+        if last {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    ChainWatch {
+        seen: found.map(|(_, place)| place).unwrap_or(RustcSeen::Nowhere),
+        server_cpu_us: (server_ticks * 1_000_000 / ticks) as i64,
+    }
+}
+
+// This unit's `metadata=HASH` codegen option, unique to the unit in a build.
+fn metadata_arg(args: &[OsString]) -> Option<Vec<u8>> {
+    let mut prev_c = false;
+    for a in args {
+        let a = a.as_bytes();
+        if prev_c && a.starts_with(b"metadata=") {
+            return Some(a.to_vec());
+        }
+        if a.starts_with(b"-Cmetadata=") {
+            return Some(a[2..].to_vec());
+        }
+        prev_c = a == b"-C";
+    }
+    None
 }
 
 fn run_dir_of(argv0: &OsString) -> Option<PathBuf> {
@@ -449,6 +628,21 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     } else {
         None
     };
+    // The sccache server's pid, written by the orchestrator when the chained wrapper is
+    // sccache: its presence is what makes "no rustc seen" mean a cache hit.
+    let server: Option<u32> = std::fs::read(run_dir.join("sccache-server"))
+        .ok()
+        .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok().and_then(|s| s.parse().ok()));
+    let chain_watcher = match (&chain, metadata_arg(rustc_args)) {
+        (Some(_), Some(metadata)) => {
+            let (pid, sock, flag) = (child.id(), sock_path.clone(), done.clone());
+            std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || watch_chained(pid, server, metadata, me, stable_mode, sock, flag))
+                .ok()
+        }
+        _ => None,
+    };
 
     let stderr = child.stderr.take().expect("piped stderr");
     let mut reader = BufReader::with_capacity(64 * 1024, stderr);
@@ -493,6 +687,8 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     // rustc call, and the process exit ends it anyway.
     done.store(true, Ordering::Relaxed);
     drop(watcher);
+    // Behind a wrapper, the last look at /proc decides where rustc ran: wait that one poll.
+    let chained = chain_watcher.and_then(|w| w.join().ok());
     let mut ru = Rusage {
         ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
         ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
@@ -511,11 +707,26 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
         (None, Some(s)) => -(s as i64),
         _ => -1000,
     };
+    let mut cpu_us = cpu_us;
+    let mut cache: &str = "";
+    if let Some(w) = &chained {
+        if w.seen == RustcSeen::UnderServer && cpu_us >= 0 {
+            cpu_us += w.server_cpu_us;
+        }
+        if server.is_some() {
+            cache = match w.seen {
+                RustcSeen::UnderServer => ",\"cache\":\"miss\"",
+                RustcSeen::UnderWrapper => ",\"cache\":\"uncacheable\"",
+                RustcSeen::Nowhere if code == 0 => ",\"cache\":\"hit\"",
+                RustcSeen::Nowhere => "",
+            };
+        }
+    }
     msg.clear();
     let _ = write!(
         msg,
-        "{{\"e\":\"end\",\"u\":{},\"t\":{},\"code\":{},\"cpu_us\":{},\"maxrss_kb\":{}}}",
-        me, t_end, code, cpu_us, ru.ru_maxrss
+        "{{\"e\":\"end\",\"u\":{},\"t\":{},\"code\":{},\"cpu_us\":{},\"maxrss_kb\":{}{}}}",
+        me, t_end, code, cpu_us, ru.ru_maxrss, cache
     );
     reporter.send(&msg);
     exit_like(status)
