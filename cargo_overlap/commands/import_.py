@@ -1,13 +1,24 @@
-"""`cargo-overlap import REPORT.html [-o RUN.ndjson]`: cargo's --timings report as events."""
+"""`cargo-overlap import [FILE | DIR] [-o RUN.ndjson]`: cargo's own records as events.
+
+FILE is cargo's --timings HTML report or its -Zbuild-analysis JSONL log, told apart by
+content; a DIR, or nothing ($CARGO_HOME/log), means the newest log in it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from cargo_overlap.orchestrator.events import encode_event
-from cargo_overlap.orchestrator.import_timings import TimingsError, events_from_timings
+from cargo_overlap.orchestrator.events import AnyEvent, encode_event
+from cargo_overlap.orchestrator.import_build_analysis import (
+    events_from_build_analysis,
+    looks_like_build_analysis,
+    newest_log,
+)
+from cargo_overlap.orchestrator.import_common import ImportFormatError
+from cargo_overlap.orchestrator.import_timings import events_from_timings
 
 EXIT_USAGE = 2
 
@@ -16,15 +27,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `import` subcommand."""
     p = sub.add_parser(
         "import",
-        help="turn cargo's own --timings HTML report into a recording (NDJSON)",
-        description="Read target/cargo-timings/cargo-timing-*.html, written by "
-        "`cargo build --timings`, and write the same NDJSON events `build --json` writes, "
-        "so `replay` and `export` work on builds made without cargo-overlap. cargo's "
-        "report has no CPU times, describes cdylibs as libs and keeps only the dependency "
-        "edge that unblocked each unit last.",
-        epilog="Exit codes: 0 written; 2 unreadable or unrecognised report, or unwritable output.",
+        help="turn cargo's --timings report or -Zbuild-analysis log into a recording (NDJSON)",
+        description="Read cargo's own record of a build and write the same NDJSON events "
+        "`build --json` writes, so `replay`, `simulate` and `export` work on builds made "
+        "without cargo-overlap. Two sources, told apart by content: the --timings HTML "
+        "report (target/cargo-timings/cargo-timing-*.html) and, from a nightly cargo, the "
+        "-Zbuild-analysis JSONL log ($CARGO_HOME/log/<run-id>.jsonl), which adds every "
+        "dependency edge, the requested units and fresh units. Neither has CPU times; both "
+        "describe cdylibs as libs; the report keeps only the edge that unblocked each unit "
+        "last, and the log does not say how a failed build ended.",
+        epilog="Logs: `CARGO_BUILD_ANALYSIS_ENABLED=true cargo +nightly -Zbuild-analysis "
+        "[-Zsection-timings] build ...` (the sections add codegen and link). "
+        "Exit codes: 0 written; 2 unreadable or unrecognised input, or unwritable output.",
     )
-    p.add_argument("path", type=Path, metavar="FILE", help="a cargo-timing-*.html report")
+    p.add_argument(
+        "path",
+        type=Path,
+        nargs="?",
+        metavar="FILE | DIR",
+        help="a cargo-timing-*.html report or a -Zbuild-analysis *.jsonl log; a directory "
+        "means its newest *.jsonl log (default: $CARGO_HOME/log, else ~/.cargo/log)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -40,16 +63,45 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def default_log_dir() -> Path:
+    """Where cargo writes its -Zbuild-analysis logs: ``$CARGO_HOME/log``."""
+    home = os.environ.get("CARGO_HOME")
+    return (Path(home) if home else Path.home() / ".cargo") / "log"
+
+
+def convert(text: str, source: str) -> list[AnyEvent]:
+    """The events of a --timings report or a -Zbuild-analysis log, by content."""
+    if looks_like_build_analysis(text):
+        return events_from_build_analysis(text, source)
+    return events_from_timings(text, source)
+
+
 def run(ns: argparse.Namespace) -> int:
-    """Convert the report; returns 0, or 2 with a one-line error."""
-    path = Path(ns.path)
+    """Convert the report or log; returns 0, or 2 with a one-line error."""
+    path = Path(ns.path) if ns.path is not None else default_log_dir()
+    if ns.path is None and not path.is_dir():
+        return _error(
+            f"no FILE given and no {path} (cargo writes -Zbuild-analysis logs there; "
+            "name a report or log)"
+        )
+    if path.is_dir():
+        log = newest_log(path)
+        if log is None:
+            return _error(
+                f"no *.jsonl log in {path} (build with `cargo +nightly -Zbuild-analysis` "
+                "and CARGO_BUILD_ANALYSIS_ENABLED=true, or name a file)"
+            )
+        print(f"cargo-overlap: importing {log}", file=sys.stderr)
+        path = log
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return _error(f"cannot read {path}: {exc.strerror}")
+    if not text.strip():
+        return _error(f"{path} is empty")
     try:
-        events = events_from_timings(text, str(path))
-    except TimingsError as exc:
+        events = convert(text, str(path))
+    except ImportFormatError as exc:
         return _error(f"{path}: {exc}")
     data = b"".join(encode_event(e) for e in events)
     if ns.output is None:

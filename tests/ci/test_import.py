@@ -177,7 +177,7 @@ def test_import_command_errors_are_one_line_exit_2(report: Path, tmp_path: Path)
     for path, expected in (
         (truncated, "truncated or not JSON"),
         (not_report, "not a cargo --timings report"),
-        (jsonl, "only cargo's --timings HTML report can be imported"),
+        (jsonl, "not a cargo -Zbuild-analysis log"),  # JSON goes to the log importer
         (tmp_path / "missing.html", "cannot read"),
     ):
         r = run_tool(["import", str(path)], cwd=tmp_path)
