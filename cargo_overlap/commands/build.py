@@ -1,4 +1,4 @@
-"""`cargo-overlap build [OPTIONS] [CARGO BUILD ARGS...]`: one cargo build, watched."""
+"""`cargo-overlap build [OPTIONS] [zigbuild] [CARGO BUILD ARGS...]`: one cargo build, watched."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ EXIT_REGRESSION = 4
 
 OWN_FLAGS_HELP = """\
 cargo-overlap's own options may stand anywhere before `--`; everything else goes to
-`cargo build` unchanged (e.g. `cargo-overlap build --release -p app --json`).
+`cargo build` unchanged (e.g. `cargo-overlap build --release -p app --json`). The first
+cargo argument (after an optional `+toolchain`) may name the command that builds: `build`
+(the default) or `zigbuild`, for cargo-zigbuild (`pip install cargo-zigbuild ziglang`), e.g.
+`cargo-overlap build zigbuild --release --target x86_64-unknown-linux-gnu -p app`; without
+it installed cargo says "no such command: `zigbuild`" and exits 101.
 
   --json              headless: NDJSON events on stdout (see docs/events.md), cargo's
                       output on stderr; the exit code is cargo's
@@ -68,7 +72,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "build",
         help="run one cargo build and show per-unit phases and overlap",
-        description="Run `cargo build ARGS` once, watching every rustc it starts.",
+        description="Run `cargo build ARGS` (or `cargo zigbuild ARGS`) once, watching every "
+        "rustc it starts.",
         epilog=OWN_FLAGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

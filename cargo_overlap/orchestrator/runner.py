@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +68,7 @@ class PhasesUnavailable(Exception):
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """One `cargo build` to run and watch."""
+    """One `cargo build` (or `cargo zigbuild`) to run and watch."""
 
     cargo_args: list[str]
     phases: PhasesChoice = "auto"
@@ -89,19 +89,35 @@ class _Plan:
     notes: list[str]
 
 
-def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[str]]:
-    """The cargo command line for the user's arguments, and notes on what was changed.
+# The subcommands that build, by the word that may come first (after a `+toolchain`):
+# cargo's own `build` (alias `b`), and cargo-zigbuild's `zigbuild`, which runs `cargo build`
+# itself with zig's `cc` as the linker. Without one of these words it is `cargo build`.
+BUILD_SUBCOMMANDS = {"build": "build", "b": "build", "zigbuild": "zigbuild"}
 
-    The user's own ``--message-format`` is dropped: cargo-overlap needs cargo's JSON, and
-    with ``json-render-diagnostics`` cargo still renders every diagnostic on stderr.
-    """
+
+def build_subcommand(cargo_args: Sequence[str]) -> tuple[str | None, str, list[str]]:
+    """The user's `+toolchain`, the subcommand that builds, and the arguments after them."""
     args = list(cargo_args)
-    notes: list[str] = []
     plus = toolchain_override(args)
     if plus:
         args = args[1:]
-    if args and args[0] == "build":
+    sub = "build"
+    if args and args[0] in BUILD_SUBCOMMANDS:
+        sub = BUILD_SUBCOMMANDS[args[0]]
         args = args[1:]
+    return plus, sub, args
+
+
+def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[str]]:
+    """The cargo command line for the user's arguments, and notes on what was changed.
+
+    The first argument may name the build subcommand (`build`, `b` or `zigbuild`, see
+    :data:`BUILD_SUBCOMMANDS`); it is `build` otherwise. The user's own
+    ``--message-format`` is dropped: cargo-overlap needs cargo's JSON, and with
+    ``json-render-diagnostics`` cargo still renders every diagnostic on stderr.
+    """
+    notes: list[str] = []
+    plus, sub, args = build_subcommand(cargo_args)
     kept: list[str] = []
     i = 0
     while i < len(args):
@@ -119,7 +135,7 @@ def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[st
             continue
         kept.append(a)
         i += 1
-    command = [cargo, *([plus] if plus else []), "build", *kept]
+    command = [cargo, *([plus] if plus else []), sub, *kept]
     dashdash = command.index("--") if "--" in command else len(command)
     command.insert(dashdash, "--message-format=json-render-diagnostics")
     return command, notes

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import pytest
 
+from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.runner import cargo_command, inherited_jobserver_fds
 from cargo_overlap.orchestrator.toolchain import jobs_from, user_rustc_wrapper
 
@@ -25,6 +27,28 @@ def test_cargo_command_adds_json_and_keeps_the_users_args() -> None:
     assert notes == []
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["build", "-r"], ["cargo", "build", "-r"]),
+        (["b", "-r"], ["cargo", "build", "-r"]),
+        (["zigbuild", "-r", "--target", "t"], ["cargo", "zigbuild", "-r", "--target", "t"]),
+        (["+nightly", "zigbuild", "-r"], ["cargo", "+nightly", "zigbuild", "-r"]),
+        # only the first word names the command; anything else is cargo build's to judge
+        (["-r", "zigbuild"], ["cargo", "build", "-r", "zigbuild"]),
+        (["zigbuild", "--", "x"], ["cargo", "zigbuild", "--", "x"]),
+    ],
+)
+def test_cargo_command_runs_the_build_subcommand_named_first(
+    args: list[str], expected: list[str]
+) -> None:
+    cmd, _notes = cargo_command("cargo", args)
+    json_at = expected.index("--") if "--" in expected else len(expected)
+    expected.insert(json_at, "--message-format=json-render-diagnostics")
+    assert cmd == expected
+    assert command_line(cmd) == shlex.join(a for a in expected if "message-format" not in a)
+
+
 def test_cargo_command_drops_the_users_message_format_and_says_so() -> None:
     cmd, notes = cargo_command("cargo", ["--message-format", "short", "--message-format=json"])
     assert cmd == ["cargo", "build", "--message-format=json-render-diagnostics"]
@@ -41,6 +65,7 @@ def test_cargo_command_drops_the_users_message_format_and_says_so() -> None:
         (["-j", "1"], {"CARGO_BUILD_JOBS": "4"}, 1),
         (["-j", "-1"], {}, max(1, len(os.sched_getaffinity(0)) - 1)),
         ([], {}, len(os.sched_getaffinity(0))),
+        (["+nightly", "zigbuild", "--release", "-j", "2"], {}, 2),
     ],
 )
 def test_jobs(args: list[str], env: dict[str, str], expected: int) -> None:
