@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cargo_overlap.orchestrator.events import (
+    CacheOutcome,
     PhaseFinished,
     PhaseStarted,
     RmetaReady,
@@ -16,7 +17,9 @@ from cargo_overlap.tui.scale import TimeScale
 SCALE = TimeScale(0.0, 10.0, 10, 0)  # one cell per second
 
 
-def unit_model(*, fresh: bool = False, success: bool = True) -> RunModel:
+def unit_model(
+    *, fresh: bool = False, success: bool = True, cache: CacheOutcome | None = None
+) -> RunModel:
     model = RunModel()
     model.apply(
         UnitStarted(
@@ -40,7 +43,11 @@ def unit_model(*, fresh: bool = False, success: bool = True) -> RunModel:
         model.apply(PhaseFinished(t=6.0, unit="u", phase="codegen"))
         model.apply(PhaseStarted(t=6.0, unit="u", phase="link"))
         model.apply(PhaseFinished(t=8.0, unit="u", phase="link"))
-    model.apply(UnitFinished(t=8.0 if not fresh else 1.0, unit="u", fresh=fresh, success=success))
+    model.apply(
+        UnitFinished(
+            t=8.0 if not fresh else 1.0, unit="u", fresh=fresh, success=success, cache=cache
+        )
+    )
     return model
 
 
@@ -51,6 +58,20 @@ def test_phases_fill_their_cells_and_rmeta_is_marked() -> None:
     F, C, L, E = bars.FRONTEND, bars.CODEGEN, bars.LINK, bars.EMPTY
     assert cells.codes == [E, F, F, C, C, C, L, L, E, E]
     assert cells.marks[3] == bars.RMETA_MARK
+
+
+def test_an_sccache_hit_is_one_cached_bar_without_phases() -> None:
+    model = unit_model(cache="hit")
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, model.units["u"], SCALE, model.now)
+    E, K = bars.EMPTY, bars.CACHED
+    assert cells.codes == [E, K, K, K, K, K, K, K, E, E]
+    assert bars.RMETA_MARK not in cells.marks
+    # a miss was really compiled: its phases are drawn as usual
+    missed = unit_model(cache="miss")
+    cells = bars.Cells(10)
+    bars.paint_unit(cells, missed.units["u"], SCALE, missed.now)
+    assert bars.CODEGEN in cells.codes
 
 
 def test_a_running_unit_grows_to_now() -> None:
