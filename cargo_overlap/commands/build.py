@@ -7,30 +7,25 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
-import anyio
-
-from cargo_overlap.commands.running import run_with_signals, sole_exception
-from cargo_overlap.orchestrator.baseline import compare, gate_markdown, gate_text, parse_limit
 from cargo_overlap.orchestrator.color import (
     ColorError,
     cargo_color,
-    color_summary,
     resolve_choice,
 )
 from cargo_overlap.orchestrator.color import enabled as color_enabled
-from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary, encode_event
-from cargo_overlap.orchestrator.github import Annotator, step_summary_markdown, step_summary_path
-from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
-from cargo_overlap.orchestrator.report import summary_text
-from cargo_overlap.orchestrator.runner import (
-    BuildRequest,
-    CargoNotFound,
-    PhasesChoice,
-    PhasesUnavailable,
-)
-from cargo_overlap.orchestrator.trace import write_trace
+from cargo_overlap.orchestrator.toolchain import CargoNotFound, ToolchainProbe, find_cargo
+
+if TYPE_CHECKING:
+    from cargo_overlap.orchestrator.baseline import Comparison
+    from cargo_overlap.orchestrator.events import AnyEvent, Summary
+    from cargo_overlap.orchestrator.runner import BuildRequest
+
+# The runner, anyio and the event model are imported in `run`, after `cargo -V` and
+# `rustc -vV` have been started: the probes then run while Python imports, not before
+# cargo. What only some runs need afterwards (traces, baselines, GitHub output, the text
+# summary) is imported where it is used.
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -137,6 +132,15 @@ def _error(message: str) -> None:
     print(f"cargo-overlap: error: {message}", file=sys.stderr)
 
 
+def _start_probe(cargo_args: list[str]) -> ToolchainProbe | None:
+    """`cargo -V` and `rustc -vV` for the build, started now; None without cargo (the
+    runner then says so)."""
+    try:
+        return ToolchainProbe(find_cargo(os.environ), cargo_args, os.environ, Path.cwd().resolve())
+    except CargoNotFound:
+        return None
+
+
 def run(ns: argparse.Namespace) -> int:
     """Run the build headless or in the Textual app; returns the process exit code."""
     try:
@@ -157,10 +161,14 @@ def run(ns: argparse.Namespace) -> int:
     needed = for_cargo == "always" and os.environ.get("CARGO_TERM_COLOR") != "always"
     if own["color"] or (headless and needed):
         cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
+    probe = _start_probe(cargo_args)
+    from cargo_overlap.orchestrator.runner import BuildRequest, PhasesChoice
+
     request = BuildRequest(
         cargo_args=cargo_args,
         phases=cast(PhasesChoice, own["phases"]),
         argv=["cargo-overlap", "build", *ns.cargo_args],
+        toolchain_probe=probe,
     )
     events_path = str(own["events"]) or None
     trace_path = Path(str(own["trace"])) if own["trace"] else None
@@ -185,6 +193,8 @@ def run(ns: argparse.Namespace) -> int:
 
     if trace_path is None:
         return run_build_app(request, events_path=events_path)
+    from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
+
     # The app records the events; the trace is made from that recording afterwards.
     with tempfile.TemporaryDirectory(prefix="cargo-overlap-") as tmp:
         recording = events_path or str(Path(tmp) / "run.ndjson")
@@ -231,6 +241,9 @@ def _baseline_gate(
         if own["max_regression"] is not False:
             raise UsageError("--max-regression needs --baseline RUN.ndjson")
         return None
+    from cargo_overlap.orchestrator.baseline import parse_limit
+    from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
+
     # The app has no place for the verdict and its exit code is the user's key press.
     if not headless:
         raise UsageError("--baseline needs a headless build: add --json or --no-tui")
@@ -247,6 +260,8 @@ def _baseline_gate(
 
 
 def _write_trace(path: Path, summary: Summary) -> None:
+    from cargo_overlap.orchestrator.trace import write_trace
+
     try:
         write_trace(path, summary)
     except OSError as exc:
@@ -264,6 +279,12 @@ def run_headless(
     gate: tuple[Summary, float | None] | None = None,
 ) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
+    import anyio
+
+    from cargo_overlap.commands.running import run_with_signals, sole_exception
+    from cargo_overlap.orchestrator.events import Diagnostic, Summary, encode_event
+    from cargo_overlap.orchestrator.runner import PhasesUnavailable
+
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
     if events_path:
@@ -273,7 +294,11 @@ def run_headless(
             _error(f"cannot write events to {events_path}: {exc.strerror}")
             return EXIT_USAGE
     summary: list[Summary] = []
-    annotate = Annotator() if annotations else None
+    annotate = None
+    if annotations:
+        from cargo_overlap.orchestrator.github import Annotator
+
+        annotate = Annotator()
     # stdout stays pure NDJSON with --json
     annotation_out = sys.stderr if json_out else sys.stdout
 
@@ -305,18 +330,21 @@ def run_headless(
     try:
         code = anyio.run(run_with_signals, request, on_event, received)
     except Exception as group:
-        exc = sole_exception(group)
-        if isinstance(exc, CargoNotFound):
-            _error(str(exc))
+        cause = sole_exception(group)
+        if isinstance(cause, CargoNotFound):
+            _error(str(cause))
             return EXIT_NO_CARGO
-        if isinstance(exc, PhasesUnavailable):
-            _error(str(exc))
+        if isinstance(cause, PhasesUnavailable):
+            _error(str(cause))
             return EXIT_USAGE
         raise
     finally:
         if events_file is not None:
             events_file.close()
     if not json_out and summary and summary[-1].units:
+        from cargo_overlap.orchestrator.color import color_summary
+        from cargo_overlap.orchestrator.report import summary_text
+
         sys.stdout.write(color_summary(summary_text(summary[-1]), color))
         sys.stdout.flush()
     if trace_path is not None and summary:
@@ -324,19 +352,34 @@ def run_headless(
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
     comparison = None
     if gate is not None and summary and code == 0 and not received:
+        from cargo_overlap.orchestrator.baseline import compare, gate_text
+
         comparison = compare(gate[0], summary[-1], gate[1])
         sys.stderr.write(gate_text(comparison))
         sys.stderr.flush()
-    if summary and (step_summary := step_summary_path(os.environ)) is not None:
-        try:
-            with open(step_summary, "a", encoding="utf-8") as f:
-                f.write(step_summary_markdown(summary[-1]))
-                if comparison is not None:
-                    f.write(gate_markdown(comparison))
-        except OSError as exc:
-            _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
+    if summary:
+        _append_step_summary(summary[-1], comparison)
     if received:
         return 128 + received[0]
     if comparison is not None and comparison.regressions:
         return EXIT_REGRESSION
     return code
+
+
+def _append_step_summary(summary: Summary, comparison: Comparison | None) -> None:
+    """In GitHub Actions, the run (and the baseline's verdict) on the job's summary page."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY"):
+        return
+    from cargo_overlap.orchestrator.baseline import gate_markdown
+    from cargo_overlap.orchestrator.github import step_summary_markdown, step_summary_path
+
+    step_summary = step_summary_path(os.environ)
+    if step_summary is None:
+        return
+    try:
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(step_summary_markdown(summary))
+            if comparison is not None:
+                f.write(gate_markdown(comparison))
+    except OSError as exc:
+        _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")

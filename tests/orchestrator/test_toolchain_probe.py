@@ -1,16 +1,24 @@
-"""Pure parts of launching cargo: argument handling, jobs, wrappers, jobserver fds."""
+"""Launching cargo: argument handling, jobs, wrappers, jobserver fds, the early probe."""
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from pathlib import Path
 
+import anyio
 import pytest
 
+from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
 from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.runner import cargo_command, inherited_jobserver_fds
-from cargo_overlap.orchestrator.toolchain import jobs_from, user_rustc_wrapper
+from cargo_overlap.orchestrator.runner import (
+    BuildRequest,
+    cargo_command,
+    inherited_jobserver_fds,
+    run_build,
+)
+from cargo_overlap.orchestrator.toolchain import ToolchainProbe, jobs_from, user_rustc_wrapper
 
 
 def test_cargo_command_adds_json_and_keeps_the_users_args() -> None:
@@ -101,3 +109,48 @@ def test_parent_make_jobserver_fds_are_handed_on() -> None:
     # closed descriptors are not passed (cargo would fail on them)
     assert inherited_jobserver_fds({"MAKEFLAGS": f"--jobserver-auth={r},{w}"}) == []
     assert inherited_jobserver_fds({"MAKEFLAGS": "--jobserver-auth=fifo:/tmp/x"}) == []
+
+
+def _counting_cargo(tmp_path: Path) -> tuple[Path, Path]:
+    """A cargo that logs each call's first argument, then runs the real one."""
+    real = shutil.which("cargo")
+    assert real is not None
+    log = tmp_path / "calls.log"
+    script = tmp_path / "bin" / "cargo"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec {real} "$@"\n')
+    script.chmod(0o755)
+    return script, log
+
+
+@pytest.mark.cargo
+def test_a_probe_started_early_is_used_when_it_matches(tmp_path: Path, workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    cargo, log = _counting_cargo(tmp_path)
+    env = dict(os.environ, CARGO=str(cargo))
+    probe = ToolchainProbe(str(cargo), ["--release"], env, root)
+    assert probe.matches(str(cargo), ["-p", "heph"], env, root)
+    assert not probe.matches(str(cargo), ["+nightly"], env, root)
+    assert not probe.matches(str(cargo), [], {**env, "RUSTC": "/x/rustc"}, root)
+    assert not probe.matches(str(cargo), [], env, tmp_path)
+    request = BuildRequest(cargo_args=["--release"], cwd=root, env=env, toolchain_probe=probe)
+    events: list[AnyEvent] = []
+    assert anyio.run(run_build, request, events.append) == 0
+    started = events[0]
+    assert isinstance(started, RunStarted)
+    assert started.cargo_version == probe.result().cargo_version
+    assert started.cargo_version.startswith("cargo ")
+    # one `cargo -V`, the probe's, and the build
+    assert log.read_text().split() == ["-V", "build"]
+
+
+@pytest.mark.cargo
+def test_a_probe_that_does_not_match_is_dropped_and_run_again(tmp_path: Path, workspace) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    cargo, log = _counting_cargo(tmp_path)
+    env = dict(os.environ, CARGO=str(cargo))
+    stale = ToolchainProbe(str(cargo), [], env, tmp_path)  # another directory
+    request = BuildRequest(cargo_args=[], cwd=root, env=env, toolchain_probe=stale)
+    events: list[AnyEvent] = []
+    assert anyio.run(run_build, request, events.append) == 0
+    assert log.read_text().split() == ["-V", "-V", "build"]
