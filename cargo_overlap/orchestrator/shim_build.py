@@ -3,7 +3,11 @@
 A Python wrapper costs 20-40 ms of interpreter start-up per rustc call; the shim is a
 std-only Rust program (shim/shim.rs) that starts in about a millisecond. It is compiled on
 first use with the machine's rustc and cached under the user's cache directory, keyed by
-the source and the compiler version, so upgrades rebuild it.
+the source and the machine, so a new version of the shim is compiled again.
+
+It is linked statically where the C library allows it (glibc's static-pie): a build
+executes it once per rustc call and once per link, and the dynamic loader's relocations
+were measured at about 0.4 ms of CPU per start, half of what the whole start costs.
 """
 
 from __future__ import annotations
@@ -49,9 +53,10 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     that keeps working across Rust upgrades, so no rustc is asked anything when it exists.
     """
     source = shim_source()
-    key = hashlib.sha256(source + b"\0" + platform.machine().encode()).hexdigest()[:16]
+    key = hashlib.sha256(source + b"\0" + platform.machine().encode() + b"\0static-first")
+    key_hex = key.hexdigest()[:16]
     root = cache_root(env)
-    target = root / f"shim-{key}" / "cargo-overlap-shim"
+    target = root / f"shim-{key_hex}" / "cargo-overlap-shim"
     if target.is_file() and os.access(target, os.X_OK):
         return target
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -60,7 +65,7 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
         src = Path(tmp) / "shim.rs"
         src.write_bytes(source)
         out = Path(tmp) / "shim"
-        cmd = [
+        base = [
             "rustc",
             "--edition=2021",
             "-O",
@@ -74,12 +79,17 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
             "-o",
             str(out),
         ]
-        try:
-            proc = subprocess.run(
-                cmd, env=_clean_env(env), capture_output=True, text=True, check=False
-            )
-        except OSError as exc:
-            raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
+        # Static first; where the C library has no static form (macOS, or glibc
+        # without libc.a), the ordinary dynamic build.
+        for cmd in ([*base, "-C", "target-feature=+crt-static"], base):
+            try:
+                proc = subprocess.run(
+                    cmd, env=_clean_env(env), capture_output=True, text=True, check=False
+                )
+            except OSError as exc:
+                raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
+            if proc.returncode == 0:
+                break
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no output"])[0]
             raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
