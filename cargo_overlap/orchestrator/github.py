@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cargo_overlap.orchestrator.events import PHASES, Diagnostic, Summary, UnitSummary
-from cargo_overlap.orchestrator.report import command_line
+from cargo_overlap.orchestrator.report import cache_line, command_line
 from cargo_overlap.orchestrator.trace import unit_label
 
 
@@ -163,6 +163,8 @@ def step_summary_markdown(summary: Summary) -> str:
         f"| {_s(m.bound)} | {eff} | {len(summary.units)} ({fresh} fresh) | {m.jobs} |",
         "",
     ]
+    if cache := cache_line(summary):
+        out += [f"{cache}.", ""]
     if m.critical_path_units:
         by_id = {u.unit: u for u in summary.units}
         chain = " → ".join(

@@ -62,12 +62,8 @@ def summary_text(summary: Summary) -> str:
         f"  overlap {_s(m.overlap)}  serialized tail {_s(m.serialized_tail)}  critical path "
         f"{_s(m.critical_path)}  bound {_s(m.bound)}  efficiency {eff}"
     )
-    cache = cache_counts(summary)
-    if cache:
-        lines.append(
-            f"  sccache: {cache['hit']} hits, {cache['miss']} misses, "
-            f"{cache['uncacheable']} not cacheable"
-        )
+    if cache := cache_line(summary):
+        lines.append(f"  {cache}")
     return "\n".join(lines) + "\n"
 
 
@@ -79,3 +75,14 @@ def cache_counts(summary: Summary) -> dict[str, int]:
         if u.cache is not None:
             counts[u.cache] += 1
     return counts if any(counts.values()) else {}
+
+
+def cache_line(summary: Summary) -> str | None:
+    """ "sccache: N hits, M misses, K not cacheable", or None when sccache was not watched."""
+    cache = cache_counts(summary)
+    if not cache:
+        return None
+    return (
+        f"sccache: {cache['hit']} hits, {cache['miss']} misses, "
+        f"{cache['uncacheable']} not cacheable"
+    )

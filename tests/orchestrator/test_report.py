@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cargo_overlap.orchestrator.events import CacheOutcome, UnitFinished, UnitStarted
+from cargo_overlap.orchestrator.github import step_summary_markdown
 from cargo_overlap.orchestrator.report import cache_counts, command_line, summary_text
 from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.orchestrator.summary import build_summary
@@ -37,6 +38,8 @@ def test_sccache_outcomes_are_counted_in_the_report() -> None:
     summary = build_summary(model, 0, COMMAND, "stable", 2, 1.0)
     assert cache_counts(summary) == {"hit": 2, "miss": 1, "uncacheable": 1}
     assert "sccache: 2 hits, 1 misses, 1 not cacheable" in summary_text(summary)
+    # and in GitHub's step summary
+    assert "\nsccache: 2 hits, 1 misses, 1 not cacheable.\n" in step_summary_markdown(summary)
 
 
 def test_no_sccache_line_without_sccache() -> None:
@@ -44,5 +47,6 @@ def test_no_sccache_line_without_sccache() -> None:
     assert cache_counts(summary) == {}
     text = summary_text(summary)
     assert "sccache" not in text
+    assert "ccache" not in step_summary_markdown(summary)
     assert text.startswith("cargo-overlap: cargo build  (exit 0)")
     assert command_line(COMMAND) == "cargo build"
