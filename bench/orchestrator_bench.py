@@ -104,8 +104,11 @@ import atexit, json, resource, sys
 REPORT = sys.argv.pop(1)
 def report():
     r = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss survives exec (it would be the launching Python's); VmHWM does not
+    with open("/proc/self/status") as status:
+        hwm = next(int(ln.split()[1]) for ln in status if ln.startswith("VmHWM:"))
     with open(REPORT, "w") as f:
-        json.dump({"cpu": r.ru_utime + r.ru_stime, "maxrss_kib": r.ru_maxrss}, f)
+        json.dump({"cpu": r.ru_utime + r.ru_stime, "maxrss_kib": hwm}, f)
 atexit.register(report)
 sys.argv[0] = "cargo-overlap"
 from cargo_overlap.cli import main
