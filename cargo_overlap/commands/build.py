@@ -368,6 +368,8 @@ def run_headless(
 
 def _append_step_summary(summary: Summary, comparison: Comparison | None) -> None:
     """In GitHub Actions, the run (and the baseline's verdict) on the job's summary page."""
+    # Outside Actions there is nothing to write: return before importing the GitHub module,
+    # whose import would be paid after cargo has finished. step_summary_path decides the rest.
     if not os.environ.get("GITHUB_STEP_SUMMARY"):
         return
     from cargo_overlap.orchestrator.baseline import gate_markdown

@@ -91,9 +91,9 @@ class ToolchainProbe:
         self, cargo: str, cargo_args: Sequence[str], env: Mapping[str, str], cwd: Path | None
     ) -> bool:
         """Whether this probe asks what a build with these inputs would ask."""
+        # the commands name the cargo executable, so equal commands mean the same cargo
         return (
-            cargo == self.cargo
-            and _probe_commands(cargo, cargo_args, env) == self.commands
+            _probe_commands(cargo, cargo_args, env) == self.commands
             and cwd == self._cwd
             and dict(env) == self._env
         )
@@ -101,10 +101,11 @@ class ToolchainProbe:
     def discard(self) -> None:
         """Stop the probes without reading them."""
         for proc in self._procs:
-            if proc is not None and proc.poll() is None:
+            if proc is None:
+                continue
+            if proc.poll() is None:
                 proc.kill()
-            if proc is not None:
-                proc.communicate()
+            proc.communicate()
 
     def _outputs(self) -> list[str]:
         out: list[str] = []
@@ -143,13 +144,6 @@ def _toolchain(cargo: str, cargo_cmd: list[str], cargo_version: str, rustc_full:
     )
     nightly = ("nightly" in release or "-dev" in release) and "nightly" in cargo_version
     return Toolchain(cargo, cargo_version, rustc_version, nightly)
-
-
-def probe_toolchain(
-    cargo: str, cargo_args: Sequence[str], env: Mapping[str, str], cwd: Path | None
-) -> Toolchain:
-    """Ask cargo and rustc (through rustup's `+toolchain` if given) for their versions."""
-    return ToolchainProbe(cargo, cargo_args, env, cwd).result()
 
 
 def jobs_from(cargo_args: Sequence[str], env: Mapping[str, str]) -> int:
