@@ -282,7 +282,6 @@ def run_headless(
     import anyio
 
     from cargo_overlap.commands.running import run_with_signals, sole_exception
-    from cargo_overlap.orchestrator.events import Diagnostic, Summary, encode_event
     from cargo_overlap.orchestrator.runner import PhasesUnavailable
 
     out = sys.stdout.buffer
@@ -306,6 +305,11 @@ def run_headless(
 
     def on_event(event: AnyEvent) -> None:
         nonlocal stdout_open
+        # Imported here, not above: the runner imports the event model only once cargo
+        # runs, so that its import overlaps with cargo's start-up; from the second event on
+        # this is a lookup in sys.modules.
+        from cargo_overlap.orchestrator.events import Diagnostic, Summary, encode_event
+
         line = encode_event(event)
         if json_out and stdout_open:
             try:

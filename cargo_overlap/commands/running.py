@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
-from cargo_overlap.orchestrator.events import AnyEvent
 from cargo_overlap.orchestrator.runner import BuildRequest, run_build
+
+if TYPE_CHECKING:
+    from cargo_overlap.orchestrator.events import AnyEvent
 
 
 def sole_exception(exc: BaseException) -> BaseException:

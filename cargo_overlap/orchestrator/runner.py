@@ -21,30 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
+from anyio.abc import Process
 
-from cargo_overlap.orchestrator.events import (
-    SCHEMA_VERSION,
-    AnyEvent,
-    BuildFinished,
-    PhasesMode,
-    RunStarted,
-    ToolMessage,
-)
-from cargo_overlap.orchestrator.lines import LineSplitter, Oversize
-from cargo_overlap.orchestrator.raw_messages import (
-    MAX_LINE,
-    MalformedMessage,
-    decode_cargo_line,
-    decode_shim_datagram,
-)
-from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.orchestrator.shim_build import ShimBuildError, ensure_shim
-from cargo_overlap.orchestrator.summary import build_summary
-from cargo_overlap.orchestrator.tap import EventTap
 from cargo_overlap.orchestrator.toolchain import (
     CargoNotFound,
     Toolchain,
@@ -55,11 +37,13 @@ from cargo_overlap.orchestrator.toolchain import (
     user_rustc_wrapper,
 )
 
+if TYPE_CHECKING:
+    from cargo_overlap.orchestrator.events import AnyEvent, PhasesMode
+
 __all__ = ["BuildRequest", "CargoNotFound", "PhasesUnavailable", "run_build"]
 
 PhasesChoice = Literal["auto", "stable", "sections"]
 KILL_GRACE_SECONDS = 3.0
-JOBSERVER_WARNING = b"failed to connect to jobserver"
 _JOBSERVER_FDS = re.compile(rb"--jobserver-(?:auth|fds)=(\d+),(\d+)")
 
 
@@ -224,23 +208,6 @@ def _find_sccache_server(
     (run_dir / "sccache-server").write_text(f"{pid}\n", encoding="utf-8")
 
 
-def _drain(sock: socket.socket, tap: EventTap) -> None:
-    """Fold every datagram already queued; never blocks."""
-    while True:
-        try:
-            data = sock.recv(1 << 20)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            return
-        try:
-            msg = decode_shim_datagram(data)
-        except MalformedMessage as exc:
-            tap.emit(ToolMessage(t=tap.now(), level="warning", text=f"bad shim message: {exc}"))
-            continue
-        tap.on_shim(msg)
-
-
 async def _watch_socket(sock: socket.socket, on_readable: Callable[[], None]) -> None:
     """Call ``on_readable`` each time ``sock`` has data, until cancelled.
 
@@ -273,17 +240,6 @@ async def _watch_socket(sock: socket.socket, on_readable: Callable[[], None]) ->
         raise failed[0]
     finally:
         loop.remove_reader(sock.fileno())
-
-
-async def _read_lines(
-    stream: ByteReceiveStream, handle: Callable[[bytes | Oversize], None]
-) -> None:
-    splitter = LineSplitter(MAX_LINE)
-    async for chunk in stream:
-        for line in splitter.feed(chunk):
-            handle(line)
-    for line in splitter.close():
-        handle(line)
 
 
 async def _terminate_group(process: Process, pgid: int) -> None:
@@ -320,11 +276,6 @@ async def run_build(
     if not cwd.is_dir():
         raise CargoNotFound(f"working directory {cwd} does not exist")
     t0_ns = time.time_ns()
-    model = RunModel()
-
-    def emit(event: AnyEvent) -> None:
-        model.apply(event)
-        on_event(event)
 
     def relay_stderr(line: bytes) -> None:
         if on_stderr is not None:
@@ -337,113 +288,68 @@ async def run_build(
     run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
     try:
         plan = _plan(request, env, cwd, run_dir)
-        tap = EventTap(t0_ns=t0_ns, phases=plan.phases, emit=emit)
-        emit(
-            RunStarted(
-                t=tap.now(),
-                schema=SCHEMA_VERSION,
-                argv=list(request.argv),
-                command=plan.command,
-                cwd=str(cwd),
-                cargo_version=plan.toolchain.cargo_version,
-                rustc_version=plan.toolchain.rustc_version,
-                jobs=plan.jobs,
-                phases=plan.phases,
-                phases_reason=plan.phases_reason,
-                wrapper_chain=plan.chain,
-                started_at=t0_ns / 1e9,
+        planned_t = round((time.time_ns() - t0_ns) / 1e9, 6)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+            sock.bind(str(run_dir / "events.sock"))
+            os.chmod(run_dir / "events.sock", 0o600)
+            process = await anyio.open_process(
+                plan.command,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env=plan.env,
+                start_new_session=True,
+                pass_fds=inherited_jobserver_fds(plan.env),
             )
-        )
-        for note in plan.notes:
-            emit(ToolMessage(t=tap.now(), level="warning", text=note))
-        return await _run(plan, cwd, run_dir, tap, emit, relay_stderr, model)
+            return await _watch(
+                request, plan, cwd, t0_ns, planned_t, sock, process, on_event, relay_stderr
+            )
+        finally:
+            sock.close()
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-async def _run(
+async def _watch(
+    request: BuildRequest,
     plan: _Plan,
     cwd: Path,
-    run_dir: Path,
-    tap: EventTap,
-    emit: Callable[[AnyEvent], None],
+    t0_ns: int,
+    planned_t: float,
+    sock: socket.socket,
+    process: Process,
+    on_event: Callable[[AnyEvent], None],
     relay_stderr: Callable[[bytes], None],
-    model: RunModel,
 ) -> int:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-    sock.bind(str(run_dir / "events.sock"))
-    os.chmod(run_dir / "events.sock", 0o600)
-    jobserver_warned = False
-
-    def on_stdout(line: bytes | Oversize) -> None:
-        # Everything a unit's shim sent is queued before cargo reports the unit: fold it
-        # first, so start and end are known when the artifact arrives.
-        _drain(sock, tap)
-        if isinstance(line, Oversize):
-            emit(
-                ToolMessage(
-                    t=tap.now(),
-                    level="warning",
-                    text=f"dropped a {line.size}-byte line from cargo (over the limit)",
-                )
-            )
-            return
-        if not line.strip():
-            return
-        try:
-            msg = decode_cargo_line(line)
-        except MalformedMessage as exc:
-            emit(
-                ToolMessage(
-                    t=tap.now(),
-                    level="warning",
-                    text=f"not a cargo JSON message ({exc}): {line[:200]!r}",
-                )
-            )
-            relay_stderr(line + b"\n")
-            return
-        if msg is not None:
-            tap.on_cargo(msg, tap.now())
-
-    def on_stderr_line(line: bytes | Oversize) -> None:
-        nonlocal jobserver_warned
-        if isinstance(line, Oversize):
-            relay_stderr(line.head + b"...[truncated]\n")
-            return
-        relay_stderr(line + b"\n")
-        if not jobserver_warned and JOBSERVER_WARNING in line:
-            jobserver_warned = True
-            emit(
-                ToolMessage(
-                    t=tap.now(),
-                    level="error",
-                    text="rustc could not reach cargo's jobserver: overlap is not measured "
-                    "faithfully",
-                )
-            )
-
-    async def read_socket() -> None:
-        await _watch_socket(sock, lambda: _drain(sock, tap))
-
-    process = await anyio.open_process(
-        plan.command,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        env=plan.env,
-        start_new_session=True,
-        pass_fds=inherited_jobserver_fds(plan.env),
-    )
     pgid = process.pid
     interrupted = False
+    observer = None
     try:
+        # Imported now that cargo runs: see build_observer's docstring. Until the readers
+        # start, cargo's output waits in the pipes and the shims' datagrams in the socket.
+        from cargo_overlap.orchestrator.build_observer import BuildObserver, read_lines
+
+        observer = BuildObserver(t0_ns, plan.phases, sock, on_event, relay_stderr)
+        observer.started(
+            t=planned_t,
+            argv=list(request.argv),
+            command=plan.command,
+            cwd=str(cwd),
+            cargo_version=plan.toolchain.cargo_version,
+            rustc_version=plan.toolchain.rustc_version,
+            jobs=plan.jobs,
+            phases_reason=plan.phases_reason,
+            wrapper_chain=plan.chain,
+            notes=plan.notes,
+        )
         assert process.stdout is not None and process.stderr is not None
         async with anyio.create_task_group() as tg:
-            tg.start_soon(read_socket)
+            tg.start_soon(_watch_socket, sock, observer.drain)
             async with anyio.create_task_group() as readers:
-                readers.start_soon(_read_lines, process.stdout, on_stdout)
-                readers.start_soon(_read_lines, process.stderr, on_stderr_line)
+                readers.start_soon(read_lines, process.stdout, observer.on_stdout)
+                readers.start_soon(read_lines, process.stderr, observer.on_stderr)
             await process.wait()
             tg.cancel_scope.cancel()
     except BaseException:
@@ -453,18 +359,10 @@ async def _run(
         with anyio.CancelScope(shield=True):
             if interrupted or process.returncode is None:
                 await _terminate_group(process, pgid)
-            _drain(sock, tap)
-            sock.close()
             code = process.returncode if process.returncode is not None else -1
             # A signal death shows as -N; a shell would say 128+N.
             exit_code = 128 - code if code < 0 else code
-            t_end = tap.now()
-            tap.close(t_end)
-            emit(
-                BuildFinished(
-                    t=t_end, success=exit_code == 0, exit_code=exit_code, interrupted=interrupted
-                )
-            )
-            emit(build_summary(model, exit_code, plan.command, plan.phases, plan.jobs, t_end))
+            if observer is not None:
+                observer.finished(exit_code, interrupted, plan.command, plan.jobs)
             await process.aclose()
     return exit_code

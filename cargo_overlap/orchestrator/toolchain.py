@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,7 +195,13 @@ def user_rustc_wrapper(cwd: Path, env: Mapping[str, str]) -> str | None:
     for var in ("RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"):
         if var in env:
             return env[var] or None
-    for path in _config_files(cwd, env):
+    files = _config_files(cwd, env)
+    if not files:
+        return None
+    # Imported only when there is a config file to read: it is start-up time before cargo.
+    import tomllib
+
+    for path in files:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):

@@ -150,6 +150,8 @@ def test_a_probe_that_does_not_match_is_dropped_and_run_again(tmp_path: Path, wo
     cargo, log = _counting_cargo(tmp_path)
     env = dict(os.environ, CARGO=str(cargo))
     stale = ToolchainProbe(str(cargo), [], env, tmp_path)  # another directory
+    # Let it finish, so that its `cargo -V` is in the log however soon the runner drops it.
+    stale.result()
     request = BuildRequest(cargo_args=[], cwd=root, env=env, toolchain_probe=stale)
     events: list[AnyEvent] = []
     assert anyio.run(run_build, request, events.append) == 0

@@ -1,0 +1,183 @@
+"""What a running build's three streams become: cargo's stdout, cargo's stderr and the
+shim's datagrams, folded into events.
+
+The runner imports this module only once cargo is running: the event model and the
+parsers behind it take tens of milliseconds to import, which then overlap with cargo's
+own start-up instead of delaying it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+from anyio.abc import ByteReceiveStream
+
+from cargo_overlap.orchestrator.events import (
+    SCHEMA_VERSION,
+    AnyEvent,
+    BuildFinished,
+    PhasesMode,
+    RunStarted,
+    ToolMessage,
+)
+from cargo_overlap.orchestrator.lines import LineSplitter, Oversize
+from cargo_overlap.orchestrator.raw_messages import (
+    MAX_LINE,
+    MalformedMessage,
+    decode_cargo_line,
+    decode_shim_datagram,
+)
+from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.orchestrator.summary import build_summary
+from cargo_overlap.orchestrator.tap import EventTap
+
+JOBSERVER_WARNING = b"failed to connect to jobserver"
+
+
+class BuildObserver:
+    """Turns one build's output into events, each applied to a :class:`RunModel` and then
+    passed to ``on_event``; cargo's stderr goes to ``relay_stderr`` unchanged."""
+
+    def __init__(
+        self,
+        t0_ns: int,
+        phases: PhasesMode,
+        sock: socket.socket,
+        on_event: Callable[[AnyEvent], None],
+        relay_stderr: Callable[[bytes], None],
+    ) -> None:
+        self.model = RunModel()
+        self._on_event = on_event
+        self._relay_stderr = relay_stderr
+        self._sock = sock
+        self._jobserver_warned = False
+        self.tap = EventTap(t0_ns=t0_ns, phases=phases, emit=self.emit)
+
+    def emit(self, event: AnyEvent) -> None:
+        """Apply ``event`` to the model, then hand it on."""
+        self.model.apply(event)
+        self._on_event(event)
+
+    def started(
+        self,
+        *,
+        t: float,
+        argv: list[str],
+        command: list[str],
+        cwd: str,
+        cargo_version: str,
+        rustc_version: str,
+        jobs: int,
+        phases_reason: str,
+        wrapper_chain: str | None,
+        notes: list[str],
+    ) -> None:
+        """The run-started event (at ``t``, when the plan was made) and the plan's notes."""
+        self.emit(
+            RunStarted(
+                t=t,
+                schema=SCHEMA_VERSION,
+                argv=argv,
+                command=command,
+                cwd=cwd,
+                cargo_version=cargo_version,
+                rustc_version=rustc_version,
+                jobs=jobs,
+                phases=self.tap.phases,
+                phases_reason=phases_reason,
+                wrapper_chain=wrapper_chain,
+                started_at=self.tap.t0_ns / 1e9,
+            )
+        )
+        for note in notes:
+            self.emit(ToolMessage(t=self.tap.now(), level="warning", text=note))
+
+    def drain(self) -> None:
+        """Fold every datagram already queued on the shim's socket; never blocks."""
+        sock, tap = self._sock, self.tap
+        while True:
+            try:
+                data = sock.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            try:
+                msg = decode_shim_datagram(data)
+            except MalformedMessage as exc:
+                tap.emit(ToolMessage(t=tap.now(), level="warning", text=f"bad shim message: {exc}"))
+                continue
+            tap.on_shim(msg)
+
+    def on_stdout(self, line: bytes | Oversize) -> None:
+        """One line of cargo's stdout: a JSON message."""
+        # Everything a unit's shim sent is queued before cargo reports the unit: fold it
+        # first, so start and end are known when the artifact arrives.
+        self.drain()
+        tap = self.tap
+        if isinstance(line, Oversize):
+            self.emit(
+                ToolMessage(
+                    t=tap.now(),
+                    level="warning",
+                    text=f"dropped a {line.size}-byte line from cargo (over the limit)",
+                )
+            )
+            return
+        if not line.strip():
+            return
+        try:
+            msg = decode_cargo_line(line)
+        except MalformedMessage as exc:
+            self.emit(
+                ToolMessage(
+                    t=tap.now(),
+                    level="warning",
+                    text=f"not a cargo JSON message ({exc}): {line[:200]!r}",
+                )
+            )
+            self._relay_stderr(line + b"\n")
+            return
+        if msg is not None:
+            tap.on_cargo(msg, tap.now())
+
+    def on_stderr(self, line: bytes | Oversize) -> None:
+        """One line of cargo's stderr: passed on, and watched for a jobserver failure."""
+        if isinstance(line, Oversize):
+            self._relay_stderr(line.head + b"...[truncated]\n")
+            return
+        self._relay_stderr(line + b"\n")
+        if not self._jobserver_warned and JOBSERVER_WARNING in line:
+            self._jobserver_warned = True
+            self.emit(
+                ToolMessage(
+                    t=self.tap.now(),
+                    level="error",
+                    text="rustc could not reach cargo's jobserver: overlap is not measured "
+                    "faithfully",
+                )
+            )
+
+    def finished(self, exit_code: int, interrupted: bool, command: list[str], jobs: int) -> None:
+        """Close the units still open, then build-finished and the summary."""
+        self.drain()
+        tap = self.tap
+        t_end = tap.now()
+        tap.close(t_end)
+        self.emit(
+            BuildFinished(
+                t=t_end, success=exit_code == 0, exit_code=exit_code, interrupted=interrupted
+            )
+        )
+        self.emit(build_summary(self.model, exit_code, command, tap.phases, jobs, t_end))
+
+
+async def read_lines(stream: ByteReceiveStream, handle: Callable[[bytes | Oversize], None]) -> None:
+    """Call ``handle`` with each line of ``stream`` (without its newline) until it ends."""
+    splitter = LineSplitter(MAX_LINE)
+    async for chunk in stream:
+        for line in splitter.feed(chunk):
+            handle(line)
+    for line in splitter.close():
+        handle(line)
