@@ -323,6 +323,8 @@ async def _watch(
     on_event: Callable[[AnyEvent], None],
     relay_stderr: Callable[[bytes], None],
 ) -> int:
+    """Read the running build into events until cargo exits; on cancellation, end its
+    process group first. Returns cargo's exit code."""
     pgid = process.pid
     interrupted = False
     observer = None
