@@ -396,13 +396,17 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "",
         "Raw walls (s), "
         + "; ".join(_raw(w) for w in walls)
-        + ". Both are whole-process walls, the tool's including Python's start-up. "
-        "The overhead is that start-up (interpreter and imports, with `cargo -V` and "
-        "`rustc -vV` running meanwhile), the shim's cost per rustc call, and the Python "
-        "process's own CPU while it folds events, which competes with rustc for the 2 "
-        "cores (the rows above give each). On this virtual machine plain cargo's own "
-        "wall varies by up to 45% between identical cold builds (see the raw walls), "
-        "more than the 3% the target allows, so one run's ratio is a rough figure.",
+        + ". Both are whole-process walls, the tool's including Python's start-up; the "
+        "tool's NDJSON goes to a file, as in CI. Where the overhead comes from: the "
+        "start-up (interpreter, argument parsing, asyncio and anyio; `cargo -V` and "
+        "`rustc -vV` run meanwhile, and the event model is imported only once cargo "
+        "runs), the shim's cost per rustc call, and the tool's own CPU while the build "
+        "runs, which competes with rustc for the cores. Much of that CPU is waking up at "
+        "all: the floor row is a loop that reads the same output and does nothing with it. "
+        "On this virtual machine plain cargo's own wall varies by up to 45% between "
+        "identical cold builds (see the raw walls), so the middle half of the pairs' "
+        "ratios is given beside their median: a difference of a few percent between two "
+        "runs of this script is noise.",
         END,
     ]
     return "\n".join(lines) + "\n"
