@@ -178,6 +178,27 @@ def tool_costs(root: Path) -> dict[str, float]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def shim_run_dir(run_dir: Path) -> socket.socket:
+    """Lay ``run_dir`` out as the runner does for stable phases (the wrapper and the linker
+    shim, both links to the shim) and bind its socket, non-blocking, as the runner does."""
+    shim = ensure_shim(dict(os.environ))
+    (run_dir / "rustc-wrapper").symlink_to(shim)
+    (run_dir / "linker").mkdir()
+    (run_dir / "linker" / "cc").symlink_to(shim)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    sock.bind(str(run_dir / "events.sock"))
+    return sock
+
+
+def discard_datagrams(sock: socket.socket) -> None:
+    """Read and drop whatever the shims have queued on ``sock``."""
+    with suppress(BlockingIOError):
+        while True:
+            sock.recv(1 << 20)
+
+
 def observer_floor(root: Path) -> dict[str, float]:
     """One more cold build under the shim, watched by the least a live observer can do:
     a plain selector loop that reads cargo's stdout and stderr and the shim's socket and
@@ -185,14 +206,7 @@ def observer_floor(root: Path) -> dict[str, float]:
     this machine, the part of the tool's own CPU that no parsing speed-up removes."""
     work = Path(tempfile.mkdtemp(prefix="co-floor-"))
     try:
-        shim = ensure_shim(dict(os.environ))
-        (work / "rustc-wrapper").symlink_to(shim)
-        (work / "linker").mkdir()
-        (work / "linker" / "cc").symlink_to(shim)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.bind(str(work / "events.sock"))
+        sock = shim_run_dir(work)
         subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
         env = dict(os.environ, RUSTC_WRAPPER=str(work / "rustc-wrapper"))
         before = resource.getrusage(resource.RUSAGE_SELF)
@@ -212,9 +226,7 @@ def observer_floor(root: Path) -> dict[str, float]:
             for key, _ in sel.select():
                 wakeups += 1
                 if key.fileobj is sock:
-                    with suppress(BlockingIOError):
-                        while True:
-                            sock.recv(1 << 20)
+                    discard_datagrams(sock)
                 elif not os.read(key.fd, 1 << 16):
                     sel.unregister(key.fileobj)
                     pipes_open -= 1
@@ -230,18 +242,12 @@ def observer_floor(root: Path) -> dict[str, float]:
 def shim_overhead(runs: int) -> dict[str, float]:
     """Median ms of a tiny rustc unit, directly and through the shim."""
     env = dict(os.environ)
-    shim = ensure_shim(env)
     work = Path(tempfile.mkdtemp(prefix="co-shim-"))
     try:
         (work / "lib.rs").write_text("pub fn f() -> u32 { 1 }\n")
         run_dir = work / "run"
         run_dir.mkdir(mode=0o700)
-        (run_dir / "rustc-wrapper").symlink_to(shim)
-        (run_dir / "linker").mkdir()
-        (run_dir / "linker" / "cc").symlink_to(shim)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(run_dir / "events.sock"))
-        sock.setblocking(False)
+        sock = shim_run_dir(run_dir)
         rustc = shutil.which("rustc") or "rustc"
         args = [
             rustc,
@@ -266,11 +272,7 @@ def shim_overhead(runs: int) -> dict[str, float]:
                 t = time.perf_counter()
                 subprocess.run(cmd, env=unit_env, check=True, capture_output=True)
                 sink.append((time.perf_counter() - t) * 1000)
-                while True:
-                    try:
-                        sock.recv(1 << 20)
-                    except BlockingIOError:
-                        break
+                discard_datagrams(sock)
         sock.close()
         return {
             "direct_ms": statistics.median(direct),

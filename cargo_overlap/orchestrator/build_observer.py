@@ -13,14 +13,7 @@ from collections.abc import Callable
 
 from anyio.abc import ByteReceiveStream
 
-from cargo_overlap.orchestrator.events import (
-    SCHEMA_VERSION,
-    AnyEvent,
-    BuildFinished,
-    PhasesMode,
-    RunStarted,
-    ToolMessage,
-)
+from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, PhasesMode, ToolMessage
 from cargo_overlap.orchestrator.lines import LineSplitter, Oversize
 from cargo_overlap.orchestrator.raw_messages import (
     MAX_LINE,
@@ -59,54 +52,19 @@ class BuildObserver:
         self.model.apply(event)
         self._on_event(event)
 
-    def started(
-        self,
-        *,
-        t: float,
-        argv: list[str],
-        command: list[str],
-        cwd: str,
-        cargo_version: str,
-        rustc_version: str,
-        jobs: int,
-        phases_reason: str,
-        wrapper_chain: str | None,
-        notes: list[str],
-    ) -> None:
-        """The run-started event (at ``t``, when the plan was made) and the plan's notes."""
-        self.emit(
-            RunStarted(
-                t=t,
-                schema=SCHEMA_VERSION,
-                argv=argv,
-                command=command,
-                cwd=cwd,
-                cargo_version=cargo_version,
-                rustc_version=rustc_version,
-                jobs=jobs,
-                phases=self.tap.phases,
-                phases_reason=phases_reason,
-                wrapper_chain=wrapper_chain,
-                started_at=self.tap.t0_ns / 1e9,
-            )
-        )
-        for note in notes:
-            self.emit(ToolMessage(t=self.tap.now(), level="warning", text=note))
-
     def drain(self) -> None:
         """Fold every datagram already queued on the shim's socket; never blocks."""
         sock, tap = self._sock, self.tap
         while True:
             try:
                 data = sock.recv(1 << 20)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
+            except OSError:  # nothing queued (BlockingIOError), or the socket is closed
                 return
             try:
                 msg = decode_shim_datagram(data)
             except MalformedMessage as exc:
-                tap.emit(ToolMessage(t=tap.now(), level="warning", text=f"bad shim message: {exc}"))
+                text = f"bad shim message: {exc}"
+                self.emit(ToolMessage(t=tap.now(), level="warning", text=text))
                 continue
             tap.on_shim(msg)
 

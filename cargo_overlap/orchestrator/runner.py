@@ -288,7 +288,7 @@ async def run_build(
     run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
     try:
         plan = _plan(request, env, cwd, run_dir)
-        planned_t = round((time.time_ns() - t0_ns) / 1e9, 6)
+        planned_ns = time.time_ns()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
@@ -304,7 +304,7 @@ async def run_build(
                 pass_fds=inherited_jobserver_fds(plan.env),
             )
             return await _watch(
-                request, plan, cwd, t0_ns, planned_t, sock, process, on_event, relay_stderr
+                request, plan, cwd, t0_ns, planned_ns, sock, process, on_event, relay_stderr
             )
         finally:
             sock.close()
@@ -317,7 +317,7 @@ async def _watch(
     plan: _Plan,
     cwd: Path,
     t0_ns: int,
-    planned_t: float,
+    planned_ns: int,
     sock: socket.socket,
     process: Process,
     on_event: Callable[[AnyEvent], None],
@@ -332,20 +332,29 @@ async def _watch(
         # Imported now that cargo runs: see build_observer's docstring. Until the readers
         # start, cargo's output waits in the pipes and the shims' datagrams in the socket.
         from cargo_overlap.orchestrator.build_observer import BuildObserver, read_lines
+        from cargo_overlap.orchestrator.events import SCHEMA_VERSION, RunStarted, ToolMessage
 
         observer = BuildObserver(t0_ns, plan.phases, sock, on_event, relay_stderr)
-        observer.started(
-            t=planned_t,
-            argv=list(request.argv),
-            command=plan.command,
-            cwd=str(cwd),
-            cargo_version=plan.toolchain.cargo_version,
-            rustc_version=plan.toolchain.rustc_version,
-            jobs=plan.jobs,
-            phases_reason=plan.phases_reason,
-            wrapper_chain=plan.chain,
-            notes=plan.notes,
+        tap = observer.tap
+        # run-started is stamped when the plan was made, before cargo was spawned
+        observer.emit(
+            RunStarted(
+                t=tap.rel(planned_ns),
+                schema=SCHEMA_VERSION,
+                argv=list(request.argv),
+                command=plan.command,
+                cwd=str(cwd),
+                cargo_version=plan.toolchain.cargo_version,
+                rustc_version=plan.toolchain.rustc_version,
+                jobs=plan.jobs,
+                phases=plan.phases,
+                phases_reason=plan.phases_reason,
+                wrapper_chain=plan.chain,
+                started_at=t0_ns / 1e9,
+            )
         )
+        for note in plan.notes:
+            observer.emit(ToolMessage(t=tap.now(), level="warning", text=note))
         assert process.stdout is not None and process.stderr is not None
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_socket, sock, observer.drain)
