@@ -125,7 +125,7 @@ def wall_overhead(pairs: int, libs: int, weight: int) -> dict[str, object]:
 
 
 _SELF_REPORT = """
-import atexit, json, resource, sys
+import json, os, resource, sys
 REPORT = sys.argv.pop(1)
 def report():
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -134,10 +134,15 @@ def report():
         hwm = next(int(ln.split()[1]) for ln in status if ln.startswith("VmHWM:"))
     with open(REPORT, "w") as f:
         json.dump({"cpu": r.ru_utime + r.ru_stime, "maxrss_kib": hwm}, f)
-atexit.register(report)
+# The console script leaves through os._exit, past atexit: report on the way out.
+real_exit = os._exit
+def reporting_exit(code):
+    report()
+    real_exit(code)
+os._exit = reporting_exit
 sys.argv[0] = "cargo-overlap"
-from cargo_overlap.cli import main
-sys.exit(main())
+from cargo_overlap.cli import run
+run()
 """
 
 
