@@ -154,12 +154,16 @@ def run(ns: argparse.Namespace) -> int:
     except ColorError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    # cargo writes into a pipe to us, so on its own it colours only when CARGO_TERM_COLOR
-    # says always. Tell it otherwise only when needed, to keep the recorded command as typed
-    # (and the app, which shows cargo's output itself, as it was without --color).
+    # Headless, cargo writes to our stderr itself, as it would alone. Not when we write
+    # lines to a terminal on stdout while it builds: its progress bar would cut through
+    # them, so it writes into a pipe to us then, and draws none.
+    pipe_stderr = bool(own["json"] or own["annotations"]) and _isatty(sys.stdout)
+    # Into a pipe, cargo colours only when CARGO_TERM_COLOR says always. Tell it otherwise
+    # only when needed, to keep the recorded command as typed (and the app, which shows
+    # cargo's output itself, as it was without --color).
     for_cargo = cargo_color(color, _isatty(sys.stderr))
     needed = for_cargo == "always" and os.environ.get("CARGO_TERM_COLOR") != "always"
-    if own["color"] or (headless and needed):
+    if own["color"] or (headless and pipe_stderr and needed):
         cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
     probe = _start_probe(cargo_args)
     from cargo_overlap.orchestrator.runner import BuildRequest, PhasesChoice
@@ -188,6 +192,7 @@ def run(ns: argparse.Namespace) -> int:
             annotations=bool(own["annotations"]),
             color=color_enabled(color, _isatty(sys.stdout)),
             gate=gate,
+            pipe_stderr=pipe_stderr,
         )
     from cargo_overlap.tui.launch import run_build_app
 
@@ -277,8 +282,10 @@ def run_headless(
     annotations: bool = False,
     color: bool = False,
     gate: tuple[Summary, float | None] | None = None,
+    pipe_stderr: bool = False,
 ) -> int:
-    """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr."""
+    """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr
+    (written there by cargo itself, or through us with ``pipe_stderr``)."""
     import anyio
 
     from cargo_overlap.commands.running import run_with_signals, sole_exception
@@ -332,7 +339,7 @@ def run_headless(
 
     received: list[int] = []
     try:
-        code = anyio.run(run_with_signals, request, on_event, received)
+        code = anyio.run(run_with_signals, request, on_event, received, pipe_stderr)
     except Exception as group:
         cause = sole_exception(group)
         if isinstance(cause, CargoNotFound):

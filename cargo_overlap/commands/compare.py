@@ -98,12 +98,18 @@ def comparison_text(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def execute(plan: ComparePlan, runs: int, on_event: EventSink | None = None) -> Comparison:
-    """Run the comparison under signal handling; re-raises the runner's errors unwrapped."""
+def execute(
+    plan: ComparePlan, runs: int, on_event: EventSink | None = None, pipe_stderr: bool = False
+) -> Comparison:
+    """Run the comparison under signal handling; re-raises the runner's errors unwrapped.
+
+    cargo writes to our stderr itself, or through us with ``pipe_stderr`` (see
+    :func:`run_with_signals`).
+    """
     received: list[int] = []
 
     async def build(request: BuildRequest, on_event: Callable[[AnyEvent], None]) -> int:
-        code = await run_with_signals(request, on_event, received)
+        code = await run_with_signals(request, on_event, received, pipe_stderr)
         if received:
             raise KeyboardInterrupt
         return code

@@ -91,7 +91,8 @@ def measure(sc: Scenario, start: str, out: IO[bytes] | None) -> tuple[Comparison
             out.write(tagged_line(side, step, encode_event(event)))
             out.flush()
 
-    result = execute(plan, 1, on_event)
+    # NDJSON going to a terminal: cargo's progress bar there would cut through it
+    result = execute(plan, 1, on_event, pipe_stderr=out is not None and out.isatty())
     return result, jobs[0] if jobs else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,17 @@ def sole_exception(exc: BaseException) -> BaseException:
 
 
 async def run_with_signals(
-    request: BuildRequest, on_event: Callable[[AnyEvent], None], received: list[int]
+    request: BuildRequest,
+    on_event: Callable[[AnyEvent], None],
+    received: list[int],
+    pipe_stderr: bool = False,
 ) -> int:
-    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group)."""
+    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group).
+
+    cargo writes to our stderr itself, unless ``pipe_stderr``: then its lines come
+    through us (and cargo, writing to a pipe, draws no progress bar).
+    """
+    on_stderr = _write_stderr if pipe_stderr else None
     code = 0
     async with anyio.create_task_group() as tg:
 
@@ -36,6 +45,11 @@ async def run_with_signals(
                     return
 
         tg.start_soon(watch_signals)
-        code = await run_build(request, on_event)
+        code = await run_build(request, on_event, on_stderr)
         tg.cancel_scope.cancel()
     return code
+
+
+def _write_stderr(line: bytes) -> None:
+    sys.stderr.buffer.write(line)
+    sys.stderr.buffer.flush()

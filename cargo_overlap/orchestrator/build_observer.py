@@ -1,5 +1,5 @@
-"""What a running build's three streams become: cargo's stdout, cargo's stderr and the
-shim's datagrams, folded into events.
+"""What a running build's streams become: cargo's stdout, the shim's datagrams and, when
+the caller reads it, cargo's stderr, folded into events.
 
 The runner imports this module only once cargo is running: the event model and the
 parsers behind it take tens of milliseconds to import, which then overlap with cargo's
@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 from anyio.abc import ByteReceiveStream
 
-from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, PhasesMode, ToolMessage
+from cargo_overlap.orchestrator.events import (
+    AnyEvent,
+    BuildFinished,
+    Diagnostic,
+    PhasesMode,
+    ToolMessage,
+)
 from cargo_overlap.orchestrator.lines import LineSplitter, Oversize
 from cargo_overlap.orchestrator.raw_messages import (
     MAX_LINE,
@@ -30,7 +36,8 @@ JOBSERVER_WARNING = b"failed to connect to jobserver"
 
 class BuildObserver:
     """Turns one build's output into events, each applied to a :class:`RunModel` and then
-    passed to ``on_event``; cargo's stderr goes to ``relay_stderr`` unchanged."""
+    passed to ``on_event``; cargo's stderr, when it is read here, goes to ``relay_stderr``
+    unchanged."""
 
     def __init__(
         self,
@@ -51,6 +58,22 @@ class BuildObserver:
         """Apply ``event`` to the model, then hand it on."""
         self.model.apply(event)
         self._on_event(event)
+        # rustc reports a jobserver it cannot reach as a diagnostic of its own: seen here
+        # whether or not cargo's stderr passes through this process.
+        if isinstance(event, Diagnostic) and not self._jobserver_warned:
+            self._check_jobserver(event.message.encode())
+
+    def _check_jobserver(self, text: bytes) -> None:
+        if not self._jobserver_warned and JOBSERVER_WARNING in text:
+            self._jobserver_warned = True
+            self.emit(
+                ToolMessage(
+                    t=self.tap.now(),
+                    level="error",
+                    text="rustc could not reach cargo's jobserver: overlap is not measured "
+                    "faithfully",
+                )
+            )
 
     def drain(self) -> None:
         """Fold every datagram already queued on the shim's socket; never blocks."""
@@ -106,16 +129,7 @@ class BuildObserver:
             self._relay_stderr(line.head + b"...[truncated]\n")
             return
         self._relay_stderr(line + b"\n")
-        if not self._jobserver_warned and JOBSERVER_WARNING in line:
-            self._jobserver_warned = True
-            self.emit(
-                ToolMessage(
-                    t=self.tap.now(),
-                    level="error",
-                    text="rustc could not reach cargo's jobserver: overlap is not measured "
-                    "faithfully",
-                )
-            )
+        self._check_jobserver(line)
 
     def finished(self, exit_code: int, interrupted: bool, command: list[str], jobs: int) -> None:
         """Close the units still open, then build-finished and the summary."""

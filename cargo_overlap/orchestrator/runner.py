@@ -1,8 +1,8 @@
 """Run one cargo build under the wrapper shim and turn what it says into events.
 
-The shape follows anyio's own ``run_process``: the readers (cargo's stdout, cargo's
-stderr, the shim's socket) run in one task group, and a shielded cleanup that cannot be
-skipped ends cargo's whole process group if the run is cancelled.
+The shape follows anyio's own ``run_process``: the readers (cargo's stdout, the shim's
+socket, cargo's stderr when it is piped) run in one task group, and a shielded cleanup
+that cannot be skipped ends cargo's whole process group if the run is cancelled.
 """
 
 from __future__ import annotations
@@ -267,6 +267,9 @@ async def run_build(
 ) -> int:
     """Run the build, calling ``on_event`` for every event; returns cargo's exit code.
 
+    With ``on_stderr`` cargo's stderr comes through a pipe, a line at a time; without it
+    cargo writes to this process's stderr itself, as it would run alone: its colours and
+    progress bar follow that stream, and the build is spared one wake-up of ours per line.
     The last two events are build-finished and summary. Cancelling the calling task ends
     cargo and everything it started (its whole process group) before this returns.
     Raises :class:`CargoNotFound` and :class:`PhasesUnavailable` before starting anything.
@@ -300,6 +303,7 @@ async def run_build(
                 stdin=subprocess.DEVNULL,
                 cwd=cwd,
                 env=plan.env,
+                stderr=subprocess.PIPE if on_stderr is not None else None,
                 start_new_session=True,
                 pass_fds=inherited_jobserver_fds(plan.env),
             )
@@ -355,12 +359,13 @@ async def _watch(
         )
         for note in plan.notes:
             observer.emit(ToolMessage(t=tap.now(), level="warning", text=note))
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_socket, sock, observer.drain)
             async with anyio.create_task_group() as readers:
                 readers.start_soon(read_lines, process.stdout, observer.on_stdout)
-                readers.start_soon(read_lines, process.stderr, observer.on_stderr)
+                if process.stderr is not None:
+                    readers.start_soon(read_lines, process.stderr, observer.on_stderr)
             await process.wait()
             tg.cancel_scope.cancel()
     except BaseException:

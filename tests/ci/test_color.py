@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import struct
+import subprocess
+import termios
 from pathlib import Path
 
 import pytest
@@ -14,7 +19,7 @@ from cargo_overlap.orchestrator.color import (
     enabled,
     resolve_choice,
 )
-from tests.helpers import run_tool
+from tests.helpers import TOOL, run_tool
 
 ESC = "\x1b["
 
@@ -95,3 +100,42 @@ def test_color_reaches_cargo_and_our_summary(workspace, tmp_path: Path) -> None:
         "cargo-overlap: error: --color must be auto, always or never, not 'sometimes'\n"
     )
     assert r.stdout == b""
+
+
+def _in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run the tool with stdout and stderr on one 120x30 pseudo-terminal; all it printed."""
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    proc = subprocess.Popen([str(TOOL), *args], cwd=cwd, env=env, stdout=sub, stderr=sub)
+    os.close(sub)
+    out = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: every writer has closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.wait(timeout=600) == 0, out.decode(errors="replace")
+    return out.decode(errors="replace")
+
+
+@pytest.mark.cargo
+def test_in_a_terminal_cargo_colours_by_itself_and_ndjson_is_not_cut(workspace) -> None:
+    root = workspace()
+    env = _env(TERM="xterm-256color")
+    # Summary only: cargo writes to the terminal itself, coloured without being told.
+    shown = _in_terminal(["build", "--no-tui", "--events", "run.ndjson"], root, env)
+    assert f"{ESC}1m{ESC}92m   Compiling" in shown
+    first = (root / "run.ndjson").read_bytes().splitlines()[0].decode()
+    assert "--color" not in first
+    # NDJSON on the terminal: cargo writes through us, told to colour, with no progress bar
+    # redrawn across the event lines.
+    subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
+    shown = _in_terminal(["build", "--json"], root, env)
+    assert "Building [" not in shown
+    lines = [ln for ln in shown.splitlines() if ln.startswith("{")]
+    assert '"--color=always"' in lines[0]
+    assert all(ln.rstrip("\r").endswith("}") for ln in lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,33 @@ def test_jobserver_reaches_rustc(built: tuple[Path, ToolRun]) -> None:
     _root, run = built
     assert "jobserver" not in run.stderr
     assert not any(isinstance(e, ToolMessage) and e.level == "error" for e in run.events)
+
+
+# A user's wrapper making the mistake the notes warn of: Python's subprocess closes the
+# jobserver's descriptors (close_fds=True), so rustc cannot reach it and says so.
+FD_CLOSING_WRAPPER = """#!{python}
+import subprocess, sys
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+"""
+
+
+def test_a_jobserver_rustc_cannot_reach_is_reported(workspace, tmp_path: Path) -> None:
+    root = workspace()
+    wrapper = tmp_path / "closes-fds"
+    wrapper.write_text(FD_CLOSING_WRAPPER.format(python=sys.executable))
+    wrapper.chmod(0o755)
+    env = dict(os.environ, RUSTC_WRAPPER=str(wrapper))
+    # cargo's stderr is ours here (stdout is a pipe): rustc's warning is seen in its
+    # diagnostic all the same
+    run = run_tool(["build", "--json"], root, env)
+    assert run.returncode == 0, run.stderr
+    assert "failed to connect to jobserver" in run.stderr
+    errors = [e for e in run.events if isinstance(e, ToolMessage) and e.level == "error"]
+    assert [e.text for e in errors] == [
+        "rustc could not reach cargo's jobserver: overlap is not measured faithfully"
+    ]
+    summary = run.events[-1]
+    assert isinstance(summary, Summary) and summary.exit_code == 0
 
 
 def test_build_script_probe_through_the_wrapper_works_and_is_not_a_unit(
