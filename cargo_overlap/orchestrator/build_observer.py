@@ -83,13 +83,16 @@ class BuildObserver:
                 data = sock.recv(1 << 20)
             except OSError:  # nothing queued (BlockingIOError), or the socket is closed
                 return
-            try:
-                msg = decode_shim_datagram(data)
-            except MalformedMessage as exc:
-                text = f"bad shim message: {exc}"
-                self.emit(ToolMessage(t=tap.now(), level="warning", text=text))
-                continue
-            tap.on_shim(msg)
+            # A datagram may carry several messages, one per line (a unit's final artifact
+            # rides with its end).
+            for part in data.split(b"\n") if b"\n" in data else (data,):
+                try:
+                    msg = decode_shim_datagram(part)
+                except MalformedMessage as exc:
+                    text = f"bad shim message: {exc}"
+                    self.emit(ToolMessage(t=tap.now(), level="warning", text=text))
+                    continue
+                tap.on_shim(msg)
 
     def on_stdout(self, line: bytes | Oversize) -> None:
         """One line of cargo's stdout: a JSON message."""

@@ -648,6 +648,9 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     let mut reader = BufReader::with_capacity(64 * 1024, stderr);
     let out = std::io::stderr();
     let mut line: Vec<u8> = Vec::with_capacity(4096);
+    // The final artifact's notice comes just before rustc exits: it waits to share the end
+    // message's datagram, one wake-up of the orchestrator fewer per unit.
+    let mut held: Vec<u8> = Vec::new();
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -672,7 +675,11 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             let _ = write!(msg, "{{\"e\":\"msg\",\"u\":{},\"t\":{},\"m\":", me, t);
             msg.extend_from_slice(body);
             msg.push(b'}');
-            reporter.send(&msg);
+            if held.is_empty() && is_final_artifact(body) {
+                std::mem::swap(&mut held, &mut msg);
+            } else {
+                reporter.send(&msg);
+            }
         }
     }
     let status = match child.wait() {
@@ -722,7 +729,12 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             };
         }
     }
+    // Messages in one datagram are separated by newlines, which none of them contains.
     msg.clear();
+    if !held.is_empty() {
+        msg.extend_from_slice(&held);
+        msg.push(b'\n');
+    }
     let _ = write!(
         msg,
         "{{\"e\":\"end\",\"u\":{},\"t\":{},\"code\":{},\"cpu_us\":{},\"maxrss_kb\":{}{}}}",
@@ -730,6 +742,13 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     );
     reporter.send(&msg);
     exit_like(status)
+}
+
+// rustc's notice of the artifact a unit exists to make (`"emit":"link"`: the rlib, the
+// binary), written when its work is done.
+fn is_final_artifact(body: &[u8]) -> bool {
+    const LINK: &[u8] = b"\"emit\":\"link\"";
+    body.starts_with(b"{\"$message_type\":\"artifact\"") && body.windows(LINK.len()).any(|w| w == LINK)
 }
 
 fn find_on_path(name: &OsString, path: &OsString, skip: Option<&Path>) -> Option<PathBuf> {
