@@ -206,9 +206,10 @@ def discard_datagrams(sock: socket.socket) -> None:
 
 def observer_floor(root: Path) -> dict[str, float]:
     """One more cold build under the shim, watched by the least a live observer can do:
-    a plain selector loop that reads cargo's stdout and stderr and the shim's socket and
-    throws everything away. Its CPU is the cost of waking up for each piece of output on
-    this machine, the part of the tool's own CPU that no parsing speed-up removes."""
+    a plain selector loop that reads cargo's stdout and the shim's socket and throws
+    everything away (cargo's stderr is not the tool's to read when headless). Its CPU is
+    the cost of waking up for each piece of output on this machine, the part of the tool's
+    own CPU that no parsing speed-up removes."""
     work = Path(tempfile.mkdtemp(prefix="co-floor-"))
     try:
         sock = shim_run_dir(work)
@@ -220,13 +221,13 @@ def observer_floor(root: Path) -> dict[str, float]:
             cwd=root,
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
         sel = selectors.DefaultSelector()
-        for source in (sock, proc.stdout, proc.stderr):
+        for source in (sock, proc.stdout):
             sel.register(source, selectors.EVENT_READ)
-        pipes_open, wakeups = 2, 0
+        pipes_open, wakeups = 1, 0
         while pipes_open:
             for key, _ in sel.select():
                 wakeups += 1
@@ -404,12 +405,14 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "Raw walls (s), "
         + "; ".join(_raw(w) for w in walls)
         + ". Both are whole-process walls, the tool's including Python's start-up; the "
-        "tool's NDJSON goes to a file, as in CI. Where the overhead comes from: the "
-        "start-up (interpreter, argument parsing, asyncio and anyio; `cargo -V` and "
-        "`rustc -vV` run meanwhile, and the event model is imported only once cargo "
-        "runs), the shim's cost per rustc call, and the tool's own CPU while the build "
-        "runs, which competes with rustc for the cores. Much of that CPU is waking up at "
-        "all: the floor row is a loop that reads the same output and does nothing with it. "
+        "tool's NDJSON goes to a file, as in CI, and cargo writes its stderr itself, as "
+        "it does headless. Where the overhead comes from: the start-up (interpreter, "
+        "argument parsing, asyncio and anyio; `cargo -V` and `rustc -vV` run meanwhile, "
+        "and the event model is imported only once cargo runs), the shim's cost per rustc "
+        "call, and the tool's own CPU while the build runs, which competes with rustc for "
+        "the cores. Much of that CPU is waking up at all: the floor row is a loop that "
+        "reads the same output and does nothing with it. After cargo exits the tool "
+        "writes its summary and leaves without finalising the interpreter. "
         "On this virtual machine plain cargo's own wall varies by up to 45% between "
         "identical cold builds (see the raw walls), so the middle half of the pairs' "
         "ratios is given beside their median: a difference of a few percent between two "
