@@ -1,12 +1,13 @@
 """Benchmarks of the orchestrator; writes the `## Orchestrator` section of BENCHMARKS.md.
 
-    .venv/bin/python bench/orchestrator_bench.py [--pairs 3] [--libs 150] [--no-write]
+    .venv/bin/python bench/orchestrator_bench.py [--rounds 3] [--libs 150] [--no-write]
 
-1. Wall overhead: a cold debug build of a generated workspace of 150+ units, plain
-   `cargo build` and `cargo-overlap build --json` alternating, `cargo clean` before each;
-   the median of the pairs' ratios (which of the two goes first alternates). Also the
-   tool's start-up, its own CPU and peak memory, and the CPU that merely reading cargo's
-   pipes and the shim's socket costs on this machine, the floor of any live observer.
+1. Wall overhead: a cold debug build of a generated workspace of 150+ units; each round
+   runs plain `cargo build`, `cargo-overlap build --json` and the build under the shim
+   alone (read by a loop that discards everything), in a rotating order, `cargo clean`
+   before each; the median of the rounds' ratios to plain cargo. Also the tool's
+   start-up, its own CPU and peak memory, and the CPU that merely reading cargo's stdout
+   and the shim's socket costs on this machine, the floor of any live observer.
 2. Per-rustc shim overhead: the same tiny rustc invocation run directly and through the
    shim as cargo would run it (a unit, reporting to a socket); the difference of medians.
 3. Parse throughput: cargo's JSON lines (recorded from a real build) decoded per second,
@@ -62,7 +63,7 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
     return wall, after if after > before else 0
 
 
-def wall_overhead(pairs: int, libs: int, weight: int) -> dict[str, object]:
+def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="co-bench-"))
     try:
         spec = WorkspaceSpec(
@@ -78,11 +79,18 @@ def wall_overhead(pairs: int, libs: int, weight: int) -> dict[str, object]:
         )
         plain: list[float] = []
         tool: list[float] = []
+        floor: list[float] = []
+        floor_costs: dict[str, float] = {}
         units = 0
 
         def run_plain() -> None:
             subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
             plain.append(timed(["cargo", "build"], root)[0])
+
+        def run_floor() -> None:
+            subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
+            floor_costs.update(discarding_build(root))
+            floor.append(floor_costs["wall_s"])
 
         def run_tool() -> None:
             nonlocal units
@@ -102,12 +110,14 @@ def wall_overhead(pairs: int, libs: int, weight: int) -> dict[str, object]:
             last = (work / "run.ndjson").read_bytes().splitlines()[-1]
             units = len(json.loads(last)["units"])
 
-        for i in range(pairs):
-            # Which goes first alternates, so that a machine slowing down or speeding up
+        runs = [run_plain, run_tool, run_floor]
+        for i in range(rounds):
+            # Which goes first rotates, so that a machine slowing down or speeding up
             # during the run does not favour one side.
-            for run in (run_plain, run_tool) if i % 2 == 0 else (run_tool, run_plain):
+            for run in runs[i % 3 :] + runs[: i % 3]:
                 run()
         ratios = sorted(t / p for p, t in zip(plain, tool, strict=True))
+        floor_ratios = sorted(f / p for p, f in zip(plain, floor, strict=True))
         return {
             "units": units,
             "plain": statistics.median(plain),
@@ -115,9 +125,13 @@ def wall_overhead(pairs: int, libs: int, weight: int) -> dict[str, object]:
             "ratio": statistics.median(ratios),
             "ratio_q1": ratios[len(ratios) // 4],
             "ratio_q3": ratios[(3 * len(ratios)) // 4],
+            "floor_ratio": statistics.median(floor_ratios),
+            "floor_q1": floor_ratios[len(floor_ratios) // 4],
+            "floor_q3": floor_ratios[(3 * len(floor_ratios)) // 4],
             "plain_all": plain,
             "tool_all": tool,
-            "costs": tool_costs(root) | {"floor": observer_floor(root)},
+            "floor_all": floor,
+            "costs": tool_costs(root) | {"floor": floor_costs},
             "weight": weight,
         }
     finally:
@@ -204,18 +218,19 @@ def discard_datagrams(sock: socket.socket) -> None:
             sock.recv(1 << 20)
 
 
-def observer_floor(root: Path) -> dict[str, float]:
-    """One more cold build under the shim, watched by the least a live observer can do:
-    a plain selector loop that reads cargo's stdout and the shim's socket and throws
-    everything away (cargo's stderr is not the tool's to read when headless). Its CPU is
-    the cost of waking up for each piece of output on this machine, the part of the tool's
-    own CPU that no parsing speed-up removes."""
+def discarding_build(root: Path) -> dict[str, float]:
+    """A build as the tool runs it (JSON messages, the shim as wrapper and linker) watched
+    by the least a live observer can do: a plain selector loop that reads cargo's stdout
+    and the shim's socket and throws everything away (cargo's stderr is not the tool's to
+    read when headless: it goes to /dev/null). Its wall is what the build costs without
+    the Python orchestrator; its CPU is the cost of waking up for each piece of output on
+    this machine, the part of the tool's own CPU that no parsing speed-up removes."""
     work = Path(tempfile.mkdtemp(prefix="co-floor-"))
     try:
         sock = shim_run_dir(work)
-        subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
         env = dict(os.environ, RUSTC_WRAPPER=str(work / "rustc-wrapper"))
         before = resource.getrusage(resource.RUSAGE_SELF)
+        t = time.perf_counter()
         proc = subprocess.Popen(
             ["cargo", "build", "--message-format=json-render-diagnostics"],
             cwd=root,
@@ -236,11 +251,13 @@ def observer_floor(root: Path) -> dict[str, float]:
                 elif not os.read(key.fd, 1 << 16):
                     sel.unregister(key.fileobj)
                     pipes_open -= 1
-        proc.wait()
+        if proc.wait() != 0:
+            raise SystemExit("cargo failed under the shim")
+        wall = time.perf_counter() - t
         after = resource.getrusage(resource.RUSAGE_SELF)
         sock.close()
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        return {"cpu_s": cpu, "wakeups": wakeups}
+        return {"wall_s": wall, "cpu_s": cpu, "wakeups": wakeups}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -353,12 +370,21 @@ def _wall_row(wall: dict[str, object]) -> str:
     plain = float(wall["plain"])  # type: ignore[arg-type]
     tool = float(wall["tool"])  # type: ignore[arg-type]
     size = "tiny crates (weight 1)" if wall["weight"] == 1 else f"weight {wall['weight']}"
-    pairs = len(wall["plain_all"])  # type: ignore[arg-type]
+    rounds = len(wall["plain_all"])  # type: ignore[arg-type]
     return (
         f"| wall, cold debug build of {wall['units']} units, {size}: `cargo-overlap build "
-        f"--json` / plain `cargo build`, median of {pairs} alternating pairs' ratios "
-        f"(middle half of the pairs) | **{wall['ratio']:.3f}** ({wall['ratio_q1']:.3f}"
+        f"--json` / plain `cargo build`, median of {rounds} rounds' ratios "
+        f"(middle half of the rounds) | **{wall['ratio']:.3f}** ({wall['ratio_q1']:.3f}"
         f"-{wall['ratio_q3']:.3f}; medians {tool:.2f} s / {plain:.2f} s) | at most 1.03 |"
+    )
+
+
+def _floor_row(wall: dict[str, object]) -> str:
+    size = "weight 1" if wall["weight"] == 1 else f"weight {wall['weight']}"
+    return (
+        f"| wall, same rounds, {size}: the build under the shim with JSON messages, read by "
+        f"a loop that discards everything (no Python orchestrator) / plain `cargo build` | "
+        f"**{wall['floor_ratio']:.3f}** ({wall['floor_q1']:.3f}-{wall['floor_q3']:.3f}) | - |"
     )
 
 
@@ -368,6 +394,8 @@ def _raw(wall: dict[str, object]) -> str:
         + ", ".join(f"{x:.2f}" for x in wall["plain_all"])  # type: ignore[attr-defined]
         + "; tool "
         + ", ".join(f"{x:.2f}" for x in wall["tool_all"])  # type: ignore[attr-defined]
+        + "; shim only "
+        + ", ".join(f"{x:.2f}" for x in wall["floor_all"])  # type: ignore[attr-defined]
     )
 
 
@@ -386,6 +414,7 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "| what | figure | target |",
         "|---|---|---|",
         *(_wall_row(w) for w in walls),
+        *(_floor_row(w) for w in walls),
         f"| per-rustc shim overhead (median, tiny lib) | **{shim['delta_ms']:.1f} ms** "
         f"({shim['wrapped_ms']:.1f} ms vs {shim['direct_ms']:.1f} ms direct) | - |",
         f"| parse: cargo JSON lines (compiler-artifact, ~800 B; best of 5 rounds) | "
@@ -396,25 +425,29 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         f"**{costs['startup_ms']:.0f} ms** | - |",
         f"| CPU of the cargo-overlap process itself, whole weight-1 build | "
         f"**{costs['cpu_s']:.2f} s** for {costs['events']:.0f} events | - |",
-        f"| CPU of merely reading cargo's pipes and the shim's socket, same build "
-        f"(a selector loop that discards everything) | **{floor['cpu_s']:.2f} s** for "
+        f"| CPU of merely reading cargo's stdout and the shim's socket, weight-1 build "
+        f"(the loop that discards everything) | **{floor['cpu_s']:.2f} s** for "
         f"{floor['wakeups']:.0f} wake-ups | - |",
         f"| peak memory of the cargo-overlap process during the weight-1 build | "
         f"**{costs['rss_mib']:.0f} MiB** | - |",
         "",
         "Raw walls (s), "
         + "; ".join(_raw(w) for w in walls)
-        + ". Both are whole-process walls, the tool's including Python's start-up; the "
+        + ". All are whole-process walls, the tool's including Python's start-up; the "
         "tool's NDJSON goes to a file, as in CI, and cargo writes its stderr itself, as "
         "it does headless. Where the overhead comes from: the start-up (interpreter, "
         "argument parsing, asyncio and anyio; `cargo -V` and `rustc -vV` run meanwhile, "
         "and the event model is imported only once cargo runs), the shim's cost per rustc "
         "call, and the tool's own CPU while the build runs, which competes with rustc for "
-        "the cores. Much of that CPU is waking up at all: the floor row is a loop that "
+        "the cores. Much of that CPU is waking up at all: the loop that discards everything "
         "reads the same output and does nothing with it. After cargo exits the tool "
-        "writes its summary and leaves without finalising the interpreter. "
+        "writes its summary and leaves without finalising the interpreter. Each round "
+        "runs the three builds (plain, the tool, the shim only) in a rotating order, "
+        "`cargo clean` before each; the shim-only wall, set against plain cargo's and the "
+        "tool's, splits the overhead between the build's side (one more process per "
+        "rustc, its relay of rustc's stderr, JSON messages) and the Python orchestrator's. "
         "On this virtual machine plain cargo's own wall varies by up to 45% between "
-        "identical cold builds (see the raw walls), so the middle half of the pairs' "
+        "identical cold builds (see the raw walls), so the middle half of the rounds' "
         "ratios is given beside their median: a difference of a few percent between two "
         "runs of this script is noise.",
         END,
@@ -424,7 +457,7 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--libs", type=int, default=150)
     p.add_argument("--weights", type=int, nargs="+", default=[1, 4])
     p.add_argument("--no-write", action="store_true")
@@ -442,7 +475,7 @@ def main() -> None:
     print(shim, flush=True)
     walls = []
     for weight in ns.weights:
-        walls.append(wall_overhead(ns.pairs, ns.libs, weight))
+        walls.append(wall_overhead(ns.rounds, ns.libs, weight))
         print(walls[-1], flush=True)
     text = render(walls, shim, parse)
     print(text)
