@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
 
-from cargo_overlap.orchestrator.runner import BuildRequest, run_build
+from cargo_overlap.orchestrator.runner import BuildRequest, run_build, write_stderr
 
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import AnyEvent
@@ -33,7 +32,7 @@ async def run_with_signals(
     cargo writes to our stderr itself, unless ``pipe_stderr``: then its lines come
     through us (and cargo, writing to a pipe, draws no progress bar).
     """
-    on_stderr = _write_stderr if pipe_stderr else None
+    on_stderr = write_stderr if pipe_stderr else None
     code = 0
     async with anyio.create_task_group() as tg:
 
@@ -48,8 +47,3 @@ async def run_with_signals(
         code = await run_build(request, on_event, on_stderr)
         tg.cancel_scope.cancel()
     return code
-
-
-def _write_stderr(line: bytes) -> None:
-    sys.stderr.buffer.write(line)
-    sys.stderr.buffer.flush()

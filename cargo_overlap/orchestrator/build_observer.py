@@ -60,7 +60,7 @@ class BuildObserver:
         self._on_event(event)
         # rustc reports a jobserver it cannot reach as a diagnostic of its own: seen here
         # whether or not cargo's stderr passes through this process.
-        if isinstance(event, Diagnostic) and not self._jobserver_warned:
+        if isinstance(event, Diagnostic):
             self._check_jobserver(event.message.encode())
 
     def _check_jobserver(self, text: bytes) -> None:
@@ -85,7 +85,7 @@ class BuildObserver:
                 return
             # A datagram may carry several messages, one per line (a unit's final artifact
             # rides with its end).
-            for part in data.split(b"\n") if b"\n" in data else (data,):
+            for part in data.split(b"\n"):
                 try:
                     msg = decode_shim_datagram(part)
                 except MalformedMessage as exc:

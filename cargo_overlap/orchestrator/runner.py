@@ -40,7 +40,7 @@ from cargo_overlap.orchestrator.toolchain import (
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import AnyEvent, PhasesMode
 
-__all__ = ["BuildRequest", "CargoNotFound", "PhasesUnavailable", "run_build"]
+__all__ = ["BuildRequest", "CargoNotFound", "PhasesUnavailable", "run_build", "write_stderr"]
 
 PhasesChoice = Literal["auto", "stable", "sections"]
 KILL_GRACE_SECONDS = 3.0
@@ -260,6 +260,12 @@ async def _terminate_group(process: Process, pgid: int) -> None:
     await process.wait()
 
 
+def write_stderr(data: bytes) -> None:
+    """Write ``data`` to this process's stderr at once (cargo's lines, as they come)."""
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()
+
+
 async def run_build(
     request: BuildRequest,
     on_event: Callable[[AnyEvent], None],
@@ -279,13 +285,7 @@ async def run_build(
     if not cwd.is_dir():
         raise CargoNotFound(f"working directory {cwd} does not exist")
     t0_ns = time.time_ns()
-
-    def relay_stderr(line: bytes) -> None:
-        if on_stderr is not None:
-            on_stderr(line)
-        else:
-            sys.stderr.buffer.write(line)
-            sys.stderr.buffer.flush()
+    relay_stderr = on_stderr if on_stderr is not None else write_stderr
 
     # mkdtemp makes the directory 0700: the socket and links are the user's alone.
     run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
