@@ -154,10 +154,11 @@ def run(ns: argparse.Namespace) -> int:
     except ColorError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    # Headless, cargo writes to our stderr itself, as it would alone. Not when we write
-    # lines to a terminal on stdout while it builds: its progress bar would cut through
-    # them, so it writes into a pipe to us then, and draws none.
-    pipe_stderr = bool(own["json"] or own["annotations"]) and _isatty(sys.stdout)
+    pipe_stderr = cargo_stderr_through_us(
+        json_out=bool(own["json"]),
+        annotations=bool(own["annotations"]),
+        stdout_isatty=_isatty(sys.stdout),
+    )
     # Into a pipe, cargo colours only when CARGO_TERM_COLOR says always. Tell it otherwise
     # only when needed, to keep the recorded command as typed (and the app, which shows
     # cargo's output itself, as it was without --color).
@@ -211,6 +212,17 @@ def run(ns: argparse.Namespace) -> int:
             return code
         _write_trace(trace_path, summary)
     return code
+
+
+def cargo_stderr_through_us(json_out: bool, annotations: bool, stdout_isatty: bool) -> bool:
+    """Whether cargo's stderr should come to us through a pipe, rather than cargo writing
+    to our stderr itself, as it would alone."""
+    # We write lines while cargo builds only with --json or --annotations. On a terminal
+    # cargo's progress bar would cut through them (through a pipe it draws none). And our
+    # annotations share stderr with cargo under --json: cargo writes a diagnostic in
+    # several pieces, so an annotation could land between two of them, not at a line's
+    # start where GitHub looks for it; through us, cargo's lines and ours alternate whole.
+    return ((json_out or annotations) and stdout_isatty) or (json_out and annotations)
 
 
 def _isatty(stream: IO[str]) -> bool:
