@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import termios
@@ -60,7 +61,9 @@ def test_summary_colouring() -> None:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CARGO_TERM_COLOR")}
+    # CI and TF_BUILD: cargo draws no progress bar under CI, which the terminal test watches
+    dropped = ("NO_COLOR", "CARGO_TERM_COLOR", "CI", "TF_BUILD")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(extra)
     return env
 
@@ -102,6 +105,11 @@ def test_color_reaches_cargo_and_our_summary(workspace, tmp_path: Path) -> None:
     assert r.stdout == b""
 
 
+def _plain(text: str) -> str:
+    """``text`` without its colour and cursor escapes."""
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
 def _in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     """Run the tool with stdout and stderr on one 120x30 pseudo-terminal; all it printed."""
     main, sub = pty.openpty()
@@ -125,17 +133,28 @@ def _in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
 @pytest.mark.cargo
 def test_in_a_terminal_cargo_colours_by_itself_and_ndjson_is_not_cut(workspace) -> None:
     root = workspace()
+    # a build script that takes a while, so that cargo has a progress bar to draw
+    script = root / "crates" / "shared-000" / "build.rs"
+    script.write_text(
+        script.read_text().replace(
+            "fn main() {",
+            "fn main() {\n    std::thread::sleep(std::time::Duration::from_millis(1500));",
+            1,
+        )
+    )
     env = _env(TERM="xterm-256color")
-    # Summary only: cargo writes to the terminal itself, coloured without being told.
+    # Summary only: cargo writes to the terminal itself, coloured without being told, and
+    # draws its progress bar there.
     shown = _in_terminal(["build", "--no-tui", "--events", "run.ndjson"], root, env)
     assert f"{ESC}1m{ESC}92m   Compiling" in shown
+    assert "Building [" in _plain(shown)
     first = (root / "run.ndjson").read_bytes().splitlines()[0].decode()
     assert "--color" not in first
     # NDJSON on the terminal: cargo writes through us, told to colour, with no progress bar
     # redrawn across the event lines.
     subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
     shown = _in_terminal(["build", "--json"], root, env)
-    assert "Building [" not in shown
+    assert "Building [" not in _plain(shown)
     lines = [ln for ln in shown.splitlines() if ln.startswith("{")]
     assert '"--color=always"' in lines[0]
     assert all(ln.rstrip("\r").endswith("}") for ln in lines)
