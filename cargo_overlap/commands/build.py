@@ -158,6 +158,7 @@ def run(ns: argparse.Namespace) -> int:
         json_out=bool(own["json"]),
         annotations=bool(own["annotations"]),
         stdout_isatty=_isatty(sys.stdout),
+        one_stream=_same_file(sys.stdout, sys.stderr),
     )
     # Into a pipe, cargo colours only when CARGO_TERM_COLOR says always. Tell it otherwise
     # only when needed, to keep the recorded command as typed (and the app, which shows
@@ -214,15 +215,29 @@ def run(ns: argparse.Namespace) -> int:
     return code
 
 
-def cargo_stderr_through_us(json_out: bool, annotations: bool, stdout_isatty: bool) -> bool:
+def cargo_stderr_through_us(
+    json_out: bool, annotations: bool, stdout_isatty: bool, one_stream: bool = False
+) -> bool:
     """Whether cargo's stderr should come to us through a pipe, rather than cargo writing
-    to our stderr itself, as it would alone."""
+    to our stderr itself, as it would alone. ``one_stream``: our stdout and stderr are the
+    same file (``2>&1``)."""
     # We write lines while cargo builds only with --json or --annotations. On a terminal
-    # cargo's progress bar would cut through them (through a pipe it draws none). And our
-    # annotations share stderr with cargo under --json: cargo writes a diagnostic in
-    # several pieces, so an annotation could land between two of them, not at a line's
-    # start where GitHub looks for it; through us, cargo's lines and ours alternate whole.
-    return ((json_out or annotations) and stdout_isatty) or (json_out and annotations)
+    # cargo's progress bar would cut through them (through a pipe it draws none). And
+    # where our lines and cargo's meet in one stream (annotations on stderr under --json,
+    # or 2>&1), cargo writes a diagnostic in several pieces, so a line of ours could land
+    # between two of them, not at a line's start where a reader (GitHub's runner, a
+    # parser of the NDJSON) looks for it; through us, cargo's lines and ours alternate
+    # whole.
+    writes = json_out or annotations
+    return (writes and (stdout_isatty or one_stream)) or (json_out and annotations)
+
+
+def _same_file(a: IO[str], b: IO[str]) -> bool:
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.commands.build import cargo_stderr_through_us
 from cargo_overlap.orchestrator.events import Diagnostic, Summary
 from cargo_overlap.orchestrator.github import (
     Annotator,
@@ -129,27 +128,6 @@ def test_no_gantt_when_nothing_requested_ran() -> None:
     )
     assert mermaid_gantt(idle) == ""
     assert "```mermaid" not in step_summary_markdown(idle)
-
-
-@pytest.mark.parametrize(
-    ("json_out", "annotations", "stdout_isatty", "through_us"),
-    [
-        # alone on a pipe: cargo writes its stderr itself, as without the tool
-        (False, False, False, False),
-        (True, False, False, False),
-        (False, True, False, False),  # annotations go to stdout, cargo's lines to stderr
-        # annotations share stderr with cargo: its lines must come through us, whole
-        (True, True, False, True),
-        # our lines on a terminal: cargo's progress bar would cut them
-        (True, False, True, True),
-        (False, True, True, True),
-        (False, False, True, False),
-    ],
-)
-def test_cargo_stderr_comes_through_us_when_our_lines_would_share_its_lines(
-    json_out: bool, annotations: bool, stdout_isatty: bool, through_us: bool
-) -> None:
-    assert cargo_stderr_through_us(json_out, annotations, stdout_isatty) is through_us
 
 
 @pytest.mark.cargo
