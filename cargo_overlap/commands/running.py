@@ -34,16 +34,20 @@ async def run_with_signals(
     """
     on_stderr = write_stderr if pipe_stderr else None
     code = 0
-    async with anyio.create_task_group() as tg:
+    # The receiver stays open until the build's cleanup is over: a second Ctrl-C or
+    # SIGTERM while cargo's group is being ended is taken here too, instead of killing
+    # this process before the events and the summary are written and the run's temp dir
+    # is removed.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
 
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async def watch_signals() -> None:
                 async for signum in signals:
                     received.append(int(signum))
                     tg.cancel_scope.cancel()
                     return
 
-        tg.start_soon(watch_signals)
-        code = await run_build(request, on_event, on_stderr)
-        tg.cancel_scope.cancel()
+            tg.start_soon(watch_signals)
+            code = await run_build(request, on_event, on_stderr)
+            tg.cancel_scope.cancel()
     return code

@@ -40,7 +40,14 @@ from cargo_overlap.orchestrator.toolchain import (
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import AnyEvent, PhasesMode
 
-__all__ = ["BuildRequest", "CargoNotFound", "PhasesUnavailable", "run_build", "write_stderr"]
+__all__ = [
+    "BuildRequest",
+    "CargoNotFound",
+    "PhasesUnavailable",
+    "group_runs",
+    "run_build",
+    "write_stderr",
+]
 
 PhasesChoice = Literal["auto", "stable", "sections"]
 KILL_GRACE_SECONDS = 3.0
@@ -260,14 +267,39 @@ async def _terminate_group(process: Process, pgid: int) -> None:
 
 
 async def _group_gone(pgid: int) -> None:
-    """Return once no process of group ``pgid`` is left (rustc or a build script can
-    outlive cargo for a moment)."""
-    while True:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
+    """Return once no process of group ``pgid`` runs (rustc or a build script can outlive
+    cargo for a moment)."""
+    # Polled: the group's members are no children of ours, so nothing signals their end.
+    while group_runs(pgid):  # noqa: ASYNC110
         await anyio.sleep(0.05)
+
+
+def group_runs(pgid: int) -> bool:
+    """True while a process of group ``pgid`` runs; zombies do not count."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # killpg reaches zombies too, and where PID 1 reaps nothing (a container without an
+    # init) an orphan's zombie stays for good: only a process still running counts.
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return True
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # after "(comm)": state, ppid, pgrp, ...
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+                return True
+    return False
 
 
 def write_stderr(data: bytes) -> None:

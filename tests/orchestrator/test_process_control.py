@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cargo_overlap.orchestrator.events import BuildFinished, Summary, ToolMessage, decode_event
+from cargo_overlap.orchestrator.runner import group_runs
 from tests.helpers import BIN_DIR, SLOW_BUILD_RS, TOOL, alive, processes_under, run_tool
 
 pytestmark = pytest.mark.cargo
@@ -62,6 +63,89 @@ def test_interrupt_leaves_no_process_and_no_temp_dir(
     assert gone_within(10, lambda: [script_pid] if alive(script_pid) else []) == []
     assert gone_within(10, lambda: processes_under(root)) == []
     # (rustc keeps its own temp dirs here too, and one killed mid-link leaves its behind)
+    assert list(private_tmp.glob("cargo-overlap-*")) == []
+
+
+def _state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_group_left_with_a_zombie_does_not_run() -> None:
+    # exits at once; not reaped until wait(): a zombie, as an orphan stays where PID 1
+    # reaps nothing
+    proc = subprocess.Popen(["true"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while _state(proc.pid) != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(proc.pid, 0)  # the kernel still finds the group
+        assert not group_runs(proc.pid)
+    finally:
+        proc.wait()
+    assert not group_runs(proc.pid)
+
+
+def test_a_group_with_a_live_process_runs() -> None:
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert group_runs(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# A build script that shrugs off SIGTERM: only the SIGKILL after the grace period ends it.
+STUBBORN_BUILD_RS = """\
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
+fn main() {
+    unsafe { signal(15, 1) }; // SIGTERM: SIG_IGN
+    std::fs::write(std::env::var("PID_FILE").unwrap(), std::process::id().to_string()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+"""
+
+
+def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(
+    workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(STUBBORN_BUILD_RS)
+    pid_file = tmp_path / "script.pid"
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    proc = subprocess.Popen(
+        [str(TOOL), "build", "--json"],
+        cwd=root,
+        env=dict(os.environ, PID_FILE=str(pid_file), TMPDIR=str(private_tmp)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() or not pid_file.read_text():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the build script never started"
+        time.sleep(0.05)
+    script_pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    # cargo is gone at once, the script holds out for the grace period: signal again then
+    deadline = time.monotonic() + 30
+    while [p for p in processes_under(root) if p not in (script_pid, proc.pid)]:
+        assert time.monotonic() < deadline, "cargo outlived SIGTERM"
+        time.sleep(0.02)
+    assert alive(script_pid)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    # the first signal decides the exit code; the second changed nothing
+    assert proc.returncode == 128 + signal.SIGINT, err
+    events = [decode_event(line) for line in out.splitlines() if line]
+    assert isinstance(events[-1], Summary)
+    assert b"Traceback" not in err
+    assert gone_within(10, lambda: [script_pid] if alive(script_pid) else []) == []
     assert list(private_tmp.glob("cargo-overlap-*")) == []
 
 
