@@ -18,6 +18,7 @@ import pytest
 from cargo_overlap.orchestrator.events import (
     BuildFinished,
     Diagnostic,
+    PhaseFinished,
     PhaseStarted,
     RmetaReady,
     RunStarted,
@@ -287,3 +288,33 @@ def test_build_scripts_see_the_environment_they_see_without_the_tool(
     assert "RUSTC_WRAPPER" not in plain
     assert Path(tool.pop("RUSTC_WRAPPER")).name == "rustc-wrapper"
     assert tool == plain
+
+
+def test_an_rlib_written_before_its_cdylib_links_ends_codegen_there(workspace) -> None:  # type: ignore[no-untyped-def]
+    # rustc writes the rlib, says so, then links the cdylib: the rlib's notice must reach
+    # the tap live (only the last crate type's waits for the end message), so codegen
+    # ends when the rlib was written, before the linker starts
+    root = workspace(plugins=("plugin-a",))
+    manifest = root / "plugin-a" / "Cargo.toml"
+    manifest.write_text(
+        manifest.read_text().replace('crate-type = ["cdylib"]', 'crate-type = ["rlib", "cdylib"]')
+    )
+    run = run_tool(["build", "--json", "-p", "plugin-a"], cwd=root)
+    assert run.returncode == 0, run.stderr
+    uid = "plugin-a@0.1.0:cdylib+rlib:plugin_a"
+    assert any(isinstance(e, UnitStarted) and e.unit == uid for e in run.events), [
+        e.unit for e in run.events if isinstance(e, UnitStarted)
+    ]
+    (codegen_end,) = [
+        e.t
+        for e in run.events
+        if isinstance(e, PhaseFinished) and (e.unit, e.phase) == (uid, "codegen")
+    ]
+    (link_start,) = [
+        e.t
+        for e in run.events
+        if isinstance(e, PhaseStarted) and (e.unit, e.phase) == (uid, "link")
+    ]
+    assert codegen_end < link_start
+    model = RunModel.from_events(run.events)
+    assert model.units[uid].end is not None and model.units[uid].success

@@ -430,23 +430,36 @@ fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
     None
 }
 
-fn links(args: &[OsString]) -> bool {
+// The crate types rustc is asked for (`lib` as `rlib`, each once); empty for a test
+// harness or when none is given, which both make a binary.
+fn crate_types(args: &[OsString]) -> Vec<&[u8]> {
     let mut types: Vec<&[u8]> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_bytes();
         if a == b"--test" {
-            return true;
+            return Vec::new();
         }
-        if a == b"--crate-type" && i + 1 < args.len() {
-            types.extend(args[i + 1].as_bytes().split(|&c| c == b','));
+        let listed: Option<&[u8]> = if a == b"--crate-type" && i + 1 < args.len() {
             i += 1;
-        } else if let Some(v) = a.strip_prefix(b"--crate-type=") {
-            types.extend(v.split(|&c| c == b','));
+            Some(args[i].as_bytes())
+        } else {
+            a.strip_prefix(b"--crate-type=")
+        };
+        for t in listed.into_iter().flat_map(|v| v.split(|&c| c == b',')) {
+            let t: &[u8] = if t == b"lib" { b"rlib" } else { t };
+            if !types.contains(&t) {
+                types.push(t);
+            }
         }
         i += 1;
     }
-    types.is_empty() || types.iter().any(|t| !matches!(*t, b"lib" | b"rlib"))
+    types
+}
+
+fn links(args: &[OsString]) -> bool {
+    let types = crate_types(args);
+    types.is_empty() || types.iter().any(|t| *t != b"rlib")
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -649,8 +662,12 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     let out = std::io::stderr();
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     // The final artifact's notice comes just before rustc exits: it waits to share the end
-    // message's datagram, one wake-up of the orchestrator fewer per unit.
+    // message's datagram, one wake-up of the orchestrator fewer per unit. Only the last
+    // crate type's notice waits (an rlib written before a cdylib is linked marks the end
+    // of codegen, live), and anything after it (a late diagnostic) sends it first, so the
+    // order stays rustc's.
     let mut held: Vec<u8> = Vec::new();
+    let mut notices_left = crate_types(rustc_args).len().max(1);
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -675,7 +692,15 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             let _ = write!(msg, "{{\"e\":\"msg\",\"u\":{},\"t\":{},\"m\":", me, t);
             msg.extend_from_slice(body);
             msg.push(b'}');
-            if held.is_empty() && is_final_artifact(body) {
+            if !held.is_empty() {
+                reporter.send(&held);
+                held.clear();
+            }
+            let last = is_final_artifact(body) && {
+                notices_left = notices_left.saturating_sub(1);
+                notices_left == 0
+            };
+            if last {
                 std::mem::swap(&mut held, &mut msg);
             } else {
                 reporter.send(&msg);
