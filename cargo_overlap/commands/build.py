@@ -316,7 +316,7 @@ def run_headless(
     import anyio
 
     from cargo_overlap.commands.running import run_with_signals, sole_exception
-    from cargo_overlap.orchestrator.runner import PhasesUnavailable
+    from cargo_overlap.orchestrator.runner import PhasesUnavailable, discard_stream
 
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -353,7 +353,7 @@ def run_headless(
                 # The reader went away (`| head`): the build is not its to stop, so it
                 # goes on, with its exit code and stderr, and stdout is dropped.
                 stdout_open = False
-                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+                discard_stream(out)
         if events_file is not None:
             events_file.write(line)
         if isinstance(event, Summary):
@@ -361,8 +361,11 @@ def run_headless(
         if annotate is not None and isinstance(event, Diagnostic):
             command = annotate(event)
             if command is not None:
-                annotation_out.write(command + "\n")
-                annotation_out.flush()
+                try:
+                    annotation_out.write(command + "\n")
+                    annotation_out.flush()
+                except BrokenPipeError:
+                    discard_stream(annotation_out)
 
     received: list[int] = []
     try:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.abc import Process
@@ -44,6 +44,7 @@ __all__ = [
     "BuildRequest",
     "CargoNotFound",
     "PhasesUnavailable",
+    "discard_stream",
     "group_runs",
     "run_build",
     "write_stderr",
@@ -303,9 +304,26 @@ def group_runs(pgid: int) -> bool:
 
 
 def write_stderr(data: bytes) -> None:
-    """Write ``data`` to this process's stderr at once (cargo's lines, as they come)."""
-    sys.stderr.buffer.write(data)
-    sys.stderr.buffer.flush()
+    """Write ``data`` to this process's stderr at once (cargo's lines, as they come).
+
+    When the reader of stderr has gone away (``2>&1 | head``), the rest is dropped: the
+    build is not the reader's to stop, as with a closed stdout.
+    """
+    try:
+        sys.stderr.buffer.write(data)
+        sys.stderr.buffer.flush()
+    except BrokenPipeError:
+        discard_stream(sys.stderr)
+
+
+def discard_stream(stream: IO[Any]) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, its reader having gone away, so
+    that what is still written to it (and what its buffer holds) goes nowhere quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
 
 
 async def run_build(

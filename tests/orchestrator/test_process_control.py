@@ -245,6 +245,25 @@ def test_huge_rustc_diagnostic_is_reported_and_the_build_goes_on(workspace) -> N
     assert isinstance(run.events[-1], Summary)
 
 
+def test_closed_stdout_and_stderr_do_not_stop_the_build(workspace) -> None:  # type: ignore[no-untyped-def]
+    """`cargo-overlap build --json 2>&1 | head -1`: cargo's lines come through us then, and
+    with the reader gone they are dropped; the build still finishes with cargo's code."""
+    root = workspace(plugins=())
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [str(TOOL), "build", "--json"], cwd=root, stdout=write_end, stderr=write_end
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = reader.readline()
+    assert proc.wait(timeout=600) == 0
+    assert first.startswith(b'{"event":"run-started"')
+    fresh = subprocess.run(
+        ["cargo", "build", "--message-format=json"], cwd=root, capture_output=True, text=True
+    )
+    assert '"fresh":false' not in fresh.stdout
+
+
 def test_closed_stdout_does_not_stop_the_build(workspace) -> None:  # type: ignore[no-untyped-def]
     """`cargo-overlap build --json | head -1`: the build still finishes, no traceback."""
     root = workspace(plugins=())
