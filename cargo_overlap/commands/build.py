@@ -386,8 +386,7 @@ def run_headless(
         from cargo_overlap.orchestrator.color import color_summary
         from cargo_overlap.orchestrator.report import summary_text
 
-        sys.stdout.write(color_summary(summary_text(summary[-1]), color))
-        sys.stdout.flush()
+        _write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
@@ -396,8 +395,7 @@ def run_headless(
         from cargo_overlap.orchestrator.baseline import compare, gate_text
 
         comparison = compare(gate[0], summary[-1], gate[1])
-        sys.stderr.write(gate_text(comparison))
-        sys.stderr.flush()
+        _write_or_drop(sys.stderr, gate_text(comparison))
     if summary:
         _append_step_summary(summary[-1], comparison)
     if received:
@@ -405,6 +403,18 @@ def run_headless(
     if comparison is not None and comparison.regressions:
         return EXIT_REGRESSION
     return code
+
+
+def _write_or_drop(stream: IO[str], text: str) -> None:
+    """Write ``text`` to ``stream``; if its reader has gone (``| head``), drop it, and the
+    trace, the step summary and the exit code still follow."""
+    from cargo_overlap.orchestrator.runner import discard_stream
+
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        discard_stream(stream)
 
 
 def _append_step_summary(summary: Summary, comparison: Comparison | None) -> None:

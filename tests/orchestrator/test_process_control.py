@@ -264,6 +264,29 @@ def test_closed_stdout_and_stderr_do_not_stop_the_build(workspace) -> None:  # t
     assert '"fresh":false' not in fresh.stdout
 
 
+def test_a_summary_nobody_reads_is_dropped_and_the_rest_still_done(
+    workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`cargo-overlap build --no-tui --trace F | true`: the text summary has no reader; the
+    trace is still written and the exit code is cargo's, not 141."""
+    root = workspace(plugins=())
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before anything is written
+    trace = tmp_path / "trace.json"
+    proc = subprocess.run(
+        [str(TOOL), "build", "--no-tui", "--trace", str(trace)],
+        cwd=root,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        timeout=600,
+        check=False,
+    )
+    os.close(write_end)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    assert trace.read_text().startswith("{")
+
+
 def test_closed_stdout_does_not_stop_the_build(workspace) -> None:  # type: ignore[no-untyped-def]
     """`cargo-overlap build --json | head -1`: the build still finishes, no traceback."""
     root = workspace(plugins=())
