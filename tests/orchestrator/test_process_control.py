@@ -27,14 +27,15 @@ def gone_within(seconds: float, pids: Callable[[], list[int]]) -> list[int]:
     return left
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_no_process_and_no_temp_dir(
-    workspace, tmp_path: Path, signum: int
-) -> None:  # type: ignore[no-untyped-def]
-    root = workspace(plugins=())
-    (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
+def build_until_its_script_runs(
+    root: Path, tmp_path: Path, build_rs: str
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """Start `cargo-overlap build --json` on ``root`` with ``build_rs`` as shared-000's
+    build script, which writes its pid to PID_FILE; return once it runs, with the tool's
+    process, the script's pid and the private TMPDIR the tool was given (its temp dir goes
+    there, where no other run on the machine puts one)."""
+    (root / "crates" / "shared-000" / "build.rs").write_text(build_rs)
     pid_file = tmp_path / "script.pid"
-    # the tool's temp dir goes here, where no other run on the machine puts one
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     proc = subprocess.Popen(
@@ -49,7 +50,15 @@ def test_interrupt_leaves_no_process_and_no_temp_dir(
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert time.monotonic() < deadline, "the build script never started"
         time.sleep(0.05)
-    script_pid = int(pid_file.read_text())
+    return proc, int(pid_file.read_text()), private_tmp
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_no_process_and_no_temp_dir(
+    workspace, tmp_path: Path, signum: int
+) -> None:  # type: ignore[no-untyped-def]
+    root = workspace(plugins=())
+    proc, script_pid, private_tmp = build_until_its_script_runs(root, tmp_path, SLOW_BUILD_RS)
     assert processes_under(root), "the build should be running"
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
@@ -114,23 +123,7 @@ def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(
     workspace, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     root = workspace(plugins=())
-    (root / "crates" / "shared-000" / "build.rs").write_text(STUBBORN_BUILD_RS)
-    pid_file = tmp_path / "script.pid"
-    private_tmp = tmp_path / "tmp"
-    private_tmp.mkdir()
-    proc = subprocess.Popen(
-        [str(TOOL), "build", "--json"],
-        cwd=root,
-        env=dict(os.environ, PID_FILE=str(pid_file), TMPDIR=str(private_tmp)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    while not pid_file.exists() or not pid_file.read_text():
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, "the build script never started"
-        time.sleep(0.05)
-    script_pid = int(pid_file.read_text())
+    proc, script_pid, private_tmp = build_until_its_script_runs(root, tmp_path, STUBBORN_BUILD_RS)
     proc.send_signal(signal.SIGINT)
     # cargo is gone at once, the script holds out for the grace period: signal again then
     deadline = time.monotonic() + 30
