@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from cargo_overlap import __version__
+from cargo_overlap.orchestrator.streams import discard_stream
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2
@@ -70,8 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of our stdout went away (`... | head`): stop quietly, as a shell
         # pipeline expects, and keep Python from failing again when it flushes at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        discard_stream(sys.stdout)
         return EXIT_BROKEN_PIPE
     return code
 

@@ -15,6 +15,12 @@ from cargo_overlap.orchestrator.color import (
     resolve_choice,
 )
 from cargo_overlap.orchestrator.color import enabled as color_enabled
+from cargo_overlap.orchestrator.streams import (
+    cargo_stderr_through_us,
+    discard_stream,
+    same_file,
+    write_or_drop,
+)
 from cargo_overlap.orchestrator.toolchain import CargoNotFound, ToolchainProbe, find_cargo
 
 if TYPE_CHECKING:
@@ -158,7 +164,7 @@ def run(ns: argparse.Namespace) -> int:
         json_out=bool(own["json"]),
         annotations=bool(own["annotations"]),
         stdout_isatty=_isatty(sys.stdout),
-        one_stream=_same_file(sys.stdout, sys.stderr),
+        one_stream=same_file(sys.stdout, sys.stderr),
     )
     # Into a pipe, cargo colours only when CARGO_TERM_COLOR says always. Tell it otherwise
     # only when needed, to keep the recorded command as typed (and the app, which shows
@@ -213,31 +219,6 @@ def run(ns: argparse.Namespace) -> int:
             return code
         _write_trace(trace_path, summary)
     return code
-
-
-def cargo_stderr_through_us(
-    json_out: bool, annotations: bool, stdout_isatty: bool, one_stream: bool = False
-) -> bool:
-    """Whether cargo's stderr should come to us through a pipe, rather than cargo writing
-    to our stderr itself, as it would alone. ``one_stream``: our stdout and stderr are the
-    same file (``2>&1``)."""
-    # We write lines while cargo builds only with --json or --annotations. On a terminal
-    # cargo's progress bar would cut through them (through a pipe it draws none). And
-    # where our lines and cargo's meet in one stream (annotations on stderr under --json,
-    # or 2>&1), cargo writes a diagnostic in several pieces, so a line of ours could land
-    # between two of them, not at a line's start where a reader (GitHub's runner, a
-    # parser of the NDJSON) looks for it; through us, cargo's lines and ours alternate
-    # whole.
-    writes = json_out or annotations
-    return (writes and (stdout_isatty or one_stream)) or (json_out and annotations)
-
-
-def _same_file(a: IO[str], b: IO[str]) -> bool:
-    try:
-        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
-    except (OSError, ValueError):
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -316,7 +297,7 @@ def run_headless(
     import anyio
 
     from cargo_overlap.commands.running import run_with_signals, sole_exception
-    from cargo_overlap.orchestrator.runner import PhasesUnavailable, discard_stream
+    from cargo_overlap.orchestrator.runner import PhasesUnavailable
 
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -361,11 +342,7 @@ def run_headless(
         if annotate is not None and isinstance(event, Diagnostic):
             command = annotate(event)
             if command is not None:
-                try:
-                    annotation_out.write(command + "\n")
-                    annotation_out.flush()
-                except BrokenPipeError:
-                    discard_stream(annotation_out)
+                write_or_drop(annotation_out, command + "\n")
 
     received: list[int] = []
     try:
@@ -386,7 +363,7 @@ def run_headless(
         from cargo_overlap.orchestrator.color import color_summary
         from cargo_overlap.orchestrator.report import summary_text
 
-        _write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
+        write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
@@ -395,7 +372,7 @@ def run_headless(
         from cargo_overlap.orchestrator.baseline import compare, gate_text
 
         comparison = compare(gate[0], summary[-1], gate[1])
-        _write_or_drop(sys.stderr, gate_text(comparison))
+        write_or_drop(sys.stderr, gate_text(comparison))
     if summary:
         _append_step_summary(summary[-1], comparison)
     if received:
@@ -403,18 +380,6 @@ def run_headless(
     if comparison is not None and comparison.regressions:
         return EXIT_REGRESSION
     return code
-
-
-def _write_or_drop(stream: IO[str], text: str) -> None:
-    """Write ``text`` to ``stream``; if its reader has gone (``| head``), drop it, and the
-    trace, the step summary and the exit code still follow."""
-    from cargo_overlap.orchestrator.runner import discard_stream
-
-    try:
-        stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        discard_stream(stream)
 
 
 def _append_step_summary(summary: Summary, comparison: Comparison | None) -> None:

@@ -22,6 +22,7 @@ from cargo_overlap.orchestrator.demo import (
 )
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, encode_event
 from cargo_overlap.orchestrator.runner import CargoNotFound, PhasesUnavailable
+from cargo_overlap.orchestrator.streams import cargo_stderr_through_us, same_file
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -91,8 +92,13 @@ def measure(sc: Scenario, start: str, out: IO[bytes] | None) -> tuple[Comparison
             out.write(tagged_line(side, step, encode_event(event)))
             out.flush()
 
-    # NDJSON going to a terminal: cargo's progress bar there would cut through it
-    result = execute(plan, 1, on_event, pipe_stderr=out is not None and out.isatty())
+    pipe_stderr = out is not None and cargo_stderr_through_us(
+        json_out=True,
+        annotations=False,
+        stdout_isatty=out.isatty(),
+        one_stream=same_file(out, sys.stderr),
+    )
+    result = execute(plan, 1, on_event, pipe_stderr=pipe_stderr)
     return result, jobs[0] if jobs else 1
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from cargo_overlap.orchestrator.runner import BuildRequest, run_build, write_stderr
+from cargo_overlap.orchestrator.runner import BuildRequest, run_build
+from cargo_overlap.orchestrator.streams import write_stderr
 
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import AnyEvent

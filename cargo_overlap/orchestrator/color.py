@@ -4,7 +4,7 @@ Precedence, most specific first: the ``--color`` flag; ``CARGO_TERM_COLOR`` (car
 setting, often set for a whole CI workflow); ``NO_COLOR`` (non-empty: never, see
 no-color.org); else ``auto``, which means colour when the stream written to is a terminal.
 When cargo's stderr is a pipe to cargo-overlap (in the app, or where cargo's lines would
-meet cargo-overlap's own in one stream: see ``commands.build.cargo_stderr_through_us``),
+meet cargo-overlap's own in one stream: see ``streams.cargo_stderr_through_us``),
 cargo is given an explicit ``always`` or ``never`` decided against
 cargo-overlap's own stderr; otherwise cargo writes to that stderr itself and decides alone.
 """

@@ -14,19 +14,19 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 from anyio.abc import Process
 
 from cargo_overlap.orchestrator.shim_build import ShimBuildError, ensure_shim
+from cargo_overlap.orchestrator.streams import write_stderr
 from cargo_overlap.orchestrator.toolchain import (
     CargoNotFound,
     Toolchain,
@@ -44,10 +44,8 @@ __all__ = [
     "BuildRequest",
     "CargoNotFound",
     "PhasesUnavailable",
-    "discard_stream",
     "group_runs",
     "run_build",
-    "write_stderr",
 ]
 
 PhasesChoice = Literal["auto", "stable", "sections"]
@@ -301,29 +299,6 @@ def group_runs(pgid: int) -> bool:
             if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
                 return True
     return False
-
-
-def write_stderr(data: bytes) -> None:
-    """Write ``data`` to this process's stderr at once (cargo's lines, as they come).
-
-    When the reader of stderr has gone away (``2>&1 | head``), the rest is dropped: the
-    build is not the reader's to stop, as with a closed stdout.
-    """
-    try:
-        sys.stderr.buffer.write(data)
-        sys.stderr.buffer.flush()
-    except BrokenPipeError:
-        discard_stream(sys.stderr)
-
-
-def discard_stream(stream: IO[Any]) -> None:
-    """Point ``stream``'s file descriptor at /dev/null, its reader having gone away, so
-    that what is still written to it (and what its buffer holds) goes nowhere quietly."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, stream.fileno())
-    finally:
-        os.close(devnull)
 
 
 async def run_build(

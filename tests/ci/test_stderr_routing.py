@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.commands.build import cargo_stderr_through_us
+from cargo_overlap.orchestrator.streams import cargo_stderr_through_us
 from tests.helpers import TOOL
 
 
