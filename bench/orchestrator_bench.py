@@ -439,9 +439,10 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         + "; ".join(_raw(w) for w in walls)
         + ". All are whole-process walls, the tool's including Python's start-up; the "
         "tool's NDJSON goes to a file, as in CI, and cargo writes its stderr itself, as "
-        "it does headless. Where the overhead comes from: the start-up (interpreter, "
-        "argument parsing, asyncio and anyio; `cargo -V` and `rustc -vV` run meanwhile, "
-        "and the event model is imported only once cargo runs), the shim's cost per rustc "
+        "it does headless. Where the overhead comes from: the start-up (the interpreter "
+        "and the standard library's process and socket modules, `cargo -V` and `rustc "
+        "-vV`; cargo is started before asyncio, anyio and the event model are imported, "
+        "so those imports overlap with cargo's own start-up), the shim's cost per rustc "
         "call, and the tool's own CPU while the build runs, which competes with rustc for "
         "the cores. Much of that CPU is waking up at all: the loop that discards everything "
         "reads the same output and does nothing with it. After cargo exits the tool "

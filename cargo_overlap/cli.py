@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cargo_overlap import __version__
 from cargo_overlap.orchestrator.streams import discard_stream
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2
@@ -34,6 +35,11 @@ SUBCOMMANDS = {
 
 def make_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered (or just ``only``)."""
+    # Imported here: `build` does not parse its arguments with argparse, and starts cargo
+    # sooner without it.
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="cargo-overlap",
         description="See and shorten Rust build wall time: live per-unit phases and "
@@ -57,15 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = args[1:]
     # `build` hands everything after it to cargo: argparse would take `--release` for an
     # option of its own, so only its help goes through the parser.
-    if args[:1] == ["build"] and args[1:2] not in (["-h"], ["--help"]):
-        from cargo_overlap.commands import build
+    try:
+        if args[:1] == ["build"] and args[1:2] not in (["-h"], ["--help"]):
+            from cargo_overlap.commands import build
 
-        ns = argparse.Namespace(cargo_args=args[1:], func=build.run)
-    else:
+            return build.run_args(args[1:])
         only = args[0] if args and args[0] in SUBCOMMANDS else None
         ns = make_parser(only).parse_args(args)
-    try:
         code: int = ns.func(ns)
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -73,7 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pipeline expects, and keep Python from failing again when it flushes at exit.
         discard_stream(sys.stdout)
         return EXIT_BROKEN_PIPE
-    return code
 
 
 def run() -> NoReturn:

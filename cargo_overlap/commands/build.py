@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
+import signal
 import sys
-import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
@@ -24,14 +25,17 @@ from cargo_overlap.orchestrator.streams import (
 from cargo_overlap.orchestrator.toolchain import CargoNotFound, ToolchainProbe, find_cargo
 
 if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.baseline import Comparison
-    from cargo_overlap.orchestrator.events import AnyEvent, Summary
-    from cargo_overlap.orchestrator.runner import BuildRequest
+    import argparse
 
-# The runner, anyio and the event model are imported in `run`, after `cargo -V` and
-# `rustc -vV` have been started: the probes then run while Python imports, not before
-# cargo. What only some runs need afterwards (traces, baselines, GitHub output, the text
-# summary) is imported where it is used.
+    from cargo_overlap.orchestrator.baseline import Comparison
+    from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary
+    from cargo_overlap.orchestrator.launch import BuildRequest
+
+# Headless, cargo is started (orchestrator.launch, standard library only) before anyio,
+# the runner and the event model are imported, and `cargo -V` and `rustc -vV` are started
+# before that: Python's imports then overlap with the probes and with cargo's own
+# start-up instead of delaying cargo. What only some runs need afterwards (traces,
+# baselines, GitHub output, the text summary) is imported where it is used.
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -70,6 +74,8 @@ Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 4 slower than --baselin
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `build` subcommand."""
+    import argparse
+
     p = sub.add_parser(
         "build",
         help="run one cargo build and show per-unit phases and overlap",
@@ -149,8 +155,13 @@ def _start_probe(cargo_args: list[str]) -> ToolchainProbe | None:
 
 def run(ns: argparse.Namespace) -> int:
     """Run the build headless or in the Textual app; returns the process exit code."""
+    return run_args(list(ns.cargo_args))
+
+
+def run_args(args: list[str]) -> int:
+    """:func:`run` for the arguments after `build` (cargo-overlap's own and cargo's)."""
     try:
-        own, cargo_args = split_own_flags(list(ns.cargo_args))
+        own, cargo_args = split_own_flags(args)
     except UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -174,12 +185,12 @@ def run(ns: argparse.Namespace) -> int:
     if own["color"] or (headless and pipe_stderr and needed):
         cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
     probe = _start_probe(cargo_args)
-    from cargo_overlap.orchestrator.runner import BuildRequest, PhasesChoice
+    from cargo_overlap.orchestrator.launch import BuildRequest, PhasesChoice
 
     request = BuildRequest(
         cargo_args=cargo_args,
         phases=cast(PhasesChoice, own["phases"]),
-        argv=["cargo-overlap", "build", *ns.cargo_args],
+        argv=["cargo-overlap", "build", *args],
         toolchain_probe=probe,
     )
     events_path = str(own["events"]) or None
@@ -206,6 +217,8 @@ def run(ns: argparse.Namespace) -> int:
 
     if trace_path is None:
         return run_build_app(request, events_path=events_path)
+    import tempfile
+
     from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 
     # The app records the events; the trace is made from that recording afterwards.
@@ -281,6 +294,46 @@ def _write_trace(path: Path, summary: Summary) -> None:
         _error(f"cannot write trace to {path}: {exc.strerror}")
 
 
+class _Signalled(BaseException):
+    """SIGINT or SIGTERM, raised where the program is while no event loop handles them."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_raised() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`_Signalled` inside this block, except while the
+    event loop's signal receiver has them. cargo is started before the event loop: a
+    signal while the loop is being imported must still end it (SIGTERM's default would
+    end this process alone and leave cargo running)."""
+
+    def raise_signalled(signum: int, _frame: object) -> None:
+        raise _Signalled(signum)
+
+    previous = {sig: signal.signal(sig, raise_signalled) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _signal_of(exc: BaseException) -> int | None:
+    """The signal behind ``exc`` (a :class:`_Signalled` or KeyboardInterrupt, perhaps
+    inside a task group's exception group), else None."""
+    if isinstance(exc, BaseExceptionGroup):
+        from cargo_overlap.commands.running import sole_exception
+
+        exc = sole_exception(exc)
+    if isinstance(exc, _Signalled):
+        return exc.signum
+    if isinstance(exc, KeyboardInterrupt):
+        return int(signal.SIGINT)
+    return None
+
+
 def run_headless(
     request: BuildRequest,
     *,
@@ -293,11 +346,12 @@ def run_headless(
     pipe_stderr: bool = False,
 ) -> int:
     """The build without a UI: NDJSON or a text summary on stdout, cargo's output on stderr
-    (written there by cargo itself, or through us with ``pipe_stderr``)."""
-    import anyio
+    (written there by cargo itself, or through us with ``pipe_stderr``).
 
-    from cargo_overlap.commands.running import run_with_signals, sole_exception
-    from cargo_overlap.orchestrator.runner import PhasesUnavailable
+    cargo is started before the event loop, anyio and the event model are imported: they
+    are imported while cargo starts up (see :mod:`cargo_overlap.orchestrator.launch`).
+    """
+    from cargo_overlap.orchestrator.launch import LaunchedBuild, PhasesUnavailable, launch
 
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -308,11 +362,7 @@ def run_headless(
             _error(f"cannot write events to {events_path}: {exc.strerror}")
             return EXIT_USAGE
     summary: list[Summary] = []
-    annotate = None
-    if annotations:
-        from cargo_overlap.orchestrator.github import Annotator
-
-        annotate = Annotator()
+    annotate: Callable[[Diagnostic], str | None] | None = None
     # stdout stays pure NDJSON with --json
     annotation_out = sys.stderr if json_out else sys.stdout
 
@@ -345,20 +395,42 @@ def run_headless(
                 write_or_drop(annotation_out, command + "\n")
 
     received: list[int] = []
+    build: LaunchedBuild | None = None
     try:
-        code = anyio.run(run_with_signals, request, on_event, received, pipe_stderr)
-    except Exception as group:
-        cause = sole_exception(group)
-        if isinstance(cause, CargoNotFound):
-            _error(str(cause))
-            return EXIT_NO_CARGO
-        if isinstance(cause, PhasesUnavailable):
-            _error(str(cause))
-            return EXIT_USAGE
-        raise
+        with _signals_raised():
+            try:
+                build = launch(request, pipe_stderr=pipe_stderr)
+            except CargoNotFound as exc:
+                _error(str(exc))
+                return EXIT_NO_CARGO
+            except PhasesUnavailable as exc:
+                _error(str(exc))
+                return EXIT_USAGE
+            # cargo is starting up meanwhile
+            import anyio
+
+            from cargo_overlap.commands.running import run_with_signals
+
+            if annotations:
+                from cargo_overlap.orchestrator.github import Annotator
+
+                annotate = Annotator()
+            code = anyio.run(run_with_signals, build, on_event, received)
+    except BaseException as exc:
+        signum = _signal_of(exc)
+        if signum is None:
+            raise
+        # Taken before the event loop's receiver (or after it): cargo's group is ended
+        # below, as the receiver would have had the runner do.
+        received.append(signum)
+        code = 128 + signum
     finally:
-        if events_file is not None:
-            events_file.close()
+        try:
+            if build is not None:
+                build.close()
+        finally:
+            if events_file is not None:
+                events_file.close()
     if not json_out and summary and summary[-1].units:
         from cargo_overlap.orchestrator.color import color_summary
         from cargo_overlap.orchestrator.report import summary_text

@@ -21,7 +21,12 @@ from cargo_overlap.orchestrator.compare import (
     with_manifest,
 )
 from cargo_overlap.orchestrator.events import AnyEvent
-from cargo_overlap.orchestrator.runner import BuildRequest, CargoNotFound, PhasesUnavailable
+from cargo_overlap.orchestrator.launch import (
+    BuildRequest,
+    CargoNotFound,
+    PhasesUnavailable,
+    launch,
+)
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -109,7 +114,11 @@ def execute(
     received: list[int] = []
 
     async def build(request: BuildRequest, on_event: Callable[[AnyEvent], None]) -> int:
-        code = await run_with_signals(request, on_event, received, pipe_stderr)
+        launched = launch(request, pipe_stderr)
+        try:
+            code = await run_with_signals(launched, on_event, received)
+        finally:
+            launched.close()
         if received:
             raise KeyboardInterrupt
         return code

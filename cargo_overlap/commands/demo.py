@@ -21,7 +21,7 @@ from cargo_overlap.orchestrator.demo import (
     tagged_line,
 )
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, encode_event
-from cargo_overlap.orchestrator.runner import CargoNotFound, PhasesUnavailable
+from cargo_overlap.orchestrator.launch import CargoNotFound, PhasesUnavailable
 from cargo_overlap.orchestrator.streams import cargo_stderr_through_us, same_file
 
 EXIT_USAGE = 2

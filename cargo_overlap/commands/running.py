@@ -1,4 +1,4 @@
-"""Running the build runner from a command: signal handling and unwrapping its errors."""
+"""Watching a started build from a command: signal handling and unwrapping its errors."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from cargo_overlap.orchestrator.runner import BuildRequest, run_build
-from cargo_overlap.orchestrator.streams import write_stderr
+from cargo_overlap.orchestrator.runner import watch_build
 
 if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import AnyEvent
+    from cargo_overlap.orchestrator.launch import LaunchedBuild
 
 
 def sole_exception(exc: BaseException) -> BaseException:
@@ -23,17 +23,17 @@ def sole_exception(exc: BaseException) -> BaseException:
 
 
 async def run_with_signals(
-    request: BuildRequest,
+    build: LaunchedBuild,
     on_event: Callable[[AnyEvent], None],
     received: list[int],
-    pipe_stderr: bool = False,
 ) -> int:
-    """Run the build; SIGINT or SIGTERM ends it cleanly (the runner kills cargo's group).
+    """Watch the started build; SIGINT or SIGTERM ends it cleanly (the runner kills
+    cargo's group) and is noted in ``received``.
 
-    cargo writes to our stderr itself, unless ``pipe_stderr``: then its lines come
-    through us (and cargo, writing to a pipe, draws no progress bar).
+    cargo writes to our stderr itself, unless it was launched with ``pipe_stderr``: then
+    its lines come through us to our stderr (and cargo, writing to a pipe, draws no
+    progress bar).
     """
-    on_stderr = write_stderr if pipe_stderr else None
     code = 0
     # The receiver stays open until the build's cleanup is over: a second Ctrl-C or
     # SIGTERM while cargo's group is being ended is taken here too, instead of killing
@@ -49,6 +49,6 @@ async def run_with_signals(
                     return
 
             tg.start_soon(watch_signals)
-            code = await run_build(request, on_event, on_stderr)
+            code = await watch_build(build, on_event)
             tg.cancel_scope.cancel()
     return code

@@ -8,10 +8,9 @@ own start-up instead of delaying it.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
-
-from anyio.abc import ByteReceiveStream
 
 from cargo_overlap.orchestrator.events import (
     AnyEvent,
@@ -148,11 +147,24 @@ class BuildObserver:
         self.emit(build_summary(self.model, exit_code, command, tap.phases, jobs, t_end))
 
 
-async def read_lines(stream: ByteReceiveStream, handle: Callable[[bytes | Oversize], None]) -> None:
-    """Call ``handle`` with each line of ``stream`` (without its newline) until it ends."""
+def pipe_reader(fd: int, handle: Callable[[bytes | Oversize], None]) -> Callable[[], bool]:
+    """A callback for when the non-blocking pipe ``fd`` can be read: it reads what is
+    there and calls ``handle`` with each whole line (without its newline); at the end of
+    the stream it hands on the rest and returns False."""
     splitter = LineSplitter(MAX_LINE)
-    async for chunk in stream:
+
+    def readable() -> bool:
+        try:
+            # One read per wake-up: what is left over wakes the loop again.
+            chunk = os.read(fd, 1 << 18)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            for line in splitter.close():
+                handle(line)
+            return False
         for line in splitter.feed(chunk):
             handle(line)
-    for line in splitter.close():
-        handle(line)
+        return True
+
+    return readable

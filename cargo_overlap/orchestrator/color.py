@@ -62,9 +62,8 @@ def paint(text: str, style: str, on: bool) -> str:
     return f"\x1b[{style}m{text}\x1b[0m" if on and text else text
 
 
-_FIGURE = re.compile(
-    r"(?P<label>wall|overlap|serialized tail|critical path|bound|efficiency) (?P<value>\S+)"
-)
+# A pattern, compiled by `re` on first use: this module is imported before cargo starts.
+_FIGURE = r"(?P<label>wall|overlap|serialized tail|critical path|bound|efficiency) (?P<value>\S+)"
 
 
 def color_summary(text: str, on: bool) -> str:
@@ -83,7 +82,7 @@ def color_summary(text: str, on: bool) -> str:
             header = paint(header, BOLD, True)
         lines[0] = header
     for i in range(1, len(lines)):
-        lines[i] = _FIGURE.sub(
-            lambda m: f"{m.group('label')} {paint(m.group('value'), CYAN, True)}", lines[i]
+        lines[i] = re.sub(
+            _FIGURE, lambda m: f"{m.group('label')} {paint(m.group('value'), CYAN, True)}", lines[i]
         )
     return "\n".join(lines)

@@ -23,7 +23,8 @@ from typing import Literal
 import anyio
 
 from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted, Summary
-from cargo_overlap.orchestrator.runner import BuildRequest, run_build
+from cargo_overlap.orchestrator.launch import BuildRequest
+from cargo_overlap.orchestrator.runner import run_build
 from cargo_overlap.orchestrator.simulate import selected_packages
 from cargo_overlap.orchestrator.toolchain import find_cargo
 

@@ -12,13 +12,11 @@ were measured at about 0.4 ms of CPU per start, half of what the whole start cos
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 
 
@@ -28,7 +26,9 @@ class ShimBuildError(Exception):
 
 def shim_source() -> bytes:
     """The shim's Rust source as shipped in the package."""
-    return (resources.files("cargo_overlap.orchestrator") / "shim" / "shim.rs").read_bytes()
+    # Read beside this module, not through importlib.resources: this runs before cargo
+    # starts, and importing that machinery costs about 10 ms there.
+    return (Path(__file__).parent / "shim" / "shim.rs").read_bytes()
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
@@ -53,8 +53,10 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     that keeps working across Rust upgrades, so no rustc is asked anything when it exists.
     """
     source = shim_source()
-    key = hashlib.sha256(source + b"\0" + platform.machine().encode() + b"\0static-first")
-    key_hex = key.hexdigest()[:16]
+    # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
+    # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
+    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
+    key_hex = f"{len(source):x}-{key:08x}"
     root = cache_root(env)
     target = root / f"shim-{key_hex}" / "cargo-overlap-shim"
     if target.is_file() and os.access(target, os.X_OK):

@@ -6,16 +6,15 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 class CargoNotFound(Exception):
     """cargo is not installed or not on PATH; the message is one line."""
 
 
-@dataclass(frozen=True)
-class Toolchain:
+class Toolchain(NamedTuple):
     """The cargo and rustc a build runs with."""
 
     cargo: str

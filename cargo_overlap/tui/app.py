@@ -24,9 +24,9 @@ from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, T
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.orchestrator.launch import CargoNotFound, PhasesUnavailable
 from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.orchestrator.runner import CargoNotFound, PhasesUnavailable
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,

@@ -10,7 +10,7 @@ from cargo_overlap.orchestrator.recording import RecordingError, read_events
 from cargo_overlap.tui.sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.runner import BuildRequest
+    from cargo_overlap.orchestrator.launch import BuildRequest
     from cargo_overlap.tui.app import OverlapApp
 
 EXIT_BAD_INPUT = 2

@@ -16,7 +16,7 @@ from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarte
 from cargo_overlap.orchestrator.run_model import RunModel
 
 if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.runner import BuildRequest
+    from cargo_overlap.orchestrator.launch import BuildRequest
 
 EventCallback = Callable[[AnyEvent], None]
 StderrCallback = Callable[[bytes], None]

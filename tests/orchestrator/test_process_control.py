@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cargo_overlap.orchestrator.events import BuildFinished, Summary, ToolMessage, decode_event
-from cargo_overlap.orchestrator.runner import group_runs
+from cargo_overlap.orchestrator.launch import group_runs
 from tests.helpers import BIN_DIR, SLOW_BUILD_RS, TOOL, alive, processes_under, run_tool
 
 pytestmark = pytest.mark.cargo
@@ -72,6 +73,38 @@ def test_interrupt_leaves_no_process_and_no_temp_dir(
     assert gone_within(10, lambda: [script_pid] if alive(script_pid) else []) == []
     assert gone_within(10, lambda: processes_under(root)) == []
     # (rustc keeps its own temp dirs here too, and one killed mid-link leaves its behind)
+    assert list(private_tmp.glob("cargo-overlap-*")) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_tool_starts_up_ends_cargo_too(
+    workspace, tmp_path: Path, signum: int
+) -> None:  # type: ignore[no-untyped-def]
+    """cargo is started before the event loop is imported: a signal in between (here sent
+    by cargo's own start, through a `$CARGO` that signals its parent first) must end the
+    build as one during the build does, not leave it running."""
+    root = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
+    real = shutil.which("cargo")
+    cargo = tmp_path / "cargo"
+    cargo.write_text(
+        f'#!/bin/sh\nif [ "$1" = build ]; then kill -{int(signum)} "$PPID"; fi\nexec {real} "$@"\n'
+    )
+    cargo.chmod(0o755)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    pid_file = tmp_path / "script.pid"
+    env = dict(os.environ, CARGO=str(cargo), TMPDIR=str(private_tmp), PID_FILE=str(pid_file))
+    proc = subprocess.run(
+        [str(TOOL), "build", "--json"], cwd=root, env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 128 + signum, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    # whatever was written is whole events
+    [decode_event(line) for line in proc.stdout.splitlines()]
+    assert gone_within(10, lambda: processes_under(root)) == []
+    if pid_file.exists() and pid_file.read_text():
+        assert gone_within(10, lambda: [p for p in [int(pid_file.read_text())] if alive(p)]) == []
     assert list(private_tmp.glob("cargo-overlap-*")) == []
 
 

@@ -11,13 +11,9 @@ import anyio
 import pytest
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
+from cargo_overlap.orchestrator.launch import BuildRequest, cargo_command, inherited_jobserver_fds
 from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.runner import (
-    BuildRequest,
-    cargo_command,
-    inherited_jobserver_fds,
-    run_build,
-)
+from cargo_overlap.orchestrator.runner import run_build
 from cargo_overlap.orchestrator.toolchain import ToolchainProbe, jobs_from, user_rustc_wrapper
 
 

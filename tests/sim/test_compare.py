@@ -23,7 +23,7 @@ from cargo_overlap.orchestrator.events import (
     Metrics,
     Summary,
 )
-from cargo_overlap.orchestrator.runner import BuildRequest
+from cargo_overlap.orchestrator.launch import BuildRequest
 from tests.helpers import run_started, run_tool
 
 SEQ = ["cargo build -p heph --bin heph", "cargo build -p plugin-a", "cargo build -p plugin-b"]
