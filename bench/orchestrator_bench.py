@@ -51,16 +51,22 @@ TOOL = Path(sys.executable).parent / "cargo-overlap"
 BEGIN, END = markers("orchestrator-bench")
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds of ``cmd`` and the max RSS (KiB) of the process it started."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def children_cpu() -> float:
+    """CPU seconds of every finished process started from here, and of theirs in turn
+    (rustc's rolls up into its shim's, the shim's into cargo's, cargo's into ours)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds of ``cmd`` and the CPU seconds of all the processes it ran."""
+    cpu = children_cpu()
     t = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed: {proc.stderr.decode()[-2000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, after if after > before else 0
+    return wall, children_cpu() - cpu
 
 
 def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
@@ -80,17 +86,25 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
         plain: list[float] = []
         tool: list[float] = []
         floor: list[float] = []
+        # CPU seconds of every process of each build: steadier than walls on a shared
+        # machine, and what the overhead takes from the cores
+        plain_cpu: list[float] = []
+        tool_cpu: list[float] = []
+        floor_cpu: list[float] = []
         floor_costs: dict[str, float] = {}
         units = 0
 
         def run_plain() -> None:
             subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
-            plain.append(timed(["cargo", "build"], root)[0])
+            wall, cpu = timed(["cargo", "build"], root)
+            plain.append(wall)
+            plain_cpu.append(cpu)
 
         def run_floor() -> None:
             subprocess.run(["cargo", "clean"], cwd=root, check=True, capture_output=True)
             floor_costs.update(discarding_build(root))
             floor.append(floor_costs["wall_s"])
+            floor_cpu.append(floor_costs["build_cpu_s"])
 
         def run_tool() -> None:
             nonlocal units
@@ -98,6 +112,7 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
             # Into a file, as in CI (`--json > run.ndjson`): a pipe would add this script's
             # own wake-ups, one per event, to the tool's side of the comparison.
             with open(work / "run.ndjson", "wb") as events:
+                cpu = children_cpu()
                 t = time.perf_counter()
                 subprocess.run(
                     [str(TOOL), "build", "--json"],
@@ -107,6 +122,7 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
                     check=True,
                 )
                 tool.append(time.perf_counter() - t)
+                tool_cpu.append(children_cpu() - cpu)
             last = (work / "run.ndjson").read_bytes().splitlines()[-1]
             units = len(json.loads(last)["units"])
 
@@ -122,6 +138,10 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
             "tool": statistics.median(tool),
             **_ratios("ratio", plain, tool),
             **_ratios("floor", plain, floor),
+            **_ratios("cpu", plain_cpu, tool_cpu),
+            **_ratios("floor_cpu", plain_cpu, floor_cpu),
+            "plain_cpu": statistics.median(plain_cpu),
+            "tool_cpu": statistics.median(tool_cpu),
             "plain_all": plain,
             "tool_all": tool,
             "floor_all": floor,
@@ -234,6 +254,7 @@ def discarding_build(root: Path) -> dict[str, float]:
         sock = shim_run_dir(work)
         env = dict(os.environ, RUSTC_WRAPPER=str(work / "rustc-wrapper"))
         before = resource.getrusage(resource.RUSAGE_SELF)
+        before_children = children_cpu()
         t = time.perf_counter()
         proc = subprocess.Popen(
             ["cargo", "build", "--message-format=json-render-diagnostics"],
@@ -261,7 +282,8 @@ def discarding_build(root: Path) -> dict[str, float]:
         after = resource.getrusage(resource.RUSAGE_SELF)
         sock.close()
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        return {"wall_s": wall, "cpu_s": cpu, "wakeups": wakeups}
+        build_cpu = children_cpu() - before_children + cpu
+        return {"wall_s": wall, "cpu_s": cpu, "wakeups": wakeups, "build_cpu_s": build_cpu}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -392,6 +414,18 @@ def _floor_row(wall: dict[str, object]) -> str:
     )
 
 
+def _cpu_row(wall: dict[str, object]) -> str:
+    size = "weight 1" if wall["weight"] == 1 else f"weight {wall['weight']}"
+    return (
+        f"| CPU, same rounds, {size}: every process of the build (cargo, rustc, the shims, "
+        f"cargo-overlap) / plain `cargo build`'s; the tool, and the shim only | "
+        f"**{wall['cpu_median']:.3f}** ({wall['cpu_q1']:.3f}-{wall['cpu_q3']:.3f}; medians "
+        f"{float(wall['tool_cpu']):.1f} s / {float(wall['plain_cpu']):.1f} s); shim only "  # type: ignore[arg-type]
+        f"**{wall['floor_cpu_median']:.3f}** ({wall['floor_cpu_q1']:.3f}-"
+        f"{wall['floor_cpu_q3']:.3f}) | - |"
+    )
+
+
 def _raw(wall: dict[str, object]) -> str:
     return (
         f"weight {wall['weight']}: plain "
@@ -419,6 +453,7 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "|---|---|---|",
         *(_wall_row(w) for w in walls),
         *(_floor_row(w) for w in walls),
+        *(_cpu_row(w) for w in walls),
         f"| per-rustc shim overhead (median, tiny lib) | **{shim['delta_ms']:.1f} ms** "
         f"({shim['wrapped_ms']:.1f} ms vs {shim['direct_ms']:.1f} ms direct) | - |",
         f"| parse: cargo JSON lines (compiler-artifact, ~800 B; best of 5 rounds) | "

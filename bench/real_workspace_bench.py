@@ -158,7 +158,7 @@ def measure(pairs: int) -> dict[str, object]:
         noise: list[tuple[float, float]] = []  # others' CPU s during (plain, tool)
         for i in range(pairs):
             _clean(root)
-            (wall, _rss), plain_noise = others(lambda: timed(["cargo", "build"], root))
+            (wall, _cpu), plain_noise = others(lambda: timed(["cargo", "build"], root))
             plain.append(wall)
             _clean(root)
             tool, tool_noise = others(lambda: tool_build(root))

@@ -45,7 +45,7 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="See and shorten Rust build wall time: live per-unit phases and "
         "jobserver overlap for one cargo build.",
         epilog="Exit codes: cargo's own for `build`; 2 bad usage or input; 3 cargo not found; "
-        "130/143 interrupted.",
+        "130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP).",
     )
     parser.add_argument("--version", action="version", version=f"cargo-overlap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +91,14 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def gone_within(seconds: float, pids: Callable[[], list[int]]) -> list[int]:
+    """``pids()`` once it is empty, or when ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while (left := pids()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 def processes_under(root: Path) -> list[int]:

@@ -68,7 +68,7 @@ In GitHub Actions (GITHUB_ACTIONS=true, GITHUB_STEP_SUMMARY set) a headless buil
 appends a Markdown summary with a gantt chart of the requested artifacts to the step summary.
 
 Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 4 slower than --baseline beyond
---max-regression; 130 / 143 interrupted.
+--max-regression; 130 / 143 / 129 interrupted (SIGINT / SIGTERM / SIGHUP).
 """
 
 
@@ -295,7 +295,7 @@ def _write_trace(path: Path, summary: Summary) -> None:
 
 
 class _Signalled(BaseException):
-    """SIGINT or SIGTERM, raised where the program is while no event loop handles them."""
+    """SIGINT, SIGTERM or SIGHUP, raised where the program is while no event loop handles them."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -304,15 +304,17 @@ class _Signalled(BaseException):
 
 @contextmanager
 def _signals_raised() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`_Signalled` inside this block, except while the
-    event loop's signal receiver has them. cargo is started before the event loop: a
-    signal while the loop is being imported must still end it (SIGTERM's default would
-    end this process alone and leave cargo running)."""
+    """SIGINT, SIGTERM and SIGHUP raise :class:`_Signalled` inside this block, except while
+    the event loop's signal receiver has them. cargo is started before the event loop: a
+    signal while the loop is being imported must still end it (the default for SIGTERM
+    and SIGHUP would end this process alone and leave cargo running)."""
 
     def raise_signalled(signum: int, _frame: object) -> None:
         raise _Signalled(signum)
 
-    previous = {sig: signal.signal(sig, raise_signalled) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from cargo_overlap.orchestrator.launch import ENDING_SIGNALS
+
+    previous = {sig: signal.signal(sig, raise_signalled) for sig in ENDING_SIGNALS}
     try:
         yield
     finally:

@@ -44,7 +44,8 @@ example:
     -c 'cargo build --release -p plugin-a' -c 'cargo build --release -p plugin-b' \\
     --combined 'cargo build --release --bin heph --lib -p heph -p plugin-a -p plugin-b'
 
-Exit codes: 0; 2 bad usage or a failed build; 3 cargo not found; 130/143 interrupted.
+Exit codes: 0; 2 bad usage or a failed build; 3 cargo not found; 130 interrupted
+(SIGINT, SIGTERM or SIGHUP).
 """
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
 
+from cargo_overlap.orchestrator.launch import ENDING_SIGNALS
 from cargo_overlap.orchestrator.runner import watch_build
 
 if TYPE_CHECKING:
@@ -27,8 +27,8 @@ async def run_with_signals(
     on_event: Callable[[AnyEvent], None],
     received: list[int],
 ) -> int:
-    """Watch the started build; SIGINT or SIGTERM ends it cleanly (the runner kills
-    cargo's group) and is noted in ``received``.
+    """Watch the started build; SIGINT, SIGTERM or SIGHUP ends it cleanly (the runner
+    kills cargo's group) and is noted in ``received``.
 
     cargo writes to our stderr itself, unless it was launched with ``pipe_stderr``: then
     its lines come through us to our stderr (and cargo, writing to a pipe, draws no
@@ -39,7 +39,7 @@ async def run_with_signals(
     # SIGTERM while cargo's group is being ended is taken here too, instead of killing
     # this process before the events and the summary are written and the run's temp dir
     # is removed.
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(*ENDING_SIGNALS) as signals:
         async with anyio.create_task_group() as tg:
 
             async def watch_signals() -> None:

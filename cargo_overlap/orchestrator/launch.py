@@ -5,8 +5,10 @@ Standard library only, and no event loop: ``cargo-overlap build --json`` starts 
 from here before it imports asyncio, anyio or the event model. Those imports take about
 200 ms on a small machine, which then overlap with cargo's own start-up instead of
 delaying it; on a cold build of tiny crates that was half of the tool's wall overhead.
-The running build is then watched, and if need be ended, by the runner on anyio
-(:func:`cargo_overlap.orchestrator.runner.watch_build`).
+That is why cargo is spawned with ``subprocess.Popen`` and not ``anyio.open_process``,
+which needs the running event loop. Everything after the spawn is on anyio: the runner
+(:func:`cargo_overlap.orchestrator.runner.watch_build`) reads the build and, if need be,
+ends it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from cargo_overlap.orchestrator.events import PhasesMode
 
 __all__ = [
+    "ENDING_SIGNALS",
     "BuildRequest",
     "CargoNotFound",
     "LaunchedBuild",
@@ -52,6 +55,9 @@ __all__ = [
 
 PhasesChoice = Literal["auto", "stable", "sections"]
 KILL_GRACE_SECONDS = 3.0
+# The signals that end a build: cargo runs in a session of its own, so the terminal's
+# Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # compiled by `re` on first use, under make only
 _JOBSERVER_FDS = rb"--jobserver-(?:auth|fds)=(\d+),(\d+)"
 
@@ -308,24 +314,30 @@ class LaunchedBuild:
 
 
 def end_group_now(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM cargo's process group, SIGKILL it after the grace period, and return once no
-    process of it runs (or, for a process that will not die, after a second grace period).
-    Blocks: for use outside an event loop."""
+    """SIGTERM cargo's process group, then SIGKILL whatever is left after a grace period;
+    returns once no process of the group runs, within reason. Blocks: the runner's
+    ``_terminate_group`` does the same inside an event loop."""
     pgid = process.pid
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGTERM)
-    try:
-        process.wait(KILL_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        process.wait()
     deadline = time.monotonic() + KILL_GRACE_SECONDS
-    while group_runs(pgid) and time.monotonic() < deadline:
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(KILL_GRACE_SECONDS)
+        if _group_gone_by(pgid, deadline):
+            return
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    process.wait()
+    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
+
+
+def _group_gone_by(pgid: int, deadline: float) -> bool:
+    """Poll until no process of group ``pgid`` runs (True) or ``deadline`` passes."""
+    while group_runs(pgid):
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.05)
-    if group_runs(pgid):
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+    return True
 
 
 def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:

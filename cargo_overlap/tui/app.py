@@ -8,7 +8,9 @@ down and report back with small messages.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import time
 from collections import deque
 from pathlib import Path
@@ -24,7 +26,7 @@ from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, T
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
-from cargo_overlap.orchestrator.launch import CargoNotFound, PhasesUnavailable
+from cargo_overlap.orchestrator.launch import ENDING_SIGNALS, CargoNotFound, PhasesUnavailable
 from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.run_model import RunModel
 from cargo_overlap.tui.charts import Charts
@@ -119,6 +121,8 @@ class OverlapApp(App[int]):
         self._finished_seen = False
         self._quit_armed_until = 0.0
         self._interrupted = False
+        # SIGTERM or SIGHUP that stopped the build (the exit code says which)
+        self._signalled: int | None = None
         self._suggested = False
         self._exit_code: int | None = None
         self._worker: Worker[int] | None = None
@@ -169,6 +173,8 @@ class OverlapApp(App[int]):
             self._refresh_view(force=True)
         else:
             self._worker = self._pump()
+            if self.source.live:
+                self._take_signals()
         self._tick_timer = self.set_timer(REFRESH_INTERVAL, self._tick)
         if self._cpu is not None:
             self.set_interval(CPU_INTERVAL, self._sample_cpu)
@@ -411,6 +417,23 @@ class OverlapApp(App[int]):
                 return
         await self.action_interrupt()
 
+    def _take_signals(self) -> None:
+        """SIGTERM (a `kill`, a CI runner's cancel) and SIGHUP (the terminal closed) stop the
+        build and quit, as Ctrl-C does. Python's default would end this process alone:
+        cargo runs in a session of its own and would build on, unseen."""
+        loop = asyncio.get_running_loop()
+        # (SIGINT is a key here: the terminal is in raw mode)
+        for signum in set(ENDING_SIGNALS) - {signal.SIGINT}:
+            try:
+                loop.add_signal_handler(signum, self._on_signal, int(signum))
+            except (ValueError, RuntimeError):  # not the main thread: signals are not ours
+                return
+
+    def _on_signal(self, signum: int) -> None:
+        if self._signalled is None:
+            self._signalled = signum
+            self.call_next(self.action_interrupt)
+
     async def action_interrupt(self) -> None:
         """Stop the build (cargo and its children are killed) and quit."""
         if self._build_running():
@@ -436,9 +459,12 @@ class OverlapApp(App[int]):
         return worker is not None and not worker.is_finished and self.source.live
 
     def result_code(self) -> int:
-        """What leaving the app returns: cargo's exit code, or 130 if we stopped it."""
+        """What leaving the app returns: cargo's exit code, or 130 if we stopped it (128 +
+        the signal's number for SIGTERM or SIGHUP)."""
         if not self.source.live:
             return 0
+        if self._signalled is not None:
+            return 128 + self._signalled
         if self._interrupted:
             return EXIT_INTERRUPTED
         if self._exit_code is not None:

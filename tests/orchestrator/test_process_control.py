@@ -8,24 +8,23 @@ import signal
 import stat
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cargo_overlap.orchestrator.events import BuildFinished, Summary, ToolMessage, decode_event
 from cargo_overlap.orchestrator.launch import group_runs
-from tests.helpers import BIN_DIR, SLOW_BUILD_RS, TOOL, alive, processes_under, run_tool
+from tests.helpers import (
+    BIN_DIR,
+    SLOW_BUILD_RS,
+    TOOL,
+    alive,
+    gone_within,
+    processes_under,
+    run_tool,
+)
 
 pytestmark = pytest.mark.cargo
-
-
-def gone_within(seconds: float, pids: Callable[[], list[int]]) -> list[int]:
-    """``pids()`` once it is empty, or when ``seconds`` have passed."""
-    deadline = time.monotonic() + seconds
-    while (left := pids()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def build_until_its_script_runs(

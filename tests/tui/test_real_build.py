@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -13,7 +22,7 @@ from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.sources import LiveSource
 from cargo_overlap.tui.timeline import Timeline
-from tests.helpers import SLOW_BUILD_RS, alive, processes_under
+from tests.helpers import SLOW_BUILD_RS, TOOL, alive, gone_within, processes_under
 
 from .helpers import screen_text, wait_until
 
@@ -84,3 +93,46 @@ async def test_ctrl_c_kills_the_real_build(workspace, tmp_path: Path) -> None:  
     assert app.return_value == 130
     assert not alive(script_pid)
     assert processes_under(root) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_kill_or_a_hang_up_stops_the_build_in_the_app(
+    workspace, tmp_path: Path, signum: int
+) -> None:  # type: ignore[no-untyped-def]
+    """cargo runs in a session of its own: without the app passing SIGTERM or SIGHUP on,
+    the build would outlive it."""
+    root: Path = workspace(plugins=())
+    (root / "crates" / "shared-000" / "build.rs").write_text(SLOW_BUILD_RS)
+    pid_file = tmp_path / "script.pid"
+    env = dict(os.environ, PID_FILE=str(pid_file), TERM="xterm-256color")
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    proc = subprocess.Popen(
+        [str(TOOL), "build"], cwd=root, env=env, stdin=sub, stdout=sub, stderr=sub
+    )
+    os.close(sub)
+    screen = bytearray()
+
+    def drain() -> None:  # the app must never block on a full terminal
+        with contextlib.suppress(OSError):  # EIO once the app has closed it
+            while chunk := os.read(main, 65536):
+                screen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 240
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            assert proc.poll() is None, screen.decode(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, "the build script never started"
+            time.sleep(0.05)
+        script_pid = int(pid_file.read_text())
+        proc.send_signal(signum)
+        assert proc.wait(timeout=60) == 128 + signum
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(timeout=10)
+        os.close(main)
+    assert gone_within(10, lambda: [script_pid] if alive(script_pid) else []) == []
+    assert gone_within(10, lambda: processes_under(root)) == []
