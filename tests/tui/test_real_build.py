@@ -83,10 +83,12 @@ async def test_ctrl_c_kills_the_real_build(workspace, tmp_path: Path) -> None:  
             await wait_until(
                 pilot, lambda: pid_file.exists() and pid_file.read_text().strip() != ""
             )
+            # the header follows on the app's next refresh tick, which a loaded machine
+            # may run later than the build script starts
+            await wait_until(pilot, lambda: "running" in app.query_one(RunHeader).render().plain)
         script_pid = int(pid_file.read_text())
         assert alive(script_pid)
         assert processes_under(root)  # cargo and the build script, at least
-        assert "running" in app.query_one(RunHeader).render().plain
         await pilot.press("ctrl+c")
         await pilot.pause()
     # The app exits only after the runner killed cargo's process group and reaped it.
