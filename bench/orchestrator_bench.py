@@ -316,8 +316,11 @@ def shim_overhead(runs: int) -> dict[str, float]:
         )
         direct: list[float] = []
         wrapped: list[float] = []
-        for _ in range(runs):
-            for cmd, sink in ((args, direct), ([str(run_dir / "rustc-wrapper"), *args], wrapped)):
+        pairs = ((args, direct), ([str(run_dir / "rustc-wrapper"), *args], wrapped))
+        for i in range(runs):
+            # each pair back to back, which one first alternating: on a shared machine
+            # whose speed drifts, the pair's difference is what stays comparable
+            for cmd, sink in pairs if i % 2 == 0 else pairs[::-1]:
                 t = time.perf_counter()
                 subprocess.run(cmd, env=unit_env, check=True, capture_output=True)
                 sink.append((time.perf_counter() - t) * 1000)
@@ -326,7 +329,7 @@ def shim_overhead(runs: int) -> dict[str, float]:
         return {
             "direct_ms": statistics.median(direct),
             "wrapped_ms": statistics.median(wrapped),
-            "delta_ms": statistics.median(wrapped) - statistics.median(direct),
+            "delta_ms": statistics.median(w - d for d, w in zip(direct, wrapped, strict=True)),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -405,20 +408,22 @@ def _wall_row(wall: dict[str, object]) -> str:
     )
 
 
+def _weight(wall: dict[str, object]) -> str:
+    return f"weight {wall['weight']}"
+
+
 def _floor_row(wall: dict[str, object]) -> str:
-    size = "weight 1" if wall["weight"] == 1 else f"weight {wall['weight']}"
     return (
-        f"| wall, same rounds, {size}: the build under the shim with JSON messages, read by "
-        f"a loop that discards everything (no Python orchestrator) / plain `cargo build` | "
+        f"| wall, same rounds, {_weight(wall)}: the build under the shim with JSON messages, "
+        f"read by a loop that discards everything (no Python orchestrator) / plain `cargo build` | "
         f"**{wall['floor_median']:.3f}** ({wall['floor_q1']:.3f}-{wall['floor_q3']:.3f}) | - |"
     )
 
 
 def _cpu_row(wall: dict[str, object]) -> str:
-    size = "weight 1" if wall["weight"] == 1 else f"weight {wall['weight']}"
     return (
-        f"| CPU, same rounds, {size}: every process of the build (cargo, rustc, the shims, "
-        f"cargo-overlap) / plain `cargo build`'s; the tool, and the shim only | "
+        f"| CPU, same rounds, {_weight(wall)}: every process of the build (cargo, rustc, the "
+        f"shims, cargo-overlap) / plain `cargo build`'s; the tool, and the shim only | "
         f"**{wall['cpu_median']:.3f}** ({wall['cpu_q1']:.3f}-{wall['cpu_q3']:.3f}; medians "
         f"{float(wall['tool_cpu']):.1f} s / {float(wall['plain_cpu']):.1f} s); shim only "  # type: ignore[arg-type]
         f"**{wall['floor_cpu_median']:.3f}** ({wall['floor_cpu_q1']:.3f}-"
@@ -454,8 +459,9 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         *(_wall_row(w) for w in walls),
         *(_floor_row(w) for w in walls),
         *(_cpu_row(w) for w in walls),
-        f"| per-rustc shim overhead (median, tiny lib) | **{shim['delta_ms']:.1f} ms** "
-        f"({shim['wrapped_ms']:.1f} ms vs {shim['direct_ms']:.1f} ms direct) | - |",
+        f"| per-rustc shim overhead (tiny lib; median of 40 back-to-back pairs' differences) "
+        f"| **{shim['delta_ms']:.1f} ms** (medians {shim['wrapped_ms']:.1f} ms through the "
+        f"shim, {shim['direct_ms']:.1f} ms direct) | - |",
         f"| parse: cargo JSON lines (compiler-artifact, ~800 B; best of 5 rounds) | "
         f"**{parse['cargo_lines_per_s'] / 1000:.0f}k lines/s** | 500k lines/s |",
         f"| parse + fold: shim datagrams through the event tap (best of 5 rounds) | "
@@ -511,7 +517,7 @@ def main() -> None:
     )
     parse = parse_throughput(300_000)
     print(parse, flush=True)
-    shim = shim_overhead(20)
+    shim = shim_overhead(40)
     print(shim, flush=True)
     walls = []
     for weight in ns.weights:
