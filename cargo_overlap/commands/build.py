@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
@@ -412,12 +413,13 @@ def run_headless(
             import anyio
 
             from cargo_overlap.commands.running import run_with_signals
+            from cargo_overlap.orchestrator.runner import watch_build
 
             if annotations:
                 from cargo_overlap.orchestrator.github import Annotator
 
                 annotate = Annotator()
-            code = anyio.run(run_with_signals, build, on_event, received)
+            code = anyio.run(run_with_signals, partial(watch_build, build, on_event), received)
     except BaseException as exc:
         signum = _signal_of(exc)
         if signum is None:

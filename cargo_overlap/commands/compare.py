@@ -21,12 +21,9 @@ from cargo_overlap.orchestrator.compare import (
     with_manifest,
 )
 from cargo_overlap.orchestrator.events import AnyEvent
-from cargo_overlap.orchestrator.launch import (
-    BuildRequest,
-    CargoNotFound,
-    PhasesUnavailable,
-    launch,
-)
+from cargo_overlap.orchestrator.launch import BuildRequest, CargoNotFound, PhasesUnavailable
+from cargo_overlap.orchestrator.runner import run_build
+from cargo_overlap.orchestrator.streams import write_stderr
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -110,16 +107,13 @@ def execute(
     """Run the comparison under signal handling; re-raises the runner's errors unwrapped.
 
     cargo writes to our stderr itself, or through us with ``pipe_stderr`` (see
-    :func:`run_with_signals`).
+    :func:`~cargo_overlap.orchestrator.runner.watch_build`).
     """
     received: list[int] = []
+    on_stderr = write_stderr if pipe_stderr else None
 
     async def build(request: BuildRequest, on_event: Callable[[AnyEvent], None]) -> int:
-        launched = launch(request, pipe_stderr)
-        try:
-            code = await run_with_signals(launched, on_event, received)
-        finally:
-            launched.close()
+        code = await run_with_signals(lambda: run_build(request, on_event, on_stderr), received)
         if received:
             raise KeyboardInterrupt
         return code

@@ -1,18 +1,12 @@
-"""Watching a started build from a command: signal handling and unwrapping its errors."""
+"""Running a build from a command: signal handling and unwrapping its errors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from cargo_overlap.orchestrator.launch import ENDING_SIGNALS
-from cargo_overlap.orchestrator.runner import watch_build
-
-if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.events import AnyEvent
-    from cargo_overlap.orchestrator.launch import LaunchedBuild
 
 
 def sole_exception(exc: BaseException) -> BaseException:
@@ -22,17 +16,11 @@ def sole_exception(exc: BaseException) -> BaseException:
     return exc
 
 
-async def run_with_signals(
-    build: LaunchedBuild,
-    on_event: Callable[[AnyEvent], None],
-    received: list[int],
-) -> int:
-    """Watch the started build; SIGINT, SIGTERM or SIGHUP ends it cleanly (the runner
-    kills cargo's group) and is noted in ``received``.
-
-    cargo writes to our stderr itself, unless it was launched with ``pipe_stderr``: then
-    its lines come through us to our stderr (and cargo, writing to a pipe, draws no
-    progress bar).
+async def run_with_signals(build: Callable[[], Awaitable[int]], received: list[int]) -> int:
+    """Await ``build()`` (the runner's :func:`~cargo_overlap.orchestrator.runner.run_build`
+    or :func:`~cargo_overlap.orchestrator.runner.watch_build`); SIGINT, SIGTERM or SIGHUP
+    cancels it, so that the runner ends cargo's group cleanly, and is noted in
+    ``received``. Returns cargo's exit code.
     """
     code = 0
     # The receiver stays open until the build's cleanup is over: a second Ctrl-C or
@@ -49,6 +37,6 @@ async def run_with_signals(
                     return
 
             tg.start_soon(watch_signals)
-            code = await watch_build(build, on_event)
+            code = await build()
             tg.cancel_scope.cancel()
     return code

@@ -116,10 +116,7 @@ async def run_build(
     :class:`~cargo_overlap.orchestrator.launch.PhasesUnavailable` before starting anything.
     """
     build = launch(request, pipe_stderr=on_stderr is not None)
-    try:
-        return await watch_build(build, on_event, on_stderr)
-    finally:
-        build.close()
+    return await watch_build(build, on_event, on_stderr)
 
 
 async def watch_build(
