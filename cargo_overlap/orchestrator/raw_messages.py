@@ -25,7 +25,6 @@ class CargoTarget(msgspec.Struct, frozen=True, gc=False):
     name: str
     kind: list[str]
     crate_types: list[str] = []
-    src_path: str = ""
 
 
 class CargoProfile(msgspec.Struct, frozen=True, gc=False):
@@ -46,7 +45,6 @@ class CompilerArtifact(
     filenames: list[str]
     fresh: bool
     executable: str | None = None
-    manifest_path: str = ""
 
 
 class BuildScriptExecuted(
