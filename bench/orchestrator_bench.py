@@ -470,9 +470,9 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         f"| **{shim['delta_ms']:.1f} ms** (medians {shim['wrapped_ms']:.1f} ms through the "
         f"shim, {shim['direct_ms']:.1f} ms direct) | - |",
         f"| parse: cargo JSON lines (compiler-artifact, ~800 B; best of {PARSE_ROUNDS} rounds "
-        "spread over ~5 s) | "
+        f"over ~5 s, taken {1 + len(walls)} times in the run) | "
         f"**{parse['cargo_lines_per_s'] / 1000:.0f}k lines/s** | 500k lines/s |",
-        f"| parse + fold: shim datagrams through the event tap (best of {PARSE_ROUNDS} rounds) | "
+        f"| parse + fold: shim datagrams through the event tap (same rounds) | "
         f"**{parse['shim_messages_per_s'] / 1000:.0f}k messages/s** | - |",
         f"| start-up: launch to `cargo build` started (weight-1 build) | "
         f"**{costs['startup_ms']:.0f} ms** | - |",
@@ -531,6 +531,11 @@ def main() -> None:
     for weight in ns.weights:
         walls.append(wall_overhead(ns.rounds, ns.libs, weight))
         print(walls[-1], flush=True)
+        # The parse rounds again after each build series: the best of rounds taken over the
+        # whole run, as the machine's slow spells can last minutes.
+        again = parse_throughput(300_000)
+        parse = {k: max(v, again[k]) for k, v in parse.items()}
+        print(parse, flush=True)
     text = render(walls, shim, parse)
     print(text)
     if not ns.no_write:
