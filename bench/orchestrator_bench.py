@@ -440,7 +440,7 @@ def _cpu_row(wall: dict[str, object]) -> str:
 
 def _raw(wall: dict[str, object]) -> str:
     return (
-        f"weight {wall['weight']}: plain "
+        f"{_weight(wall)}: plain "
         + ", ".join(f"{x:.2f}" for x in wall["plain_all"])  # type: ignore[attr-defined]
         + "; tool "
         + ", ".join(f"{x:.2f}" for x in wall["tool_all"])  # type: ignore[attr-defined]
