@@ -223,11 +223,13 @@ def tool_costs(root: Path) -> dict[str, float]:
 
 def shim_run_dir(run_dir: Path) -> socket.socket:
     """Lay ``run_dir`` out as the runner does for stable phases (the wrapper and the linker
-    shim, both links to the shim) and bind its socket, non-blocking, as the runner does."""
+    shim, both links to the shim, and the mode marked decided) and bind its socket,
+    non-blocking, as the runner does."""
     shim = ensure_shim(dict(os.environ))
     (run_dir / "rustc-wrapper").symlink_to(shim)
     (run_dir / "linker").mkdir()
     (run_dir / "linker" / "cc").symlink_to(shim)
+    (run_dir / "decided").touch()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setblocking(False)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,6 +37,8 @@ from cargo_overlap.orchestrator.toolchain import (
 )
 
 if TYPE_CHECKING:
+    import socket
+
     from cargo_overlap.orchestrator.events import PhasesMode
 
 __all__ = [
@@ -166,26 +167,81 @@ def inherited_jobserver_fds(env: Mapping[str, str]) -> list[int]:
     return fds
 
 
-def _plan(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Path) -> BuildPlan:
+class _Prepared(NamedTuple):
+    """The plan's part that needs no answer from the toolchain probe."""
+
+    command: list[str]
+    env: dict[str, str]
+    jobs: int
+    chain: str | None
+    notes: list[str]
+    shim: Path | None
+    shim_error: str
+    probe: ToolchainProbe
+
+
+def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Path) -> _Prepared:
     cargo = find_cargo(env)
     probe = request.toolchain_probe
     if probe is None or not probe.matches(cargo, request.cargo_args, env, cwd):
         if probe is not None:
             probe.discard()
         probe = ToolchainProbe(cargo, request.cargo_args, env, cwd)
-    toolchain = probe.result()
     command, notes = cargo_command(cargo, request.cargo_args)
     jobs = jobs_from(request.cargo_args, env)
     chain = user_rustc_wrapper(cwd, env)
+    new_env = dict(env)
+    try:
+        shim = ensure_shim(env)
+    except ShimBuildError as exc:
+        notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
+        return _Prepared(command, new_env, jobs, chain, notes, None, str(exc), probe)
+    # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
+    wrapper = run_dir / "rustc-wrapper"
+    wrapper.symlink_to(shim)
+    if chain:
+        (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
+        _find_sccache_server(chain, env, run_dir, notes)
+    new_env["RUSTC_WRAPPER"] = str(wrapper)
+    return _Prepared(command, new_env, jobs, chain, notes, shim, "", probe)
+
+
+def _probe_first(request: BuildRequest) -> bool:
+    """Whether the probe must answer before cargo starts: for an error that must come
+    before anything runs (`--phases sections` on stable, a `+toolchain` that is not
+    installed), not for the common case, where cargo starts while the probe runs."""
+    return request.phases == "sections" or toolchain_override(request.cargo_args) is not None
+
+
+def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildPlan:
+    """Wait for the probe, choose the phases mode and lay it out for the shim.
+
+    The shim of each unit waits for the ``decided`` file, which :func:`launch` writes once
+    this and the socket are ready; cargo's own queries of rustc (`-vV`, `--print`) do not
+    wait. Raises :class:`CargoNotFound` when
+    `cargo -V` failed and :class:`PhasesUnavailable`.
+    """
+    toolchain = prepared.probe.result()
     if request.phases == "sections" and not toolchain.nightly:
         raise PhasesUnavailable(
             "--phases sections needs a nightly toolchain (e.g. `cargo-overlap build "
             "+nightly ...`); cargo-overlap never sets RUSTC_BOOTSTRAP, which changes binaries"
         )
+    command, env, jobs, chain, notes, shim = (
+        prepared.command,
+        prepared.env,
+        prepared.jobs,
+        prepared.chain,
+        prepared.notes,
+        prepared.shim,
+    )
+    if shim is None:
+        return BuildPlan(command, env, "none", prepared.shim_error, toolchain, jobs, chain, notes)
     phases: PhasesMode
     if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
         phases = "sections"
         reason = "nightly toolchain: rustc's own section timings"
+        (run_dir / "sections").touch(mode=0o600)
     else:
         phases = "stable"
         reason = (
@@ -193,24 +249,26 @@ def _plan(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Pat
             if not toolchain.nightly
             else "asked for: rmeta notifications, rustc's codegen thread and a linker shim"
         )
-    new_env = dict(env)
-    try:
-        shim = ensure_shim(env)
-    except ShimBuildError as exc:
-        notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
-        return BuildPlan(command, new_env, "none", str(exc), toolchain, jobs, chain, notes)
-    wrapper = run_dir / "rustc-wrapper"
-    wrapper.symlink_to(shim)
-    if chain:
-        (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
-        _find_sccache_server(chain, env, run_dir, notes)
-    if phases == "stable":
         (run_dir / "linker").mkdir(mode=0o700)
         (run_dir / "linker" / "cc").symlink_to(shim)
-    else:
-        (run_dir / "sections").touch(mode=0o600)
-    new_env["RUSTC_WRAPPER"] = str(wrapper)
-    return BuildPlan(command, new_env, phases, reason, toolchain, jobs, chain, notes)
+    return BuildPlan(command, env, phases, reason, toolchain, jobs, chain, notes)
+
+
+def _bind_events_socket(run_dir: Path) -> socket.socket:
+    """The socket the shims report to, bound in ``run_dir``, non-blocking, user-only."""
+    # Imported here, after cargo's spawn: making its enums is ~10 ms of a small machine.
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.bind(str(run_dir / "events.sock"))
+        os.chmod(run_dir / "events.sock", 0o600)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _find_sccache_server(
@@ -344,8 +402,10 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     """Plan the build and start cargo in a session of its own, its stdout (and with
     ``pipe_stderr`` its stderr) on non-blocking pipes for the runner to read.
 
-    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable` before starting anything.
-    The caller owns the result and must :meth:`~LaunchedBuild.close` it.
+    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable`, and then nothing it
+    started runs: only the probe's answer (`cargo -V`, `rustc -vV`) can make them come
+    after the spawn, and cargo is then ended first. The caller owns the result and must
+    :meth:`~LaunchedBuild.close` it.
     """
     env = dict(os.environ if request.env is None else request.env)
     cwd = (request.cwd or Path.cwd()).resolve()
@@ -356,24 +416,28 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
     sock: socket.socket | None = None
     process: subprocess.Popen[bytes] | None = None
+    plan: BuildPlan | None = None
     try:
-        plan = _plan(request, env, cwd, run_dir)
+        prepared = _prepare(request, env, cwd, run_dir)
+        if _probe_first(request):
+            plan = _decide(request, prepared, run_dir)
         planned_ns = time.time_ns()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.bind(str(run_dir / "events.sock"))
-        os.chmod(run_dir / "events.sock", 0o600)
         process = subprocess.Popen(
-            plan.command,
+            prepared.command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if pipe_stderr else None,
             cwd=cwd,
-            env=plan.env,
+            env=prepared.env,
             start_new_session=True,
-            pass_fds=inherited_jobserver_fds(plan.env),
+            pass_fds=inherited_jobserver_fds(prepared.env),
         )
+        # What follows runs while cargo starts up: it takes longer to reach its first unit
+        # than this takes, and the shim of a unit waits for `decided` if not.
+        sock = _bind_events_socket(run_dir)
+        if plan is None:
+            plan = _decide(request, prepared, run_dir)
+        (run_dir / "decided").touch(mode=0o600)
         launched = LaunchedBuild(request, plan, cwd, t0_ns, planned_ns, process, sock, run_dir)
         for stream in (process.stdout, process.stderr):
             if stream is not None:

@@ -4,17 +4,28 @@ in for cargo, so these run in a moment."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
+import subprocess
 import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from cargo_overlap.orchestrator.build_observer import pipe_reader
 from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, Summary
-from cargo_overlap.orchestrator.launch import BuildRequest, group_runs, launch
+from cargo_overlap.orchestrator.launch import (
+    BuildRequest,
+    CargoNotFound,
+    PhasesUnavailable,
+    group_runs,
+    launch,
+)
 from cargo_overlap.orchestrator.lines import Oversize
 from cargo_overlap.orchestrator.runner import watch_build
+from cargo_overlap.orchestrator.shim_build import ensure_shim
 from tests.helpers import alive
 
 
@@ -83,3 +94,108 @@ def test_pipe_reader_hands_on_whole_lines_and_the_rest_at_the_end() -> None:
         assert lines == [b"one", b"two", b"three"]
     finally:
         os.close(r)
+
+
+def slow_rustc(tmp_path: Path, release: str) -> str:
+    """A rustc whose `-vV` (the probe's question) takes a second to answer."""
+    script = tmp_path / "rustc"
+    script.write_text(
+        f'#!/bin/sh\nsleep 1\necho "rustc {release} (fake)"\necho "release: {release}"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_cargo_starts_before_the_probe_answers_and_units_wait_for_the_decision(
+    tmp_path: Path,
+) -> None:
+    # cargo notes whether the phases mode was decided when it started, then exits
+    seen = tmp_path / "seen"
+    env = fake_cargo(
+        tmp_path,
+        f'd=$(dirname "$RUSTC_WRAPPER"); ls "$d" > {seen}; echo done >> {seen}',
+    )
+    env["RUSTC"] = slow_rustc(tmp_path, "1.95.0")
+    build = launch(BuildRequest(cargo_args=[], cwd=tmp_path, env=env))
+    try:
+        assert build.plan.phases == "stable"
+        laid_out = sorted(p.name for p in build.run_dir.iterdir())
+        assert laid_out == ["decided", "events.sock", "linker", "rustc-wrapper"]
+        assert build.process.wait(timeout=30) == 0
+        at_cargo_start = seen.read_text().split()
+        # cargo had its wrapper from the start, but not yet the decision
+        assert "rustc-wrapper" in at_cargo_start and "decided" not in at_cargo_start
+    finally:
+        build.close()
+
+
+@pytest.mark.parametrize("cargo_args", [["--phases-sections"], ["+fake-toolchain"]])
+def test_errors_that_need_the_probe_come_before_cargo_starts(
+    tmp_path: Path, cargo_args: list[str]
+) -> None:
+    started = tmp_path / "started"
+    env = fake_cargo(tmp_path, f"touch {started}")
+    env["RUSTC"] = slow_rustc(tmp_path, "1.95.0")
+    if cargo_args == ["--phases-sections"]:
+        # --phases sections on a stable rustc is refused before cargo runs
+        request = BuildRequest(cargo_args=[], phases="sections", cwd=tmp_path, env=env)
+        with pytest.raises(PhasesUnavailable):
+            launch(request)
+    else:
+        # a toolchain whose `cargo -V` fails: cargo-overlap's error, not cargo's
+        broken = tmp_path / "cargo"
+        broken.write_text(f'#!/bin/sh\ncase "$*" in *-V*) exit 1;; esac\ntouch {started}\n')
+        with pytest.raises(CargoNotFound):
+            launch(BuildRequest(cargo_args=cargo_args, cwd=tmp_path, env=env))
+    assert not started.exists()
+
+
+def tiny_unit(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """A rustc command line and environment as cargo gives them for a one-line lib."""
+    (tmp_path / "lib.rs").write_text("pub fn f() -> u32 { 1 }\n")
+    rustc = shutil.which("rustc")
+    assert rustc is not None
+    args = [
+        rustc,
+        "--crate-name",
+        "tiny",
+        "--crate-type",
+        "lib",
+        "--emit=metadata,link",
+        "--error-format=json",
+        "--json=artifacts",
+        "--out-dir",
+        str(tmp_path / "out"),
+        str(tmp_path / "lib.rs"),
+    ]
+    env = dict(os.environ, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny")
+    env.pop("CARGO_CFG_TARGET_ARCH", None)
+    return args, env
+
+
+def test_the_shim_holds_a_unit_until_the_phases_mode_is_decided(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    wrapper = run_dir / "rustc-wrapper"
+    wrapper.symlink_to(ensure_shim(dict(os.environ)))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(run_dir / "events.sock"))
+    sock.settimeout(30)
+    args, env = tiny_unit(tmp_path)
+    # cargo's own questions to rustc do not wait
+    query = subprocess.run([str(wrapper), args[0], "-vV"], env=env, capture_output=True, timeout=20)
+    assert query.returncode == 0 and query.stdout.startswith(b"rustc ")
+    unit = subprocess.Popen([str(wrapper), *args], env=env, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        assert unit.poll() is None and not (tmp_path / "out").exists()
+        (run_dir / "decided").touch()
+        _, stderr = unit.communicate(timeout=60)
+        assert unit.returncode == 0, stderr
+        assert (tmp_path / "out" / "libtiny.rlib").is_file()
+        assert sock.recv(65536).startswith(b'{"e":"start"')
+    finally:
+        if unit.poll() is None:
+            unit.kill()
+            unit.wait()
+        sock.close()

@@ -522,6 +522,21 @@ fn shadow_linker(run_dir: &Path, args: &mut [OsString]) {
     }
 }
 
+// The orchestrator starts cargo before it knows whether rustc is a nightly (its `rustc -vV`
+// runs while cargo starts up) and writes `decided` once the phases mode is laid out in the
+// run directory. cargo's first unit nearly always comes later; one that does not waits
+// here. No run directory (the orchestrator is gone) or no decision in 30 s: go on, the
+// unit is built either way.
+fn await_decision(run_dir: &Path) {
+    let decided = run_dir.join("decided");
+    for _ in 0..30_000 {
+        if decided.exists() || !run_dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     if args.is_empty() {
         eprintln!("cargo-overlap shim: expected `rustc ARGS...`");
@@ -535,6 +550,9 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             .filter(|s| !s.is_empty())
     });
     let unit = run_dir.is_some() && is_cargo_unit(&args[1..]);
+    if unit {
+        await_decision(run_dir.as_ref().unwrap());
+    }
     let sections_mode = unit && run_dir.as_ref().is_some_and(|d| d.join("sections").exists());
     // In sections mode (a nightly rustc) ask rustc for its section timings the way cargo's
     // -Zsection-timings does, and keep the extra lines from cargo, which did not ask.
