@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, decode_event
+from cargo_overlap.orchestrator.shim_build import ensure_shim
 
 BIN_DIR = Path(sys.executable).parent
 TOOL = BIN_DIR / "cargo-overlap"
@@ -130,3 +132,28 @@ def run_started(t: float = 0.0, *, command: list[str] | None = None, jobs: int =
         phases="stable",
         phases_reason="",
     )
+
+
+def shim_run_dir(run_dir: Path, *, stable: bool = False, decided: bool = True) -> socket.socket:
+    """A run directory laid out as :func:`~cargo_overlap.orchestrator.launch.launch` lays
+    it out (the wrapper; with ``stable`` the linker shim; the ``decided`` marker), and its
+    socket bound, blocking, with a 30 s timeout. ``run_dir / "rustc-wrapper"`` is the shim."""
+    run_dir.mkdir(mode=0o700)
+    shim = ensure_shim(dict(os.environ))
+    (run_dir / "rustc-wrapper").symlink_to(shim)
+    if stable:
+        (run_dir / "linker").mkdir(mode=0o700)
+        (run_dir / "linker" / "cc").symlink_to(shim)
+    if decided:
+        (run_dir / "decided").touch()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(run_dir / "events.sock"))
+    sock.settimeout(30)
+    return sock
+
+
+def unit_env(crate: str = "tiny") -> dict[str, str]:
+    """The environment cargo gives a unit's rustc (as far as the shim looks at it)."""
+    env = dict(os.environ, CARGO_CRATE_NAME=crate, CARGO_PKG_NAME=crate)
+    env.pop("CARGO_CFG_TARGET_ARCH", None)
+    return env

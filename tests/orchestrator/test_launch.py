@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -25,8 +24,7 @@ from cargo_overlap.orchestrator.launch import (
 )
 from cargo_overlap.orchestrator.lines import Oversize
 from cargo_overlap.orchestrator.runner import watch_build
-from cargo_overlap.orchestrator.shim_build import ensure_shim
-from tests.helpers import alive
+from tests.helpers import alive, shim_run_dir, unit_env
 
 
 def fake_cargo(tmp_path: Path, build: str) -> dict[str, str]:
@@ -150,12 +148,12 @@ def test_errors_that_need_the_probe_come_before_cargo_starts(
     assert not started.exists()
 
 
-def tiny_unit(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    """A rustc command line and environment as cargo gives them for a one-line lib."""
+def tiny_unit(tmp_path: Path) -> list[str]:
+    """A rustc command line as cargo gives it for a one-line lib."""
     (tmp_path / "lib.rs").write_text("pub fn f() -> u32 { 1 }\n")
     rustc = shutil.which("rustc")
     assert rustc is not None
-    args = [
+    return [
         rustc,
         "--crate-name",
         "tiny",
@@ -168,20 +166,13 @@ def tiny_unit(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
         str(tmp_path / "out"),
         str(tmp_path / "lib.rs"),
     ]
-    env = dict(os.environ, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny")
-    env.pop("CARGO_CFG_TARGET_ARCH", None)
-    return args, env
 
 
 def test_the_shim_holds_a_unit_until_the_phases_mode_is_decided(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    run_dir.mkdir(mode=0o700)
+    sock = shim_run_dir(run_dir, decided=False)
     wrapper = run_dir / "rustc-wrapper"
-    wrapper.symlink_to(ensure_shim(dict(os.environ)))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(run_dir / "events.sock"))
-    sock.settimeout(30)
-    args, env = tiny_unit(tmp_path)
+    args, env = tiny_unit(tmp_path), unit_env()
     # cargo's own questions to rustc do not wait
     query = subprocess.run([str(wrapper), args[0], "-vV"], env=env, capture_output=True, timeout=20)
     assert query.returncode == 0 and query.stdout.startswith(b"rustc ")
