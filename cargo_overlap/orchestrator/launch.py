@@ -1,5 +1,6 @@
-"""Start one cargo build under the wrapper shim: the plan (toolchain, phases mode, the
-shim's run directory, cargo's command line and environment), then cargo itself.
+"""Start one cargo build under the wrapper shim: the plan (the shim's run directory,
+cargo's command line and environment), then cargo itself, and while cargo starts up, the
+phases mode, once `rustc -vV` has said whether the toolchain is a nightly.
 
 Standard library only, and no event loop: ``cargo-overlap build --json`` starts cargo
 from here before it imports asyncio, anyio or the event model. Those imports take about
@@ -179,6 +180,12 @@ class _Prepared(NamedTuple):
     shim_error: str
     probe: ToolchainProbe
 
+    def plan(self, phases: PhasesMode, reason: str, toolchain: Toolchain) -> BuildPlan:
+        """The whole plan, with what the probe decided."""
+        return BuildPlan(
+            self.command, self.env, phases, reason, toolchain, self.jobs, self.chain, self.notes
+        )
+
 
 def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Path) -> _Prepared:
     cargo = find_cargo(env)
@@ -218,8 +225,8 @@ def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildP
 
     The shim of each unit waits for the ``decided`` file, which :func:`launch` writes once
     this and the socket are ready; cargo's own queries of rustc (`-vV`, `--print`) do not
-    wait. Raises :class:`CargoNotFound` when
-    `cargo -V` failed and :class:`PhasesUnavailable`.
+    wait. Raises :class:`CargoNotFound` when `cargo -V` failed, and
+    :class:`PhasesUnavailable`.
     """
     toolchain = prepared.probe.result()
     if request.phases == "sections" and not toolchain.nightly:
@@ -227,16 +234,9 @@ def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildP
             "--phases sections needs a nightly toolchain (e.g. `cargo-overlap build "
             "+nightly ...`); cargo-overlap never sets RUSTC_BOOTSTRAP, which changes binaries"
         )
-    command, env, jobs, chain, notes, shim = (
-        prepared.command,
-        prepared.env,
-        prepared.jobs,
-        prepared.chain,
-        prepared.notes,
-        prepared.shim,
-    )
+    shim = prepared.shim
     if shim is None:
-        return BuildPlan(command, env, "none", prepared.shim_error, toolchain, jobs, chain, notes)
+        return prepared.plan("none", prepared.shim_error, toolchain)
     phases: PhasesMode
     if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
         phases = "sections"
@@ -251,7 +251,7 @@ def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildP
         )
         (run_dir / "linker").mkdir(mode=0o700)
         (run_dir / "linker" / "cc").symlink_to(shim)
-    return BuildPlan(command, env, phases, reason, toolchain, jobs, chain, notes)
+    return prepared.plan(phases, reason, toolchain)
 
 
 def _bind_events_socket(run_dir: Path) -> socket.socket:
