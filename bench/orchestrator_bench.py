@@ -290,6 +290,11 @@ def discarding_build(root: Path) -> dict[str, float]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# One call's ~1 ms is well inside the scatter of a ~60 ms rustc call on a shared machine
+# (40 pairs once gave -1.0 ms): many pairs, ~30 s in all.
+SHIM_PAIRS = 200
+
+
 def shim_overhead(runs: int) -> dict[str, float]:
     """Median ms of a tiny rustc unit, directly and through the shim."""
     env = dict(os.environ)
@@ -468,7 +473,8 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         *(_wall_row(w) for w in walls),
         *(_floor_row(w) for w in walls),
         *(_cpu_row(w) for w in walls),
-        f"| per-rustc shim overhead (tiny lib; median of 40 back-to-back pairs' differences) "
+        f"| per-rustc shim overhead (tiny lib; median of {SHIM_PAIRS} back-to-back pairs' "
+        "differences) "
         f"| **{shim['delta_ms']:.1f} ms** (medians {shim['wrapped_ms']:.1f} ms through the "
         f"shim, {shim['direct_ms']:.1f} ms direct) | - |",
         f"| parse: cargo JSON lines (compiler-artifact, ~800 B; best of {PARSE_ROUNDS} rounds "
@@ -531,7 +537,7 @@ def main() -> None:
     )
     parse = parse_throughput(300_000)
     print(parse, flush=True)
-    shim = shim_overhead(40)
+    shim = shim_overhead(SHIM_PAIRS)
     print(shim, flush=True)
     walls = []
     for weight in ns.weights:
