@@ -46,11 +46,19 @@ def datagrams_until_exit(sock: socket.socket, proc: subprocess.Popen[bytes]) -> 
     return got
 
 
-def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(tmp_path: Path) -> None:
+def start_unit(
+    tmp_path: Path, pause_s: float, crate_type: str
+) -> tuple[socket.socket, subprocess.Popen[bytes]]:
+    """A stable-mode run directory's socket, and a unit started through its shim."""
     sock = shim_run_dir(tmp_path / "run", stable=True)
     wrapper = tmp_path / "run" / "rustc-wrapper"
-    args = unit_args(fake_rustc(tmp_path, 0), "lib")
+    args = unit_args(fake_rustc(tmp_path, pause_s), crate_type)
     proc = subprocess.Popen([str(wrapper), *args], env=unit_env(), stderr=subprocess.PIPE)
+    return sock, proc
+
+
+def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(tmp_path: Path) -> None:
+    sock, proc = start_unit(tmp_path, 0, "lib")
     try:
         got = datagrams_until_exit(sock, proc)
     finally:
@@ -62,11 +70,8 @@ def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(tmp_path: Path)
 
 
 def test_a_held_report_goes_out_while_rustc_still_runs(tmp_path: Path) -> None:
-    sock = shim_run_dir(tmp_path / "run", stable=True)
-    wrapper = tmp_path / "run" / "rustc-wrapper"
     # the rlib comes 3 s after the rmeta: far past the hold
-    args = unit_args(fake_rustc(tmp_path, 3), "lib")
-    proc = subprocess.Popen([str(wrapper), *args], env=unit_env(), stderr=subprocess.DEVNULL)
+    sock, proc = start_unit(tmp_path, 3, "lib")
     try:
         first = sock.recv(1 << 20)
         assert proc.poll() is None, "the start and rmeta waited for rustc to exit"
@@ -81,10 +86,7 @@ def test_a_held_report_goes_out_while_rustc_still_runs(tmp_path: Path) -> None:
 
 
 def test_a_unit_that_links_sends_each_report_at_once(tmp_path: Path) -> None:
-    sock = shim_run_dir(tmp_path / "run", stable=True)
-    wrapper = tmp_path / "run" / "rustc-wrapper"
-    args = unit_args(fake_rustc(tmp_path, 0), "bin")
-    proc = subprocess.Popen([str(wrapper), *args], env=unit_env(), stderr=subprocess.DEVNULL)
+    sock, proc = start_unit(tmp_path, 0, "bin")
     try:
         got = datagrams_until_exit(sock, proc)
     finally:
