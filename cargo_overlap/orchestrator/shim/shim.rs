@@ -133,13 +133,23 @@ const HOLD: Duration = Duration::from_millis(150);
 // Well under a unix datagram's size limit (the socket's send buffer, ~200 KiB by default).
 const BATCH_LIMIT: usize = 60 * 1024;
 
-// The messages waiting for a datagram, newline-separated, and when the oldest must go.
+// The messages waiting for a datagram, newline-separated, and when the oldest must go;
+// with `hold` false every message goes out at once.
 struct Batch {
+    hold: bool,
     buf: Vec<u8>,
     due: Option<Instant>,
 }
 
 impl Batch {
+    fn report(&mut self, reporter: &Reporter, msg: &[u8]) {
+        if self.hold {
+            self.push(reporter, msg);
+        } else {
+            reporter.send(msg);
+        }
+    }
+
     fn push(&mut self, reporter: &Reporter, msg: &[u8]) {
         if !self.buf.is_empty() && self.buf.len() + msg.len() >= BATCH_LIMIT {
             self.flush(reporter);
@@ -708,13 +718,8 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
     msg.extend_from_slice(b"]}");
     // A unit that links has other senders (the codegen watcher, the linker shim) whose
     // messages must not overtake its start: its messages go out at once.
-    let mut batch = Batch { buf: Vec::new(), due: None };
-    let hold = !stable_mode;
-    if hold {
-        batch.push(&reporter, &msg);
-    } else {
-        reporter.send(&msg);
-    }
+    let mut batch = Batch { hold: !stable_mode, buf: Vec::new(), due: None };
+    batch.report(&reporter, &msg);
 
     let done = Arc::new(AtomicBool::new(false));
     let watcher = if stable_mode && chain.is_none() {
@@ -784,11 +789,7 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             msg.extend_from_slice(body);
             msg.push(b'}');
             if !held.is_empty() {
-                if hold {
-                    batch.push(&reporter, &held);
-                } else {
-                    reporter.send(&held);
-                }
+                batch.report(&reporter, &held);
                 held.clear();
             }
             let last = is_final_artifact(body) && {
@@ -797,10 +798,8 @@ fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
             };
             if last {
                 std::mem::swap(&mut held, &mut msg);
-            } else if hold {
-                batch.push(&reporter, &msg);
             } else {
-                reporter.send(&msg);
+                batch.report(&reporter, &msg);
             }
         }
     }
