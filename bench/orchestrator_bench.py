@@ -43,7 +43,7 @@ from cargo_overlap.orchestrator.raw_messages import (  # noqa: E402
     decode_cargo_line,
     decode_shim_datagram,
 )
-from cargo_overlap.orchestrator.shim_build import ensure_shim  # noqa: E402
+from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_path  # noqa: E402
 from cargo_overlap.orchestrator.tap import EventTap  # noqa: E402
 from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
 
@@ -221,12 +221,11 @@ def tool_costs(root: Path) -> dict[str, float]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def shim_run_dir(run_dir: Path) -> socket.socket:
-    """Lay ``run_dir`` out as the runner does for stable phases (the wrapper and the linker
-    shim, both links to the shim, and the mode marked decided) and bind its socket,
-    non-blocking, as the runner does."""
+def shim_run_dir(run_dir: Path) -> tuple[socket.socket, dict[str, str]]:
+    """Lay ``run_dir`` out as the runner does for stable phases (the linker shim, a link to
+    the shim, and the mode marked decided) and bind its socket, non-blocking, as the runner
+    does; returns the socket and the environment that makes cargo run the shim for it."""
     shim = ensure_shim(dict(os.environ))
-    (run_dir / "rustc-wrapper").symlink_to(shim)
     (run_dir / "linker").mkdir()
     (run_dir / "linker" / "cc").symlink_to(shim)
     (run_dir / "decided").touch()
@@ -234,7 +233,7 @@ def shim_run_dir(run_dir: Path) -> socket.socket:
     sock.setblocking(False)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     sock.bind(str(run_dir / "events.sock"))
-    return sock
+    return sock, {"RUSTC_WRAPPER": str(wrapper_path(shim)), RUN_DIR_ENV: str(run_dir)}
 
 
 def discard_datagrams(sock: socket.socket) -> None:
@@ -253,8 +252,8 @@ def discarding_build(root: Path) -> dict[str, float]:
     this machine, the part of the tool's own CPU that no parsing speed-up removes."""
     work = Path(tempfile.mkdtemp(prefix="co-floor-"))
     try:
-        sock = shim_run_dir(work)
-        env = dict(os.environ, RUSTC_WRAPPER=str(work / "rustc-wrapper"))
+        sock, shim_env = shim_run_dir(work)
+        env = dict(os.environ, **shim_env)
         before = resource.getrusage(resource.RUSAGE_SELF)
         before_children = children_cpu()
         t = time.perf_counter()
@@ -303,7 +302,7 @@ def shim_overhead(runs: int) -> dict[str, float]:
         (work / "lib.rs").write_text("pub fn f() -> u32 { 1 }\n")
         run_dir = work / "run"
         run_dir.mkdir(mode=0o700)
-        sock = shim_run_dir(run_dir)
+        sock, shim_env = shim_run_dir(run_dir)
         rustc = shutil.which("rustc") or "rustc"
         args = [
             rustc,
@@ -319,11 +318,15 @@ def shim_overhead(runs: int) -> dict[str, float]:
             str(work / "lib.rs"),
         ]
         unit_env = dict(
-            env, CARGO_CRATE_NAME="tiny", CARGO_PKG_NAME="tiny", CARGO_PKG_VERSION="0.1.0"
+            env,
+            CARGO_CRATE_NAME="tiny",
+            CARGO_PKG_NAME="tiny",
+            CARGO_PKG_VERSION="0.1.0",
+            **{RUN_DIR_ENV: shim_env[RUN_DIR_ENV]},
         )
         direct: list[float] = []
         wrapped: list[float] = []
-        pairs = ((args, direct), ([str(run_dir / "rustc-wrapper"), *args], wrapped))
+        pairs = ((args, direct), ([shim_env["RUSTC_WRAPPER"], *args], wrapped))
         for i in range(runs):
             # each pair back to back, which one first alternating: on a shared machine
             # whose speed drifts, the pair's difference is what stays comparable

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, decode_event
-from cargo_overlap.orchestrator.shim_build import ensure_shim
+from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_path
 
 BIN_DIR = Path(sys.executable).parent
 TOOL = BIN_DIR / "cargo-overlap"
@@ -136,11 +136,10 @@ def run_started(t: float = 0.0, *, command: list[str] | None = None, jobs: int =
 
 def shim_run_dir(run_dir: Path, *, stable: bool = False, decided: bool = True) -> socket.socket:
     """A run directory laid out as :func:`~cargo_overlap.orchestrator.launch.launch` lays
-    it out (the wrapper; with ``stable`` the linker shim; the ``decided`` marker), and its
-    socket bound, blocking, with a 30 s timeout. ``run_dir / "rustc-wrapper"`` is the shim."""
+    it out (with ``stable`` the linker shim; the ``decided`` marker), and its socket bound,
+    blocking, with a 30 s timeout. Run :func:`wrapper` with :func:`unit_env` of it."""
     run_dir.mkdir(mode=0o700)
     shim = ensure_shim(dict(os.environ))
-    (run_dir / "rustc-wrapper").symlink_to(shim)
     if stable:
         (run_dir / "linker").mkdir(mode=0o700)
         (run_dir / "linker" / "cc").symlink_to(shim)
@@ -152,8 +151,15 @@ def shim_run_dir(run_dir: Path, *, stable: bool = False, decided: bool = True) -
     return sock
 
 
-def unit_env(crate: str = "tiny") -> dict[str, str]:
-    """The environment cargo gives a unit's rustc (as far as the shim looks at it)."""
+def wrapper() -> str:
+    """The shim as cargo runs it: RUSTC_WRAPPER."""
+    return str(wrapper_path(ensure_shim(dict(os.environ))))
+
+
+def unit_env(run_dir: Path, crate: str = "tiny") -> dict[str, str]:
+    """The environment cargo gives a unit's rustc under the tool, for ``run_dir`` (as far
+    as the shim looks at it)."""
     env = dict(os.environ, CARGO_CRATE_NAME=crate, CARGO_PKG_NAME=crate)
+    env[RUN_DIR_ENV] = str(run_dir)
     env.pop("CARGO_CFG_TARGET_ARCH", None)
     return env

@@ -19,6 +19,9 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
+# Where the wrapper finds its run directory (shim.rs reads the same name).
+RUN_DIR_ENV = "COVERLAP_RUN_DIR"
+
 
 class ShimBuildError(Exception):
     """The shim could not be compiled; the message is one line."""
@@ -98,3 +101,28 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
         # rename() is atomic: concurrent first runs both succeed with one complete binary.
         os.replace(out, target)
     return target
+
+
+def wrapper_path(shim: Path) -> Path:
+    """The stable path cargo runs as RUSTC_WRAPPER: a link named `rustc-wrapper` (the
+    shim's role is its file name) beside the compiled shim, made once.
+
+    One path for every run, because cargo keys its cache of rustc's answers
+    (`target/.rustc_info.json`: `rustc -vV`, the `--print` queries) on the wrapper's path:
+    a new path each run made every run, and the plain `cargo build` after it, ask rustc
+    again. The run directory reaches the shim through :data:`RUN_DIR_ENV` instead.
+    """
+    link = shim.parent / "rustc-wrapper"
+    if link.is_symlink():
+        return link
+    tmp = shim.parent / f".rustc-wrapper.{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(shim.name)
+        # rename() is atomic: concurrent first runs leave one good link
+        os.replace(tmp, link)
+    except OSError as exc:
+        raise ShimBuildError(
+            f"cannot link the wrapper shim in {shim.parent}: {exc.strerror}"
+        ) from exc
+    return link

@@ -122,6 +122,18 @@ def test_nothing_rebuilds_after_the_tool(built: tuple[Path, ToolRun]) -> None:
     assert flags and all(flags)
 
 
+def test_cargo_keeps_what_rustc_told_it_from_one_run_to_the_next(workspace) -> None:  # type: ignore[no-untyped-def]
+    # cargo caches `rustc -vV` and its `--print` queries in target/.rustc_info.json, keyed
+    # on RUSTC_WRAPPER's path: a wrapper path new in each run made every run ask again
+    root = workspace(plugins=())
+    info = root / "target" / ".rustc_info.json"
+    assert run_tool(["build", "--json"], cwd=root).returncode == 0
+    first = json.loads(info.read_text())
+    assert first["outputs"], first
+    assert run_tool(["build", "--json"], cwd=root).returncode == 0
+    assert json.loads(info.read_text()) == first
+
+
 def test_jobserver_reaches_rustc(built: tuple[Path, ToolRun]) -> None:
     _root, run = built
     assert "jobserver" not in run.stderr
@@ -186,13 +198,13 @@ def test_artifacts_are_byte_identical_to_a_plain_build(workspace) -> None:  # ty
 
 def test_temp_dir_is_private_and_removed(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root = workspace()
-    # A build script reports the wrapper's directory and its mode, as cargo sees them.
+    # A build script reports the run directory the shim reports to, and its mode.
     probe = root / "crates" / "shared-001"
     (probe / "build.rs").write_text(
         "use std::os::unix::fs::PermissionsExt;\n"
         "fn main() {\n"
-        '    let w = std::env::var("RUSTC_WRAPPER").unwrap();\n'
-        "    let dir = std::path::Path::new(&w).parent().unwrap();\n"
+        '    let w = std::env::var("COVERLAP_RUN_DIR").unwrap();\n'
+        "    let dir = std::path::Path::new(&w);\n"
         "    let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;\n"
         '    let text = format!("{} {:o}", dir.display(), mode);\n'
         '    std::fs::write(std::env::var("PROBE_OUT").unwrap(), text).unwrap();\n'
@@ -284,8 +296,11 @@ def test_build_scripts_see_the_environment_they_see_without_the_tool(
     plain, tool = dump("plain"), dump("tool")
     plain.pop("ENV_DUMP")
     tool.pop("ENV_DUMP")
-    assert "RUSTC_WRAPPER" not in plain
+    # cargo gives build scripts its RUSTC_WRAPPER; the run directory the shim reports to
+    # comes with it, and is gone once the run ends
+    assert "RUSTC_WRAPPER" not in plain and "COVERLAP_RUN_DIR" not in plain
     assert Path(tool.pop("RUSTC_WRAPPER")).name == "rustc-wrapper"
+    assert not Path(tool.pop("COVERLAP_RUN_DIR")).exists()
     assert tool == plain
 
 

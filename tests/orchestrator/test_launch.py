@@ -24,7 +24,7 @@ from cargo_overlap.orchestrator.launch import (
 )
 from cargo_overlap.orchestrator.lines import Oversize
 from cargo_overlap.orchestrator.runner import watch_build
-from tests.helpers import alive, shim_run_dir, unit_env
+from tests.helpers import alive, shim_run_dir, unit_env, wrapper
 
 
 def fake_cargo(tmp_path: Path, build: str) -> dict[str, str]:
@@ -111,18 +111,18 @@ def test_cargo_starts_before_the_probe_answers_and_units_wait_for_the_decision(
     seen = tmp_path / "seen"
     env = fake_cargo(
         tmp_path,
-        f'd=$(dirname "$RUSTC_WRAPPER"); ls "$d" > {seen}; echo done >> {seen}',
+        f'ls "$COVERLAP_RUN_DIR" > {seen}; test -x "$RUSTC_WRAPPER" && echo wrapper >> {seen}',
     )
     env["RUSTC"] = slow_rustc(tmp_path, "1.95.0")
     build = launch(BuildRequest(cargo_args=[], cwd=tmp_path, env=env))
     try:
         assert build.plan.phases == "stable"
         laid_out = sorted(p.name for p in build.run_dir.iterdir())
-        assert laid_out == ["decided", "events.sock", "linker", "rustc-wrapper"]
+        assert laid_out == ["decided", "events.sock", "linker"]
         assert build.process.wait(timeout=30) == 0
         at_cargo_start = seen.read_text().split()
         # cargo had its wrapper from the start, but not yet the decision
-        assert "rustc-wrapper" in at_cargo_start and "decided" not in at_cargo_start
+        assert "wrapper" in at_cargo_start and "decided" not in at_cargo_start
     finally:
         build.close()
 
@@ -171,12 +171,11 @@ def tiny_unit(tmp_path: Path) -> list[str]:
 def test_the_shim_holds_a_unit_until_the_phases_mode_is_decided(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     sock = shim_run_dir(run_dir, decided=False)
-    wrapper = run_dir / "rustc-wrapper"
-    args, env = tiny_unit(tmp_path), unit_env()
+    args, env = tiny_unit(tmp_path), unit_env(run_dir)
     # cargo's own questions to rustc do not wait
-    query = subprocess.run([str(wrapper), args[0], "-vV"], env=env, capture_output=True, timeout=20)
+    query = subprocess.run([wrapper(), args[0], "-vV"], env=env, capture_output=True, timeout=20)
     assert query.returncode == 0 and query.stdout.startswith(b"rustc ")
-    unit = subprocess.Popen([str(wrapper), *args], env=env, stderr=subprocess.PIPE)
+    unit = subprocess.Popen([wrapper(), *args], env=env, stderr=subprocess.PIPE)
     try:
         time.sleep(0.5)
         assert unit.poll() is None and not (tmp_path / "out").exists()

@@ -10,7 +10,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.helpers import shim_run_dir, unit_env
+from tests.helpers import shim_run_dir, unit_env, wrapper
 
 RMETA = '{"$message_type":"artifact","artifact":"/x/libtiny.rmeta","emit":"metadata"}'
 RLIB = '{"$message_type":"artifact","artifact":"/x/libtiny.rlib","emit":"link"}'
@@ -51,9 +51,9 @@ def start_unit(
 ) -> tuple[socket.socket, subprocess.Popen[bytes]]:
     """A stable-mode run directory's socket, and a unit started through its shim."""
     sock = shim_run_dir(tmp_path / "run", stable=True)
-    wrapper = tmp_path / "run" / "rustc-wrapper"
     args = unit_args(fake_rustc(tmp_path, pause_s), crate_type)
-    proc = subprocess.Popen([str(wrapper), *args], env=unit_env(), stderr=subprocess.PIPE)
+    env = unit_env(tmp_path / "run")
+    proc = subprocess.Popen([wrapper(), *args], env=env, stderr=subprocess.PIPE)
     return sock, proc
 
 

@@ -1,7 +1,8 @@
 // cargo-overlap's RUSTC_WRAPPER and linker shim: one std-only binary, two roles.
 //
-// As the wrapper (invoked by cargo as `<run dir>/rustc-wrapper [USER_WRAPPER] rustc ARGS`),
-// it runs rustc (or the user's own wrapper, named in `<run dir>/chain`), relays rustc's
+// As the wrapper (invoked by cargo as `.../rustc-wrapper [USER_WRAPPER] rustc ARGS`, the run
+// directory named by $COVERLAP_RUN_DIR), it runs rustc (or the user's own wrapper, named in
+// `<run dir>/chain`), relays rustc's
 // stderr to cargo byte for byte, and copies rustc's artifact and section-timing lines to the
 // orchestrator over a unix datagram socket, stamped with wall-clock nanoseconds.
 // As a linker (invoked by rustc through PATH as `cc` or another linker name), it reports
@@ -33,6 +34,7 @@ const SOCK_ENV: &str = "COVERLAP_SOCK";
 const UNIT_ENV: &str = "COVERLAP_UNIT";
 const PATH_ENV: &str = "COVERLAP_REAL_PATH";
 const LINKER_DIR_ENV: &str = "COVERLAP_LINKER_DIR";
+const RUN_DIR_ENV: &str = "COVERLAP_RUN_DIR";
 
 #[repr(C)]
 struct Timeval {
@@ -398,13 +400,13 @@ fn metadata_arg(args: &[OsString]) -> Option<Vec<u8>> {
     None
 }
 
-fn run_dir_of(argv0: &OsString) -> Option<PathBuf> {
-    let p = Path::new(argv0);
-    if p.is_absolute() {
-        p.parent().map(|d| d.to_path_buf())
-    } else {
-        None
-    }
+// The run directory comes from the environment, not from the wrapper's own path: cargo keys
+// its cache of rustc's answers (target/.rustc_info.json) on RUSTC_WRAPPER's path, so that
+// path is the same in every run. Without it the shim is a transparent exec.
+fn run_dir() -> Option<PathBuf> {
+    env::var_os(RUN_DIR_ENV)
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
 }
 
 fn exit_like(status: std::process::ExitStatus) -> ! {
@@ -606,12 +608,12 @@ fn await_decision(run_dir: &Path) {
     }
 }
 
-fn wrapper_main(argv0: OsString, args: Vec<OsString>) -> ! {
+fn wrapper_main(args: Vec<OsString>) -> ! {
     if args.is_empty() {
         eprintln!("cargo-overlap shim: expected `rustc ARGS...`");
         std::process::exit(101);
     }
-    let run_dir = run_dir_of(&argv0);
+    let run_dir = run_dir();
     let chain: Option<OsString> = run_dir.as_ref().and_then(|d| {
         std::fs::read(d.join("chain"))
             .ok()
@@ -950,7 +952,7 @@ fn main() {
     let rest: Vec<OsString> = argv.collect();
     let base = Path::new(&argv0).file_name().map(|s| s.to_os_string()).unwrap_or_default();
     if base.as_bytes() == b"rustc-wrapper" {
-        wrapper_main(argv0, rest)
+        wrapper_main(rest)
     } else {
         linker_main(argv0, base, rest)
     }
