@@ -133,6 +133,7 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
             for run in runs[i % 3 :] + runs[: i % 3]:
                 run()
         return {
+            "noop": noop_overhead(root),
             "units": units,
             "plain": statistics.median(plain),
             "tool": statistics.median(tool),
@@ -150,6 +151,31 @@ def wall_overhead(rounds: int, libs: int, weight: int) -> dict[str, object]:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+NOOP_RUNS = 15
+
+
+def noop_overhead(root: Path) -> dict[str, float]:
+    """Median wall ms of a build with nothing to compile (the workspace is fresh), plain
+    and through the tool: the overhead felt on every edit-build cycle, all start-up and
+    no compiling. Each side runs in blocks, the first run of a block untimed: cargo keeps
+    one cache of rustc's answers (target/.rustc_info.json), keyed on the wrapper, which
+    each side's first run after the other's rewrites."""
+    subprocess.run(["cargo", "build"], cwd=root, check=True, capture_output=True)
+    plain: list[float] = []
+    tool: list[float] = []
+    sides = (([str(TOOL), "build", "--json"], tool), (["cargo", "build"], plain))
+    for block in range(2):
+        for cmd, sink in sides if block % 2 == 0 else sides[::-1]:
+            for i in range(NOOP_RUNS + 1):
+                t = time.perf_counter()
+                subprocess.run(
+                    cmd, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                if i:
+                    sink.append((time.perf_counter() - t) * 1000)
+    return {"plain_ms": statistics.median(plain), "tool_ms": statistics.median(tool)}
 
 
 def _ratios(name: str, plain: list[float], other: list[float]) -> dict[str, float]:
@@ -448,6 +474,17 @@ def _cpu_row(wall: dict[str, object]) -> str:
     )
 
 
+def _noop_row(wall: dict[str, object]) -> str:
+    noop: dict[str, float] = wall["noop"]  # type: ignore[assignment]
+    runs = 2 * NOOP_RUNS
+    return (
+        f"| a build with nothing to compile, {_weight(wall)} (every unit fresh): the tool's "
+        f"wall minus plain `cargo build`'s, medians of {runs} runs each | "
+        f"**{noop['tool_ms'] - noop['plain_ms']:+.0f} ms** ({noop['tool_ms']:.0f} ms / "
+        f"{noop['plain_ms']:.0f} ms) | - |"
+    )
+
+
 def _raw(wall: dict[str, object]) -> str:
     return (
         f"{_weight(wall)}: plain "
@@ -493,6 +530,7 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         f"| CPU of merely reading cargo's stdout and the shim's socket, weight-1 build "
         f"(the loop that discards everything) | **{floor['cpu_s']:.2f} s** for "
         f"{floor['wakeups']:.0f} wake-ups | - |",
+        *(_noop_row(w) for w in walls),
         f"| peak memory of the cargo-overlap process during the weight-1 build | "
         f"**{costs['rss_mib']:.0f} MiB** | - |",
         "",
