@@ -210,12 +210,28 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: 
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
         return _Prepared(command, new_env, jobs, chain, notes, None, str(exc), probe)
+    if chain and _is_the_shim(chain, shim, env):
+        # A run inside a build cargo-overlap watches (a build script, a test) inherits the
+        # outer run's RUSTC_WRAPPER: chained, the shim would run itself without end.
+        notes.append(
+            "RUSTC_WRAPPER is cargo-overlap's own shim (from an enclosing run): not chained"
+        )
+        chain = None
     if chain:
         (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
         _find_sccache_server(chain, env, run_dir, notes)
     new_env["RUSTC_WRAPPER"] = str(wrapper)
     new_env[RUN_DIR_ENV] = str(run_dir)
     return _Prepared(command, new_env, jobs, chain, notes, shim, "", probe)
+
+
+def _is_the_shim(wrapper: str, shim: Path, env: Mapping[str, str]) -> bool:
+    """Whether the user's wrapper, as cargo would find it, is cargo-overlap's shim."""
+    path = wrapper if "/" in wrapper else shutil.which(wrapper, path=env.get("PATH"))
+    try:
+        return path is not None and os.path.samefile(path, shim)
+    except OSError:
+        return False
 
 
 def _probe_first(request: BuildRequest) -> bool:

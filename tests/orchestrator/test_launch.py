@@ -57,6 +57,20 @@ def test_close_ends_a_build_still_running_and_removes_its_run_dir(tmp_path: Path
     build.close()  # a second close is harmless
 
 
+def test_an_enclosing_runs_wrapper_is_not_chained(tmp_path: Path) -> None:
+    # a run inside a build that cargo-overlap watches inherits the outer RUSTC_WRAPPER,
+    # the shim: chained, it would run itself again for every rustc call, without end
+    env = fake_cargo(tmp_path, "exit 0")
+    env["RUSTC_WRAPPER"] = wrapper()
+    build = launch(BuildRequest(cargo_args=[], cwd=tmp_path, env=env))
+    try:
+        assert build.plan.chain is None and not (build.run_dir / "chain").exists()
+        assert any("own shim" in note for note in build.plan.notes), build.plan.notes
+        assert build.process.wait(timeout=30) == 0
+    finally:
+        build.close()
+
+
 def test_without_a_pidfd_cargo_exit_is_still_seen(tmp_path: Path) -> None:
     env = fake_cargo(tmp_path, "echo 'not json'; echo oops >&2; exit 7")
     build = launch(BuildRequest(cargo_args=[], cwd=tmp_path, env=env), pipe_stderr=True)
