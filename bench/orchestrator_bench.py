@@ -485,6 +485,14 @@ def _noop_row(wall: dict[str, object]) -> str:
     )
 
 
+def _spread(walls: list[dict[str, object]]) -> float:
+    """The largest spread of plain cargo's walls in one series, in % of its fastest."""
+    return max(
+        100 * (max(w["plain_all"]) / min(w["plain_all"]) - 1)  # type: ignore[call-overload]
+        for w in walls
+    )
+
+
 def _raw(wall: dict[str, object]) -> str:
     return (
         f"{_weight(wall)}: plain "
@@ -543,18 +551,22 @@ def render(walls: list[dict[str, object]], shim: dict[str, float], parse: dict[s
         "anyio and the event model are imported, and before `cargo -V` and `rustc -vV` "
         "have answered, so those overlap with cargo's own start-up), the shim's cost per "
         "rustc call, and the tool's own CPU while the build runs, which competes with "
-        "rustc for the cores. Much of that CPU is waking up at all: the loop that "
-        "discards everything reads the same output and does nothing with it. That is why "
-        "the shim of a unit that does not link holds its reports for up to 150 ms and "
-        "sends them together: a small crate's start, rmeta and end cost one wake-up, not "
-        "three. After cargo exits the tool "
-        "writes its summary and leaves without finalising the interpreter. Each round "
+        "rustc for the cores: with both cores busy, each CPU second added costs about "
+        "half a second of wall, so the CPU rows are the better guide to where it goes. "
+        "The shim of a unit that does not link holds its reports for up to 150 ms and "
+        "sends them together, so a small crate's start, rmeta and end wake the tool once, not "
+        "three times. After cargo exits the tool "
+        "writes its summary and leaves without finalising the interpreter. A build with "
+        "nothing to compile shows the fixed part alone: the start-up, and the imports of "
+        "asyncio, anyio and the event model, which a cold build hides behind cargo's work "
+        "but a no-op build, over in a tenth of a second, has to wait for. Each round "
         "runs the three builds (plain, the tool, the shim only) in a rotating order, "
         "`cargo clean` before each; the shim-only wall, set against plain cargo's and the "
         "tool's, splits the overhead between the build's side (one more process per "
         "rustc, its relay of rustc's stderr, JSON messages) and the Python orchestrator's. "
-        "On this virtual machine plain cargo's own wall varies by up to 45% between "
-        "identical cold builds (see the raw walls), so the middle half of the rounds' "
+        "On this virtual machine plain cargo's own wall varies between identical cold "
+        f"builds: by {_spread(walls):.0f}% from the fastest to the slowest in this run, by "
+        "up to 45% in busy hours; so the middle half of the rounds' "
         "ratios is given beside their median: a difference of a few percent between two "
         "runs of this script is noise.",
         END,
