@@ -43,7 +43,7 @@ from cargo_overlap.orchestrator.raw_messages import (  # noqa: E402
     decode_cargo_line,
     decode_shim_datagram,
 )
-from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_path  # noqa: E402
+from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_env  # noqa: E402
 from cargo_overlap.orchestrator.tap import EventTap  # noqa: E402
 from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
 
@@ -259,7 +259,7 @@ def shim_run_dir(run_dir: Path) -> tuple[socket.socket, dict[str, str]]:
     sock.setblocking(False)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     sock.bind(str(run_dir / "events.sock"))
-    return sock, {"RUSTC_WRAPPER": str(wrapper_path(shim)), RUN_DIR_ENV: str(run_dir)}
+    return sock, wrapper_env(shim, run_dir)
 
 
 def discard_datagrams(sock: socket.socket) -> None:

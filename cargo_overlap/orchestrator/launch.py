@@ -26,12 +26,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from cargo_overlap.orchestrator.shim_build import (
-    RUN_DIR_ENV,
-    ShimBuildError,
-    ensure_shim,
-    wrapper_path,
-)
+from cargo_overlap.orchestrator.shim_build import ShimBuildError, ensure_shim, wrapper_env
 from cargo_overlap.orchestrator.toolchain import (
     CargoNotFound,
     Toolchain,
@@ -206,7 +201,7 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: 
     try:
         shim = ensure_shim(env)
         # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
-        wrapper = wrapper_path(shim)
+        shim_env = wrapper_env(shim, run_dir)
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
         return _Prepared(command, new_env, jobs, chain, notes, None, str(exc), probe)
@@ -220,8 +215,7 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: 
     if chain:
         (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
         _find_sccache_server(chain, env, run_dir, notes)
-    new_env["RUSTC_WRAPPER"] = str(wrapper)
-    new_env[RUN_DIR_ENV] = str(run_dir)
+    new_env.update(shim_env)
     return _Prepared(command, new_env, jobs, chain, notes, shim, "", probe)
 
 

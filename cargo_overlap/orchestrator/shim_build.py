@@ -126,3 +126,9 @@ def wrapper_path(shim: Path) -> Path:
             f"cannot link the wrapper shim in {shim.parent}: {exc.strerror}"
         ) from exc
     return link
+
+
+def wrapper_env(shim: Path, run_dir: Path) -> dict[str, str]:
+    """What cargo's environment needs to run ``shim`` as its wrapper, reporting to
+    ``run_dir``: RUSTC_WRAPPER at :func:`wrapper_path`, and :data:`RUN_DIR_ENV`."""
+    return {"RUSTC_WRAPPER": str(wrapper_path(shim)), RUN_DIR_ENV: str(run_dir)}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.shim_build import ensure_shim
+from cargo_overlap.orchestrator.shim_build import ensure_shim, wrapper_path
 
 PT_INTERP = 3
 
@@ -35,11 +35,8 @@ def static_glibc() -> bool:
 
 def runs(shim: Path) -> bool:
     """The shim starts: as the wrapper with no arguments it says what it expects, exit 101."""
-    link = shim.parent / "probe" / "rustc-wrapper"  # the shim's role is its file name
-    link.parent.mkdir(exist_ok=True)
-    link.unlink(missing_ok=True)
-    link.symlink_to(shim)
-    proc = subprocess.run([str(link)], capture_output=True, text=True)
+    # as cargo runs it: the link whose file name gives the shim its role
+    proc = subprocess.run([str(wrapper_path(shim))], capture_output=True, text=True)
     return proc.returncode == 101 and "expected `rustc ARGS...`" in proc.stderr
 
 
