@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
 
 from cargo_overlap import __version__
 from cargo_overlap.orchestrator.streams import discard_stream
 
+# Not `from typing import TYPE_CHECKING`: `build` starts cargo before typing is imported
+# (mypy takes any TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import NoReturn
 
 # Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
 EXIT_USAGE = 2

@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
 
 from cargo_overlap.orchestrator.color import (
     ColorError,
@@ -23,19 +20,25 @@ from cargo_overlap.orchestrator.streams import (
     same_file,
     write_or_drop,
 )
-from cargo_overlap.orchestrator.toolchain import CargoNotFound, ToolchainProbe, find_cargo
+from cargo_overlap.orchestrator.toolchain import CargoNotFound
 
+# Not `from typing import TYPE_CHECKING`: typing (and pathlib) stay off the way to
+# cargo's start; mypy takes any TYPE_CHECKING as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import IO
 
     from cargo_overlap.orchestrator.baseline import Comparison
     from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary
-    from cargo_overlap.orchestrator.launch import BuildRequest
+    from cargo_overlap.orchestrator.launch import BuildRequest, PhasesChoice
 
-# Headless, cargo is started (orchestrator.launch, standard library only) before anyio,
-# the runner and the event model are imported, and `cargo -V` and `rustc -vV` are started
-# before that: Python's imports then overlap with the probes and with cargo's own
-# start-up instead of delaying cargo. What only some runs need afterwards (traces,
+# Headless, cargo is started (orchestrator.launch, on `os` alone) before anyio, the runner
+# and the event model are imported, and before `cargo -V` and `rustc -vV` are asked:
+# Python's imports and the probes then overlap with cargo's own start-up instead of
+# delaying it. What only some runs need afterwards (traces,
 # baselines, GitHub output, the text summary) is imported where it is used.
 
 EXIT_USAGE = 2
@@ -89,6 +92,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+# --phases, checked by split_own_flags, as the type BuildRequest takes
+_PHASES: dict[str, PhasesChoice] = {"auto": "auto", "stable": "stable", "sections": "sections"}
 _VALUE_FLAGS = ("--phases", "--events", "--trace", "--color", "--baseline", "--max-regression")
 
 
@@ -136,22 +141,13 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         else:
             rest.append(a)
         i += 1
-    if own["phases"] not in ("auto", "stable", "sections"):
+    if own["phases"] not in _PHASES:
         raise UsageError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
     return own, rest
 
 
 def _error(message: str) -> None:
     print(f"cargo-overlap: error: {message}", file=sys.stderr)
-
-
-def _start_probe(cargo_args: list[str]) -> ToolchainProbe | None:
-    """`cargo -V` and `rustc -vV` for the build, started now; None without cargo (the
-    runner then says so)."""
-    try:
-        return ToolchainProbe(find_cargo(os.environ), cargo_args, os.environ, Path.cwd().resolve())
-    except CargoNotFound:
-        return None
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -185,19 +181,21 @@ def run_args(args: list[str]) -> int:
     needed = for_cargo == "always" and os.environ.get("CARGO_TERM_COLOR") != "always"
     if own["color"] or (headless and pipe_stderr and needed):
         cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
-    probe = _start_probe(cargo_args)
-    from cargo_overlap.orchestrator.launch import BuildRequest, PhasesChoice
+    from cargo_overlap.orchestrator.launch import BuildRequest
 
     request = BuildRequest(
         cargo_args=cargo_args,
-        phases=cast(PhasesChoice, own["phases"]),
+        phases=_PHASES[str(own["phases"])],
         argv=["cargo-overlap", "build", *args],
-        toolchain_probe=probe,
     )
     events_path = str(own["events"]) or None
-    trace_path = Path(str(own["trace"])) if own["trace"] else None
-    if trace_path is not None and not _writable(trace_path, "trace"):
-        return EXIT_USAGE
+    trace_path = None
+    if own["trace"]:
+        from pathlib import Path
+
+        trace_path = Path(str(own["trace"]))
+        if not _writable(trace_path, "trace"):
+            return EXIT_USAGE
     try:
         gate = _baseline_gate(own, headless)
     except UsageError as exc:
@@ -219,6 +217,7 @@ def run_args(args: list[str]) -> int:
     if trace_path is None:
         return run_build_app(request, events_path=events_path)
     import tempfile
+    from pathlib import Path
 
     from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 
@@ -268,6 +267,8 @@ def _baseline_gate(
         if own["max_regression"] is not False:
             raise UsageError("--max-regression needs --baseline RUN.ndjson")
         return None
+    from pathlib import Path
+
     from cargo_overlap.orchestrator.baseline import parse_limit
     from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
 
@@ -423,6 +424,12 @@ def run_headless(
     except BaseException as exc:
         signum = _signal_of(exc)
         if signum is None:
+            from cargo_overlap.commands.running import sole_exception
+
+            if isinstance(sole_exception(exc), CargoNotFound):
+                # `cargo -V` failed while cargo started up: the runner has ended cargo
+                _error(str(sole_exception(exc)))
+                return EXIT_NO_CARGO
             raise
         # Taken before the event loop's receiver (or after it): cargo's group is ended
         # below, as the receiver would have had the runner do.

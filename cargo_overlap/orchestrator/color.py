@@ -12,10 +12,16 @@ cargo-overlap's own stderr; otherwise cargo writes to that stderr itself and dec
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Literal
 
-ColorChoice = Literal["auto", "always", "never"]
+# Not `from typing import ...`: this module is imported before cargo starts, and typing is
+# not (mypy takes any TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Literal
+
+    ColorChoice = Literal["auto", "always", "never"]
+
 CHOICES: tuple[ColorChoice, ...] = ("auto", "always", "never")
 
 

@@ -16,31 +16,39 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from cargo_overlap.orchestrator.shim_build import ShimBuildError, ensure_shim, wrapper_env
+from cargo_overlap.orchestrator.shim_build import (
+    ShimBuildError,
+    cached_shim,
+    ensure_shim,
+    wrapper_env,
+)
 from cargo_overlap.orchestrator.toolchain import (
     CargoNotFound,
-    Toolchain,
-    ToolchainProbe,
     find_cargo,
     jobs_from,
     toolchain_override,
     user_rustc_wrapper,
+    which,
 )
 
+# Not `from typing import TYPE_CHECKING`: typing is one of the imports this module keeps
+# off the path to cargo's start (mypy takes any TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import Literal
 
     from cargo_overlap.orchestrator.events import PhasesMode
+    from cargo_overlap.orchestrator.toolchain_probe import Toolchain, ToolchainProbe
+
+    PhasesChoice = Literal["auto", "stable", "sections"]
 
 __all__ = [
     "ENDING_SIGNALS",
@@ -55,7 +63,6 @@ __all__ = [
     "launch",
 ]
 
-PhasesChoice = Literal["auto", "stable", "sections"]
 KILL_GRACE_SECONDS = 3.0
 # The signals that end a build: cargo runs in a session of its own, so the terminal's
 # Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
@@ -68,35 +75,51 @@ class PhasesUnavailable(Exception):
     """The phases mode asked for cannot work with this toolchain; one-line message."""
 
 
-# The types here are named tuples, not dataclasses: this module is imported before cargo
-# starts, and importing dataclasses and making a class with it was measured at about
-# 25 ms of that start on a small machine.
+# The types made before cargo starts are plain classes: NamedTuple or dataclasses would
+# import typing (about 4 ms here) or dataclasses and inspect (about 25 ms) first.
 
 
-class BuildRequest(NamedTuple):
+class BuildRequest:
     """One `cargo build` (or `cargo zigbuild`) to run and watch."""
 
-    cargo_args: list[str]
-    phases: PhasesChoice = "auto"
-    cwd: Path | None = None
-    env: Mapping[str, str] | None = None
-    # The command line the user typed, recorded in run-started.
-    argv: Sequence[str] = ()
-    # Started by the caller ahead of time; used if it asks what this build would ask.
-    toolchain_probe: ToolchainProbe | None = None
+    __slots__ = ("argv", "cargo_args", "cwd", "env", "phases")
+
+    def __init__(
+        self,
+        cargo_args: list[str],
+        phases: PhasesChoice = "auto",
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        argv: Sequence[str] = (),
+    ) -> None:
+        self.cargo_args = cargo_args
+        self.phases: PhasesChoice = phases
+        self.cwd = cwd
+        self.env = env
+        # The command line the user typed, recorded in run-started.
+        self.argv = argv
 
 
-class BuildPlan(NamedTuple):
-    """What :func:`launch` starts: cargo's command line and environment, and how."""
+class BuildPlan:
+    """What :func:`launch` started: cargo's command line and environment, and how."""
 
-    command: list[str]
-    env: dict[str, str]
-    phases: PhasesMode
-    phases_reason: str
-    toolchain: Toolchain
-    jobs: int
-    chain: str | None
-    notes: list[str]
+    __slots__ = ("chain", "command", "env", "jobs", "notes", "phases", "phases_reason", "toolchain")
+
+    def __init__(
+        self,
+        prepared: _Prepared,
+        phases: PhasesMode,
+        phases_reason: str,
+        toolchain: Toolchain,
+    ) -> None:
+        self.command = prepared.command
+        self.env = prepared.env
+        self.phases: PhasesMode = phases
+        self.phases_reason = phases_reason
+        self.toolchain = toolchain
+        self.jobs = prepared.jobs
+        self.chain = prepared.chain
+        self.notes = prepared.notes
 
 
 # The subcommands that build, by the word that may come first (after a `+toolchain`):
@@ -168,43 +191,69 @@ def inherited_jobserver_fds(env: Mapping[str, str]) -> list[int]:
     return fds
 
 
-class _Prepared(NamedTuple):
+def private_dir(env: Mapping[str, str], prefix: str = "cargo-overlap-") -> str:
+    """A new directory only this user can enter (0700), in the temporary directory
+    ``tempfile`` would choose ($TMPDIR, $TEMP, $TMP, then the usual places): what
+    ``tempfile.mkdtemp`` makes, without importing tempfile (and with it shutil and random)
+    before cargo starts."""
+    places = [env.get(var) for var in ("TMPDIR", "TEMP", "TMP")]
+    places += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
+    failure: OSError | None = None
+    for place in places:
+        if not place:
+            continue
+        for _attempt in range(100):
+            path = os.path.join(os.path.abspath(place), prefix + os.urandom(6).hex())
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                failure = failure or exc
+                break
+            return path
+    raise failure or FileExistsError(f"no free name for a temporary directory ({prefix}*)")
+
+
+class _Prepared:
     """The plan's part that needs no answer from the toolchain probe."""
 
-    command: list[str]
-    env: dict[str, str]
-    jobs: int
-    chain: str | None
-    notes: list[str]
-    shim: Path | None
-    shim_error: str
-    probe: ToolchainProbe
+    __slots__ = ("chain", "command", "cwd", "env", "jobs", "notes", "shim", "shim_error")
 
-    def plan(self, phases: PhasesMode, reason: str, toolchain: Toolchain) -> BuildPlan:
-        """The whole plan, with what the probe decided."""
-        return BuildPlan(
-            self.command, self.env, phases, reason, toolchain, self.jobs, self.chain, self.notes
-        )
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        cwd: str,
+        jobs: int,
+        chain: str | None,
+        notes: list[str],
+        shim: str | None,
+        shim_error: str,
+    ) -> None:
+        self.command = command
+        self.env = env
+        self.cwd = cwd
+        self.jobs = jobs
+        self.chain = chain
+        self.notes = notes
+        self.shim = shim
+        self.shim_error = shim_error
 
 
-def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: Path) -> _Prepared:
+def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: str) -> _Prepared:
     cargo = find_cargo(env)
-    probe = request.toolchain_probe
-    if probe is None or not probe.matches(cargo, request.cargo_args, env, cwd):
-        if probe is not None:
-            probe.discard()
-        probe = ToolchainProbe(cargo, request.cargo_args, env, cwd)
     command, notes = cargo_command(cargo, request.cargo_args)
     jobs = jobs_from(request.cargo_args, env)
     chain = user_rustc_wrapper(cwd, env)
     new_env = dict(env)
     try:
-        shim = ensure_shim(env)
+        shim = cached_shim(env) or str(ensure_shim(env))
         # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
         shim_env = wrapper_env(shim, run_dir)
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
-        return _Prepared(command, new_env, jobs, chain, notes, None, str(exc), probe)
+        return _Prepared(command, new_env, cwd, jobs, chain, notes, None, str(exc))
     if chain and _is_the_shim(chain, shim, env):
         # A run inside a build cargo-overlap watches (a build script, a test) inherits the
         # outer run's RUSTC_WRAPPER: chained, the shim would run itself without end.
@@ -213,15 +262,16 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: Path, run_dir: 
         )
         chain = None
     if chain:
-        (run_dir / "chain").write_text(chain + "\n", encoding="utf-8")
+        with open(os.path.join(run_dir, "chain"), "w", encoding="utf-8") as f:
+            f.write(chain + "\n")
         _find_sccache_server(chain, env, run_dir, notes)
     new_env.update(shim_env)
-    return _Prepared(command, new_env, jobs, chain, notes, shim, "", probe)
+    return _Prepared(command, new_env, cwd, jobs, chain, notes, shim, "")
 
 
-def _is_the_shim(wrapper: str, shim: Path, env: Mapping[str, str]) -> bool:
+def _is_the_shim(wrapper: str, shim: str, env: Mapping[str, str]) -> bool:
     """Whether the user's wrapper, as cargo would find it, is cargo-overlap's shim."""
-    path = wrapper if "/" in wrapper else shutil.which(wrapper, path=env.get("PATH"))
+    path = wrapper if "/" in wrapper else which(wrapper, env.get("PATH"))
     try:
         return path is not None and os.path.samefile(path, shim)
     except OSError:
@@ -231,19 +281,21 @@ def _is_the_shim(wrapper: str, shim: Path, env: Mapping[str, str]) -> bool:
 def _probe_first(request: BuildRequest) -> bool:
     """Whether the probe must answer before cargo starts: for an error that must come
     before anything runs (`--phases sections` on stable, a `+toolchain` that is not
-    installed), not for the common case, where cargo starts while the probe runs."""
+    installed), not for the common case, where the probe runs beside cargo's start-up."""
     return request.phases == "sections" or toolchain_override(request.cargo_args) is not None
 
 
-def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildPlan:
+def _decide(
+    request: BuildRequest, prepared: _Prepared, probe: ToolchainProbe, run_dir: str
+) -> BuildPlan:
     """Wait for the probe, choose the phases mode and lay it out for the shim.
 
-    The shim of each unit waits for the ``decided`` file, which :func:`launch` writes once
-    this and the socket are ready; cargo's own queries of rustc (`-vV`, `--print`) do not
-    wait. Raises :class:`CargoNotFound` when `cargo -V` failed, and
+    The shim of each unit waits for the ``decided`` file, which :class:`_Decision` writes
+    once this is done (the socket is bound by then); cargo's own queries of rustc (`-vV`,
+    `--print`) do not wait. Raises :class:`CargoNotFound` when `cargo -V` failed, and
     :class:`PhasesUnavailable`.
     """
-    toolchain = prepared.probe.result()
+    toolchain = probe.result()
     if request.phases == "sections" and not toolchain.nightly:
         raise PhasesUnavailable(
             "--phases sections needs a nightly toolchain (e.g. `cargo-overlap build "
@@ -251,12 +303,12 @@ def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildP
         )
     shim = prepared.shim
     if shim is None:
-        return prepared.plan("none", prepared.shim_error, toolchain)
+        return BuildPlan(prepared, "none", prepared.shim_error, toolchain)
     phases: PhasesMode
     if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
         phases = "sections"
         reason = "nightly toolchain: rustc's own section timings"
-        (run_dir / "sections").touch(mode=0o600)
+        _touch(os.path.join(run_dir, "sections"))
     else:
         phases = "stable"
         reason = (
@@ -264,12 +316,16 @@ def _decide(request: BuildRequest, prepared: _Prepared, run_dir: Path) -> BuildP
             if not toolchain.nightly
             else "asked for: rmeta notifications, rustc's codegen thread and a linker shim"
         )
-        (run_dir / "linker").mkdir(mode=0o700)
-        (run_dir / "linker" / "cc").symlink_to(shim)
-    return prepared.plan(phases, reason, toolchain)
+        os.mkdir(os.path.join(run_dir, "linker"), 0o700)
+        os.symlink(shim, os.path.join(run_dir, "linker", "cc"))
+    return BuildPlan(prepared, phases, reason, toolchain)
 
 
-def _bind_events_socket(run_dir: Path) -> socket.socket:
+def _touch(path: str) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def _bind_events_socket(run_dir: str) -> socket.socket:
     """The socket the shims report to, bound in ``run_dir``, non-blocking, user-only."""
     # Imported here, after cargo's spawn: making its enums is ~10 ms of a small machine.
     import socket
@@ -278,8 +334,9 @@ def _bind_events_socket(run_dir: Path) -> socket.socket:
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.bind(str(run_dir / "events.sock"))
-        os.chmod(run_dir / "events.sock", 0o600)
+        path = os.path.join(run_dir, "events.sock")
+        sock.bind(path)
+        os.chmod(path, 0o600)
     except BaseException:
         sock.close()
         raise
@@ -287,7 +344,7 @@ def _bind_events_socket(run_dir: Path) -> socket.socket:
 
 
 def _find_sccache_server(
-    chain: str, env: Mapping[str, str], run_dir: Path, notes: list[str]
+    chain: str, env: Mapping[str, str], run_dir: str, notes: list[str]
 ) -> None:
     """Tell the shim the sccache server's pid, so that it can mark cache hits."""
     # Imported here: psutil's import is start-up time that only sccache users need.
@@ -299,7 +356,8 @@ def _find_sccache_server(
     if pid is None:
         notes.append("the sccache server was not found: cache hits are not marked")
         return
-    (run_dir / "sccache-server").write_text(f"{pid}\n", encoding="utf-8")
+    with open(os.path.join(run_dir, "sccache-server"), "w", encoding="utf-8") as f:
+        f.write(f"{pid}\n")
 
 
 def group_runs(pgid: int) -> bool:
@@ -330,6 +388,67 @@ def group_runs(pgid: int) -> bool:
     return False
 
 
+class _Decision:
+    """The phases mode, chosen once the toolchain probe (`cargo -V`, `rustc -vV`) answers,
+    and laid out in the run directory, ending with the ``decided`` file the shims wait for.
+
+    ``in_background``, that happens on a thread while cargo starts up and the caller
+    imports what it watches the build with (the event loop, the event model): the ~30 ms
+    the probe takes then delay neither. Otherwise it happens in :meth:`plan`.
+    """
+
+    def __init__(
+        self,
+        request: BuildRequest,
+        prepared: _Prepared,
+        env: Mapping[str, str],
+        run_dir: str,
+        in_background: bool = False,
+    ) -> None:
+        import threading
+
+        from cargo_overlap.orchestrator.toolchain_probe import ToolchainProbe
+
+        self._request = request
+        self._prepared = prepared
+        self._run_dir = run_dir
+        # asked in the user's environment: without the shim as RUSTC_WRAPPER
+        self._probe = ToolchainProbe(prepared.command[0], request.cargo_args, env, prepared.cwd)
+        self._plan: BuildPlan | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if in_background:
+            self._thread = threading.Thread(
+                target=self._decide, name="toolchain-probe", daemon=True
+            )
+            self._thread.start()
+
+    def _decide(self) -> None:
+        try:
+            self._plan = _decide(self._request, self._prepared, self._probe, self._run_dir)
+            _touch(os.path.join(self._run_dir, "decided"))
+        except BaseException as exc:  # raised where the plan is asked for
+            self._error = exc
+
+    def plan(self) -> BuildPlan:
+        """The plan; raises what deciding it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        elif self._plan is None and self._error is None:
+            self._decide()
+        if self._error is not None:
+            raise self._error
+        assert self._plan is not None
+        return self._plan
+
+    def abandon(self) -> None:
+        """Stop a probe still running; returns once the decision is over."""
+        self._probe.kill()
+        if self._thread is not None:
+            self._thread.join()
+        self._probe.discard()
+
+
 class LaunchedBuild:
     """A cargo build that has been started: the process, the plan it was started with, and
     the shim's socket and run directory, which :meth:`close` removes."""
@@ -337,7 +456,7 @@ class LaunchedBuild:
     def __init__(
         self,
         request: BuildRequest,
-        plan: BuildPlan,
+        decision: _Decision,
         cwd: Path,
         t0_ns: int,
         planned_ns: int,
@@ -346,7 +465,7 @@ class LaunchedBuild:
         run_dir: Path,
     ) -> None:
         self.request = request
-        self.plan = plan
+        self._decision = decision
         self.cwd = cwd
         self.t0_ns = t0_ns
         self.planned_ns = planned_ns
@@ -356,6 +475,13 @@ class LaunchedBuild:
         # A pidfd says when cargo exits without a thread blocked in waitpid (Linux 5.3+).
         self.pidfd: int | None = None
         self._closed = False
+
+    @property
+    def plan(self) -> BuildPlan:
+        """How the build was started; waits for the toolchain probe if it has not answered
+        yet. Raises :class:`CargoNotFound` when `cargo -V` failed (cargo is running: the
+        caller ends it, as it would any build, with :meth:`close` or the runner)."""
+        return self._decision.plan()
 
     @property
     def pgid(self) -> int:
@@ -374,6 +500,7 @@ class LaunchedBuild:
             return
         self._closed = True
         try:
+            self._decision.abandon()
             if self.process.poll() is None:
                 end_group_now(self.process)
         finally:
@@ -383,7 +510,7 @@ class LaunchedBuild:
             if self.pidfd is not None:
                 os.close(self.pidfd)
             self.sock.close()
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+            _remove_tree(str(self.run_dir))
 
 
 def end_group_now(process: subprocess.Popen[bytes]) -> None:
@@ -413,6 +540,12 @@ def _group_gone_by(pgid: int, deadline: float) -> bool:
     return True
 
 
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     """Plan the build and start cargo in a session of its own, its stdout (and with
     ``pipe_stderr`` its stderr) on non-blocking pipes for the runner to read.
@@ -421,21 +554,28 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     started runs: only the probe's answer (`cargo -V`, `rustc -vV`) can make them come
     after the spawn, and cargo is then ended first. The caller owns the result and must
     :meth:`~LaunchedBuild.close` it.
+
+    Up to the spawn this uses ``os`` and nothing heavier, and asks the toolchain nothing
+    (unless the answer decides whether to start at all, see :func:`_probe_first`): on a
+    cold build of small crates, every millisecond before cargo starts is one of wall time.
     """
     env = dict(os.environ if request.env is None else request.env)
-    cwd = (request.cwd or Path.cwd()).resolve()
-    if not cwd.is_dir():
+    cwd = os.path.realpath(request.cwd) if request.cwd is not None else os.getcwd()
+    if not os.path.isdir(cwd):
         raise CargoNotFound(f"working directory {cwd} does not exist")
     t0_ns = time.time_ns()
-    # mkdtemp makes the directory 0700: the socket and links are the user's alone.
-    run_dir = Path(tempfile.mkdtemp(prefix="cargo-overlap-"))
+    # made 0700: the socket and links are the user's alone
+    run_dir = private_dir(env)
     sock: socket.socket | None = None
     process: subprocess.Popen[bytes] | None = None
-    plan: BuildPlan | None = None
+    decision: _Decision | None = None
     try:
         prepared = _prepare(request, env, cwd, run_dir)
         if _probe_first(request):
-            plan = _decide(request, prepared, run_dir)
+            # decided before the spawn, so its socket too: `decided` says it is bound
+            sock = _bind_events_socket(run_dir)
+            decision = _Decision(request, prepared, env, run_dir)
+            decision.plan()
         planned_ns = time.time_ns()
         process = subprocess.Popen(
             prepared.command,
@@ -448,12 +588,16 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
             pass_fds=inherited_jobserver_fds(prepared.env),
         )
         # What follows runs while cargo starts up: it takes longer to reach its first unit
-        # than this takes, and the shim of a unit waits for `decided` if not.
-        sock = _bind_events_socket(run_dir)
-        if plan is None:
-            plan = _decide(request, prepared, run_dir)
-        (run_dir / "decided").touch(mode=0o600)
-        launched = LaunchedBuild(request, plan, cwd, t0_ns, planned_ns, process, sock, run_dir)
+        # than the probe takes to answer, and the shim of a unit waits for `decided` if not.
+        if sock is None:
+            sock = _bind_events_socket(run_dir)
+        if decision is None:
+            decision = _Decision(request, prepared, env, run_dir, in_background=True)
+        from pathlib import Path
+
+        launched = LaunchedBuild(
+            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir)
+        )
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 os.set_blocking(stream.fileno(), False)
@@ -463,11 +607,13 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     except BaseException:
         # a signal or an error half-way: nothing may outlive this
         try:
+            if decision is not None:
+                decision.abandon()
             if process is not None and process.poll() is None:
                 end_group_now(process)
         finally:
             if sock is not None:
                 sock.close()
-            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove_tree(run_dir)
         raise
     return launched

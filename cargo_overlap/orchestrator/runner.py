@@ -113,7 +113,8 @@ async def run_build(
     """Start the build and watch it (:func:`watch_build`); returns cargo's exit code.
 
     Raises :class:`~cargo_overlap.orchestrator.launch.CargoNotFound` and
-    :class:`~cargo_overlap.orchestrator.launch.PhasesUnavailable` before starting anything.
+    :class:`~cargo_overlap.orchestrator.launch.PhasesUnavailable`: before starting
+    anything, or, for a `cargo -V` that fails once cargo runs, after ending it.
     """
     build = launch(request, pipe_stderr=on_stderr is not None)
     return await watch_build(build, on_event, on_stderr)
@@ -132,9 +133,11 @@ async def watch_build(
     process's stderr itself, as it would run alone: its colours and progress bar follow
     that stream, and the build is spared one wake-up of ours per line. The last two
     events are build-finished and summary. Cancelling the calling task ends cargo and
-    everything it started (its whole process group) before this returns.
+    everything it started (its whole process group) before this returns, as does
+    :class:`~cargo_overlap.orchestrator.launch.CargoNotFound`, raised when the toolchain
+    probe's `cargo -V` failed.
     """
-    plan, process = build.plan, build.process
+    process = build.process
     relay_stderr = on_stderr if on_stderr is not None else write_stderr
     interrupted = False
     observer = None
@@ -144,6 +147,9 @@ async def watch_build(
         from cargo_overlap.orchestrator.build_observer import BuildObserver, pipe_reader
         from cargo_overlap.orchestrator.events import SCHEMA_VERSION, RunStarted, ToolMessage
 
+        # The toolchain probe has been running beside those imports; by now it has
+        # nearly always answered. If `cargo -V` failed, CargoNotFound ends the build below.
+        plan = build.plan
         observer = BuildObserver(build.t0_ns, plan.phases, build.sock, on_event, relay_stderr)
         tap = observer.tap
         # run-started is stamped when the plan was made, before cargo was spawned

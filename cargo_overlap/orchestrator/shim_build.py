@@ -8,19 +8,24 @@ the source and the machine, so a new version of the shim is compiled again.
 It is linked statically where the C library allows it (glibc's static-pie): a build
 executes it once per rustc call and once per link, and the dynamic loader's relocations
 were measured at about 0.4 ms of CPU per start, half of what the whole start costs.
+
+Finding the cached shim (:func:`cached_shim`) runs before cargo starts, on ``os`` alone;
+``pathlib``, ``tempfile`` and ``subprocess`` are imported only to compile it.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 import zlib
-from collections.abc import Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 # Where the wrapper finds its run directory (shim.rs reads the same name).
 RUN_DIR_ENV = "COVERLAP_RUN_DIR"
+_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "shim.rs")
 
 
 class ShimBuildError(Exception):
@@ -31,15 +36,22 @@ def shim_source() -> bytes:
     """The shim's Rust source as shipped in the package."""
     # Read beside this module, not through importlib.resources: this runs before cargo
     # starts, and importing that machinery costs about 10 ms there.
-    return (Path(__file__).parent / "shim" / "shim.rs").read_bytes()
+    with open(_SOURCE, "rb") as f:
+        return f.read()
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
     """Where compiled shims live: $CARGO_OVERLAP_CACHE, else $XDG_CACHE_HOME/cargo-overlap."""
+    from pathlib import Path
+
+    return Path(_cache_root(env))
+
+
+def _cache_root(env: Mapping[str, str]) -> str:
     if override := env.get("CARGO_OVERLAP_CACHE"):
-        return Path(override)
-    base = env.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "cargo-overlap"
+        return override
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cargo-overlap")
 
 
 def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -49,26 +61,43 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
 
 
+def _shim_path(env: Mapping[str, str]) -> str:
+    """Where the shim for this source and machine is cached (it may not exist yet)."""
+    source = shim_source()
+    # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
+    # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
+    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
+    key_hex = f"{len(source):x}-{key:08x}"
+    return os.path.join(_cache_root(env), f"shim-{key_hex}", "cargo-overlap-shim")
+
+
+def cached_shim(env: Mapping[str, str]) -> str | None:
+    """Path of the compiled shim if this source has one already, else None."""
+    target = _shim_path(env)
+    if os.path.isfile(target) and os.access(target, os.X_OK):
+        return target
+    return None
+
+
 def ensure_shim(env: Mapping[str, str]) -> Path:
     """Path of the compiled shim, building it if this source has none yet.
 
     The cache key is the source and the machine: a compiled shim is a standalone program
     that keeps working across Rust upgrades, so no rustc is asked anything when it exists.
     """
-    source = shim_source()
-    # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
-    # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
-    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
-    key_hex = f"{len(source):x}-{key:08x}"
-    root = cache_root(env)
-    target = root / f"shim-{key_hex}" / "cargo-overlap-shim"
-    if target.is_file() and os.access(target, os.X_OK):
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    target = Path(_shim_path(env))
+    if cached_shim(env) is not None:
         return target
+    root = target.parent.parent
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     target.parent.mkdir(exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         src = Path(tmp) / "shim.rs"
-        src.write_bytes(source)
+        src.write_bytes(shim_source())
         out = Path(tmp) / "shim"
         base = [
             "rustc",
@@ -103,7 +132,7 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     return target
 
 
-def wrapper_path(shim: Path) -> Path:
+def wrapper_path(shim: str | os.PathLike[str]) -> str:
     """The stable path cargo runs as RUSTC_WRAPPER: a link named `rustc-wrapper` (the
     shim's role is its file name) beside the compiled shim, made once.
 
@@ -112,23 +141,25 @@ def wrapper_path(shim: Path) -> Path:
     a new path each run made every run, and the plain `cargo build` after it, ask rustc
     again. The run directory reaches the shim through :data:`RUN_DIR_ENV` instead.
     """
-    link = shim.parent / "rustc-wrapper"
-    if link.is_symlink():
+    directory, name = os.path.split(os.fspath(shim))
+    link = os.path.join(directory, "rustc-wrapper")
+    if os.path.islink(link):
         return link
-    tmp = shim.parent / f".rustc-wrapper.{os.getpid()}"
+    tmp = os.path.join(directory, f".rustc-wrapper.{os.getpid()}")
     try:
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(shim.name)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(name, tmp)
         # rename() is atomic: concurrent first runs leave one good link
         os.replace(tmp, link)
     except OSError as exc:
         raise ShimBuildError(
-            f"cannot link the wrapper shim in {shim.parent}: {exc.strerror}"
+            f"cannot link the wrapper shim in {directory}: {exc.strerror}"
         ) from exc
     return link
 
 
-def wrapper_env(shim: Path, run_dir: Path) -> dict[str, str]:
+def wrapper_env(shim: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> dict[str, str]:
     """What cargo's environment needs to run ``shim`` as its wrapper, reporting to
     ``run_dir``: RUSTC_WRAPPER at :func:`wrapper_path`, and :data:`RUN_DIR_ENV`."""
-    return {"RUSTC_WRAPPER": str(wrapper_path(shim)), RUN_DIR_ENV: str(run_dir)}
+    return {"RUSTC_WRAPPER": wrapper_path(shim), RUN_DIR_ENV: os.fspath(run_dir)}

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any
+
+# Not `from typing import ...`: typing stays off the way to cargo's start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 
 def cargo_stderr_through_us(

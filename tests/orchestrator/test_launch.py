@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from cargo_overlap.orchestrator.launch import (
     PhasesUnavailable,
     group_runs,
     launch,
+    private_dir,
 )
 from cargo_overlap.orchestrator.lines import Oversize
 from cargo_overlap.orchestrator.runner import watch_build
+from cargo_overlap.orchestrator.toolchain import which
 from tests.helpers import alive, shim_run_dir, unit_env, wrapper
 
 
@@ -203,3 +206,59 @@ def test_the_shim_holds_a_unit_until_the_phases_mode_is_decided(tmp_path: Path) 
             unit.kill()
             unit.wait()
         sock.close()
+
+
+def test_private_dir_is_the_users_alone_and_follows_tmpdir(tmp_path: Path) -> None:
+    made = Path(private_dir({"TMPDIR": str(tmp_path)}))
+    assert made.parent == tmp_path and made.name.startswith("cargo-overlap-")
+    assert made.stat().st_mode & 0o777 == 0o700
+    assert private_dir({"TMPDIR": str(tmp_path)}) != str(made)
+    # a TMPDIR that cannot hold it: the next place, as tempfile would go
+    elsewhere = Path(private_dir({"TMPDIR": str(tmp_path / "missing"), "TEMP": str(tmp_path)}))
+    assert elsewhere.parent == tmp_path
+
+
+def test_which_finds_executables_only(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "tool").write_text("")  # not executable
+    (tmp_path / "b" / "tool").write_text("#!/bin/sh\n")
+    (tmp_path / "b" / "tool").chmod(0o755)
+    (tmp_path / "b" / "dir").mkdir()
+    path = f"{tmp_path / 'a'}{os.pathsep}{tmp_path / 'b'}"
+    assert which("tool", path) == str(tmp_path / "b" / "tool")
+    assert which("dir", path) is None
+    assert which("tool", str(tmp_path / "a")) is None
+
+
+# What `cargo-overlap build --json` has imported when it starts cargo: the modules kept
+# off that path (each costs milliseconds of every build's wall time) must stay off it.
+_MODULES_AT_SPAWN = """
+import subprocess, sys
+spawn = subprocess.Popen.__init__
+def record(self, args, *a, **k):
+    if "build" in args:
+        print(" ".join(sorted(sys.modules)), file=sys.stderr, flush=True)
+        raise SystemExit(0)
+    return spawn(self, args, *a, **k)
+subprocess.Popen.__init__ = record
+sys.argv = ["cargo-overlap", "build", "--json"]
+from cargo_overlap.cli import main
+main()
+"""
+
+
+def test_cargo_is_started_before_the_heavy_imports(tmp_path: Path) -> None:
+    env = fake_cargo(tmp_path, "exit 0")
+    proc = subprocess.run(
+        [sys.executable, "-c", _MODULES_AT_SPAWN],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    loaded = set(proc.stderr.split())
+    assert "cargo_overlap.orchestrator.launch" in loaded, proc.stderr
+    kept_off = {"typing", "pathlib", "tempfile", "shutil", "asyncio", "anyio", "socket", "tomllib"}
+    kept_off |= {"cargo_overlap.orchestrator.events", "cargo_overlap.orchestrator.toolchain_probe"}
+    assert loaded & kept_off == set()

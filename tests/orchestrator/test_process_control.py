@@ -186,6 +186,31 @@ def test_missing_cargo_is_one_line_and_exit_3(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("cargo-overlap: error: cargo not found")
 
 
+def test_a_cargo_that_cannot_say_its_version_is_one_line_exit_3_and_ended(
+    workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # `cargo -V` is asked while cargo starts up: when it fails, the build already running
+    # is ended, and the user reads one line, as for a missing cargo.
+    root = workspace(plugins=())
+    real = shutil.which("cargo")
+    broken = tmp_path / "bin" / "cargo"
+    broken.parent.mkdir()
+    broken.write_text(f'#!/bin/sh\n[ "$1" = -V ] && exit 1\nexec {real} "$@"\n')
+    broken.chmod(0o755)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    env = dict(os.environ, CARGO=str(broken), TMPDIR=str(private_tmp))
+    proc = subprocess.run(
+        [str(TOOL), "build", "--json"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    ours = [ln for ln in proc.stderr.splitlines() if ln.startswith("cargo-overlap:")]
+    assert ours == [f"cargo-overlap: error: `{broken} -V` failed: is the toolchain installed?"]
+    assert gone_within(10, lambda: processes_under(root)) == []
+    assert list(private_tmp.glob("cargo-overlap-*")) == []
+
+
 def test_unknown_argument_gets_cargos_own_error(workspace) -> None:  # type: ignore[no-untyped-def]
     root = workspace()
     run = run_tool(["build", "--json", "--no-such-flag"], cwd=root)

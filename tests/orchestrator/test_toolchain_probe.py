@@ -1,4 +1,4 @@
-"""Launching cargo: argument handling, jobs, wrappers, jobserver fds, the early probe."""
+"""Launching cargo: argument handling, jobs, wrappers, jobserver fds, the toolchain probe."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
 from cargo_overlap.orchestrator.launch import BuildRequest, cargo_command, inherited_jobserver_fds
 from cargo_overlap.orchestrator.report import command_line
 from cargo_overlap.orchestrator.runner import run_build
-from cargo_overlap.orchestrator.toolchain import ToolchainProbe, jobs_from, user_rustc_wrapper
+from cargo_overlap.orchestrator.toolchain import jobs_from, user_rustc_wrapper
+from cargo_overlap.orchestrator.toolchain_probe import ToolchainProbe
 
 
 def test_cargo_command_adds_json_and_keeps_the_users_args() -> None:
@@ -120,35 +121,18 @@ def _counting_cargo(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.cargo
-def test_a_probe_started_early_is_used_when_it_matches(tmp_path: Path, workspace) -> None:  # type: ignore[no-untyped-def]
+def test_the_toolchain_is_asked_once_per_build(tmp_path: Path, workspace) -> None:  # type: ignore[no-untyped-def]
     root = workspace(plugins=())
     cargo, log = _counting_cargo(tmp_path)
     env = dict(os.environ, CARGO=str(cargo))
-    probe = ToolchainProbe(str(cargo), ["--release"], env, root)
-    assert probe.matches(str(cargo), ["-p", "heph"], env, root)
-    assert not probe.matches(str(cargo), ["+nightly"], env, root)
-    assert not probe.matches(str(cargo), [], {**env, "RUSTC": "/x/rustc"}, root)
-    assert not probe.matches(str(cargo), [], env, tmp_path)
-    request = BuildRequest(cargo_args=["--release"], cwd=root, env=env, toolchain_probe=probe)
+    request = BuildRequest(cargo_args=["--release"], cwd=root, env=env)
     events: list[AnyEvent] = []
     assert anyio.run(run_build, request, events.append) == 0
+    calls = log.read_text().split()
     started = events[0]
     assert isinstance(started, RunStarted)
-    assert started.cargo_version == probe.result().cargo_version
+    assert started.cargo_version == ToolchainProbe(str(cargo), [], env, None).result().cargo_version
     assert started.cargo_version.startswith("cargo ")
-    # one `cargo -V`, the probe's, and the build
-    assert log.read_text().split() == ["-V", "build"]
-
-
-@pytest.mark.cargo
-def test_a_probe_that_does_not_match_is_dropped_and_run_again(tmp_path: Path, workspace) -> None:  # type: ignore[no-untyped-def]
-    root = workspace(plugins=())
-    cargo, log = _counting_cargo(tmp_path)
-    env = dict(os.environ, CARGO=str(cargo))
-    stale = ToolchainProbe(str(cargo), [], env, tmp_path)  # another directory
-    # Let it finish, so that its `cargo -V` is in the log however soon the runner drops it.
-    stale.result()
-    request = BuildRequest(cargo_args=[], cwd=root, env=env, toolchain_probe=stale)
-    events: list[AnyEvent] = []
-    assert anyio.run(run_build, request, events.append) == 0
-    assert log.read_text().split() == ["-V", "-V", "build"]
+    assert started.rustc_version.startswith("rustc ")
+    # one `cargo -V`, asked while cargo starts up, and the build
+    assert sorted(calls) == ["-V", "build"]
