@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, decode_event
-from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_path
+from cargo_overlap.orchestrator.shim_build import (
+    FRONT_NAME,
+    RUN_DIR_ENV,
+    ensure_shim,
+    wrapper_path,
+)
 
 BIN_DIR = Path(sys.executable).parent
 TOOL = BIN_DIR / "cargo-overlap"
@@ -152,8 +157,24 @@ def shim_run_dir(run_dir: Path, *, stable: bool = False, decided: bool = True) -
 
 
 def wrapper() -> str:
-    """The shim as cargo runs it: RUSTC_WRAPPER."""
+    """The shim as cargo runs it: RUSTC_WRAPPER (the front, where it was built)."""
     return str(wrapper_path(ensure_shim(dict(os.environ))))
+
+
+def wrappers(tmp_path: Path) -> dict[str, str]:
+    """Each program that can be RUSTC_WRAPPER: ``front`` (front.rs, where it was built)
+    and ``shim`` (shim.rs, which is the wrapper elsewhere), run the way cargo runs them."""
+    shim = ensure_shim(dict(os.environ))
+    out: dict[str, str] = {}
+    front = shim.parent / FRONT_NAME
+    if front.is_file():
+        out["front"] = wrapper()
+    # shim.rs takes its role from its file name
+    link = tmp_path / "shim-as-wrapper" / "rustc-wrapper"
+    link.parent.mkdir()
+    link.symlink_to(shim)
+    out["shim"] = str(link)
+    return out
 
 
 def unit_env(run_dir: Path, crate: str = "tiny") -> dict[str, str]:

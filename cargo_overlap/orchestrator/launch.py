@@ -22,6 +22,7 @@ import time
 from contextlib import suppress
 
 from cargo_overlap.orchestrator.shim_build import (
+    FRONT_NAME,
     ShimBuildError,
     cached_shim,
     ensure_shim,
@@ -270,12 +271,19 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
 
 
 def _is_the_shim(wrapper: str, shim: str, env: Mapping[str, str]) -> bool:
-    """Whether the user's wrapper, as cargo would find it, is cargo-overlap's shim."""
+    """Whether the user's wrapper, as cargo would find it, is cargo-overlap's shim (or its
+    front, which the shim's RUSTC_WRAPPER link names where it was built)."""
     path = wrapper if "/" in wrapper else which(wrapper, env.get("PATH"))
-    try:
-        return path is not None and os.path.samefile(path, shim)
-    except OSError:
+    if path is None:
         return False
+    ours = (shim, os.path.join(os.path.dirname(shim), FRONT_NAME))
+    for candidate in ours:
+        try:
+            if os.path.samefile(path, candidate):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _probe_first(request: BuildRequest) -> bool:

@@ -9,6 +9,10 @@ It is linked statically where the C library allows it (glibc's static-pie): a bu
 executes it once per rustc call and once per link, and the dynamic loader's relocations
 were measured at about 0.4 ms of CPU per start, half of what the whole start costs.
 
+On x86_64 Linux a second program, the front (shim/front.rs), is what cargo runs: it does
+the common case (a unit that links nothing) without the C library, whose start-up alone
+was ~1 ms per process on the virtual machines here, and execs the shim for the rest.
+
 Finding the cached shim (:func:`cached_shim`) runs before cargo starts, on ``os`` alone;
 ``pathlib``, ``tempfile`` and ``subprocess`` are imported only to compile it.
 """
@@ -26,6 +30,9 @@ if TYPE_CHECKING:
 # Where the wrapper finds its run directory (shim.rs reads the same name).
 RUN_DIR_ENV = "COVERLAP_RUN_DIR"
 _SOURCE = os.path.join(os.path.dirname(__file__), "shim", "shim.rs")
+# The wrapper's front without the C library (see front.rs), beside the shim when it builds.
+_FRONT_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "front.rs")
+FRONT_NAME = "cargo-overlap-front"
 
 
 class ShimBuildError(Exception):
@@ -37,6 +44,12 @@ def shim_source() -> bytes:
     # Read beside this module, not through importlib.resources: this runs before cargo
     # starts, and importing that machinery costs about 10 ms there.
     with open(_SOURCE, "rb") as f:
+        return f.read()
+
+
+def front_source() -> bytes:
+    """The front's Rust source as shipped in the package."""
+    with open(_FRONT_SOURCE, "rb") as f:
         return f.read()
 
 
@@ -63,7 +76,7 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
 
 def _shim_path(env: Mapping[str, str]) -> str:
     """Where the shim for this source and machine is cached (it may not exist yet)."""
-    source = shim_source()
+    source = shim_source() + b"\0" + front_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
     key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
@@ -127,14 +140,52 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no output"])[0]
             raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
+        # The front first: the shim's arrival is what says the cache entry is complete.
+        _build_front(Path(tmp), target.parent / FRONT_NAME, env)
         # rename() is atomic: concurrent first runs both succeed with one complete binary.
         os.replace(out, target)
     return target
 
 
+def _build_front(tmp: Path, target: Path, env: Mapping[str, str]) -> None:
+    """Compile front.rs to ``target`` where it can be (x86_64 Linux, with a linker that
+    takes -nostartfiles); elsewhere, or if it fails, the shim is the wrapper itself."""
+    import subprocess
+
+    if not (os.uname().sysname == "Linux" and os.uname().machine == "x86_64"):
+        return
+    src = tmp / "front.rs"
+    src.write_bytes(front_source())
+    out = tmp / "front"
+    # no C library: no start files, no libc, a static executable at a fixed address
+    cmd = ["rustc", "--edition=2021", "-O", "-C", "panic=abort", "-C", "strip=symbols"]
+    cmd += ["-C", "relocation-model=static", "-C", "target-feature=+crt-static"]
+    for arg in ("-nostartfiles", "-nostdlib", "-static"):
+        cmd += ["-C", f"link-arg={arg}"]
+    cmd += ["--crate-name", "cargo_overlap_front", str(src), "-o", str(out)]
+    try:
+        proc = subprocess.run(cmd, env=_clean_env(env), capture_output=True, check=False)
+    except OSError:
+        return
+    if proc.returncode == 0 and _front_runs(out):
+        os.replace(out, target)
+
+
+def _front_runs(front: Path) -> bool:
+    """The front starts and says what it expects, as it does run with no arguments."""
+    import subprocess
+
+    try:
+        proc = subprocess.run([str(front)], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 101 and b"expected `rustc ARGS...`" in proc.stderr
+
+
 def wrapper_path(shim: str | os.PathLike[str]) -> str:
     """The stable path cargo runs as RUSTC_WRAPPER: a link named `rustc-wrapper` (the
-    shim's role is its file name) beside the compiled shim, made once.
+    shim's role is its file name) beside the compiled shim, made once, to the front
+    (front.rs) where it was built, else to the shim.
 
     One path for every run, because cargo keys its cache of rustc's answers
     (`target/.rustc_info.json`: `rustc -vV`, the `--print` queries) on the wrapper's path:
@@ -145,6 +196,9 @@ def wrapper_path(shim: str | os.PathLike[str]) -> str:
     link = os.path.join(directory, "rustc-wrapper")
     if os.path.islink(link):
         return link
+    # The front where it was built: it runs the shim itself for what it does not do.
+    if os.path.isfile(os.path.join(directory, FRONT_NAME)):
+        name = FRONT_NAME
     tmp = os.path.join(directory, f".rustc-wrapper.{os.getpid()}")
     try:
         if os.path.lexists(tmp):

@@ -1,7 +1,8 @@
 """How the shim groups a unit's reports into datagrams: every datagram wakes the
 orchestrator, so a unit that does not link holds its messages for a short while and sends
 them together; a unit that links (other processes report on it too) sends each at once.
-A fake rustc with scripted timing stands in for rustc."""
+A fake rustc with scripted timing stands in for rustc. Each test runs with both programs
+that can be the wrapper (front.rs where it was built, and shim.rs)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.helpers import shim_run_dir, unit_env, wrapper
+import pytest
+
+from tests.helpers import shim_run_dir, unit_env, wrappers
 
 RMETA = '{"$message_type":"artifact","artifact":"/x/libtiny.rmeta","emit":"metadata"}'
 RLIB = '{"$message_type":"artifact","artifact":"/x/libtiny.rlib","emit":"link"}'
@@ -46,19 +49,29 @@ def datagrams_until_exit(sock: socket.socket, proc: subprocess.Popen[bytes]) -> 
     return got
 
 
+@pytest.fixture(params=["front", "shim"])
+def which_wrapper(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    found = wrappers(tmp_path)
+    if request.param not in found:
+        pytest.skip("the front is built on x86_64 Linux only")
+    return found[request.param]
+
+
 def start_unit(
-    tmp_path: Path, pause_s: float, crate_type: str
+    tmp_path: Path, pause_s: float, crate_type: str, wrapper: str
 ) -> tuple[socket.socket, subprocess.Popen[bytes]]:
-    """A stable-mode run directory's socket, and a unit started through its shim."""
+    """A stable-mode run directory's socket, and a unit started through ``wrapper``."""
     sock = shim_run_dir(tmp_path / "run", stable=True)
     args = unit_args(fake_rustc(tmp_path, pause_s), crate_type)
     env = unit_env(tmp_path / "run")
-    proc = subprocess.Popen([wrapper(), *args], env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([wrapper, *args], env=env, stderr=subprocess.PIPE)
     return sock, proc
 
 
-def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(tmp_path: Path) -> None:
-    sock, proc = start_unit(tmp_path, 0, "lib")
+def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(
+    tmp_path: Path, which_wrapper: str
+) -> None:
+    sock, proc = start_unit(tmp_path, 0, "lib", which_wrapper)
     try:
         got = datagrams_until_exit(sock, proc)
     finally:
@@ -69,9 +82,9 @@ def test_a_quick_unit_that_does_not_link_reports_in_one_datagram(tmp_path: Path)
     assert proc.stderr is not None and proc.stderr.read().decode().split() == [RMETA, RLIB]
 
 
-def test_a_held_report_goes_out_while_rustc_still_runs(tmp_path: Path) -> None:
+def test_a_held_report_goes_out_while_rustc_still_runs(tmp_path: Path, which_wrapper: str) -> None:
     # the rlib comes 3 s after the rmeta: far past the hold
-    sock, proc = start_unit(tmp_path, 3, "lib")
+    sock, proc = start_unit(tmp_path, 3, "lib", which_wrapper)
     try:
         first = sock.recv(1 << 20)
         assert proc.poll() is None, "the start and rmeta waited for rustc to exit"
@@ -85,8 +98,8 @@ def test_a_held_report_goes_out_while_rustc_still_runs(tmp_path: Path) -> None:
     assert [kinds(d) for d in rest] == [["link", "end"]]
 
 
-def test_a_unit_that_links_sends_each_report_at_once(tmp_path: Path) -> None:
-    sock, proc = start_unit(tmp_path, 0, "bin")
+def test_a_unit_that_links_sends_each_report_at_once(tmp_path: Path, which_wrapper: str) -> None:
+    sock, proc = start_unit(tmp_path, 0, "bin", which_wrapper)
     try:
         got = datagrams_until_exit(sock, proc)
     finally:

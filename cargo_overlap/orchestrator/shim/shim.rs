@@ -5,6 +5,8 @@
 // `<run dir>/chain`), relays rustc's
 // stderr to cargo byte for byte, and copies rustc's artifact and section-timing lines to the
 // orchestrator over a unix datagram socket, stamped with wall-clock nanoseconds.
+// On x86_64 Linux, cargo runs front.rs first, which does the units that link nothing
+// itself and execs this program, with the same arguments, for everything else.
 // As a linker (invoked by rustc through PATH as `cc` or another linker name), it reports
 // link start and end, and runs the real linker found on the original PATH.
 //
