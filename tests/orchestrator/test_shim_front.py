@@ -163,7 +163,7 @@ def test_a_rustc_that_cannot_run_is_an_error_and_no_unit(
     sock.settimeout(0.5)
     try:
         proc = subprocess.run(
-            [which_wrapper, str(tmp_path / "no-rustc"), "--crate-name", "tiny"],
+            [which_wrapper, str(tmp_path / "no-rustc"), "--crate-name", "tiny", "--crate-type=lib"],
             env=unit_env(tmp_path / "run"),
             capture_output=True,
             timeout=60,
@@ -174,6 +174,7 @@ def test_a_rustc_that_cannot_run_is_an_error_and_no_unit(
         sock.close()
     assert proc.returncode == 101
     assert b"cargo-overlap shim: cannot run" in proc.stderr
+    assert b"No such file or directory (os error 2)" in proc.stderr
 
 
 def test_rustc_is_found_on_path_when_cargo_names_it_bare(
@@ -200,3 +201,27 @@ def test_rustc_is_found_on_path_when_cargo_names_it_bare(
         sock.close()
     assert unit.returncode == 0 and unit.stdout.startswith(b"rustc 1.0.0 (fake)")
     assert msgs[0]["e"] == "start" and msgs[-1]["code"] == 0
+
+
+def test_a_json_line_filling_the_buffer_exactly_at_the_end_is_reported_lost(
+    tmp_path: Path, which_wrapper: str
+) -> None:
+    # 256 KiB, the front's line buffer, without a newline: the end of the stream ends it
+    prefix = b'{"$message_type":"diagnostic","message":"'
+    line = prefix + b"y" * (256 * 1024 - len(prefix) - 2) + b'"}'
+    (tmp_path / "line").write_bytes(line)
+    rustc = script(tmp_path, f"cat {tmp_path / 'line'} >&2\n")
+    sock = shim_run_dir(tmp_path / "run")
+    try:
+        proc = subprocess.run(
+            [which_wrapper, str(rustc), "--crate-name", "tiny", "--crate-type", "lib"],
+            env=unit_env(tmp_path / "run"),
+            capture_output=True,
+            timeout=60,
+        )
+        msgs = messages(sock)
+    finally:
+        sock.close()
+    assert proc.returncode == 0
+    assert proc.stderr == line
+    assert [m["e"] for m in msgs] == ["start", "lost", "end"]

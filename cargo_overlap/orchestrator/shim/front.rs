@@ -61,6 +61,7 @@ const EAGAIN: isize = 11;
 const ENOENT: isize = 2;
 const EACCES: isize = 13;
 const ENOTDIR: isize = 20;
+const ENAMETOOLONG: isize = 36;
 const O_CLOEXEC: usize = 0o2000000;
 const SIGPIPE: usize = 13;
 const SIG_DFL: usize = 0;
@@ -103,16 +104,16 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}
 
-// core and the optimiser may call these; without the C library they are ours.
-// Written as plain byte loops the compiler could turn back into calls to themselves, so
-// each step is a volatile access.
+// core and the optimiser may call these; without the C library they are ours. Copies and
+// fills are the string instructions (a plain loop could be turned back into a call to the
+// function itself); comparisons are loops of volatile reads, for the same reason.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    let mut i = 0;
-    while i < n {
-        core::ptr::write_volatile(dst.add(i), core::ptr::read_volatile(src.add(i)));
-        i += 1;
-    }
+    asm!(
+        "rep movsb",
+        inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
+        options(nostack, preserves_flags),
+    );
     dst
 }
 
@@ -121,21 +122,26 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
     if (dst as usize) <= (src as usize) {
         return memcpy(dst, src, n);
     }
-    let mut i = n;
-    while i > 0 {
-        i -= 1;
-        core::ptr::write_volatile(dst.add(i), core::ptr::read_volatile(src.add(i)));
-    }
+    // overlapping with the source ahead: copy from the end down (direction flag set)
+    asm!(
+        "std",
+        "rep movsb",
+        "cld",
+        inout("rcx") n => _,
+        inout("rdi") dst.add(n).wrapping_sub(1) => _,
+        inout("rsi") src.add(n).wrapping_sub(1) => _,
+        options(nostack),
+    );
     dst
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
-    let mut i = 0;
-    while i < n {
-        core::ptr::write_volatile(dst.add(i), c as u8);
-        i += 1;
-    }
+    asm!(
+        "rep stosb",
+        inout("rcx") n => _, inout("rdi") dst => _, in("al") c as u8,
+        options(nostack, preserves_flags),
+    );
     dst
 }
 
@@ -202,27 +208,32 @@ fn set_sigpipe(handler: usize) {
 
 // ---- bytes and C strings ------------------------------------------------------------------
 
-// A fixed-capacity byte buffer; what does not fit is dropped (the callers size them well
-// above a datagram, which is what their contents become).
+// A fixed-capacity byte buffer. What does not fit is dropped and marks it overflowed:
+// an overflowed path is not used, an overflowed message is reported as lost (the callers
+// size them well above a datagram, which is what their contents become).
 struct Buf<const N: usize> {
     data: [u8; N],
     len: usize,
+    overflowed: bool,
 }
 
 impl<const N: usize> Buf<N> {
     const fn new() -> Self {
-        Buf { data: [0; N], len: 0 }
+        Buf { data: [0; N], len: 0, overflowed: false }
     }
     fn push(&mut self, b: u8) {
         if self.len < N {
             self.data[self.len] = b;
             self.len += 1;
+        } else {
+            self.overflowed = true;
         }
     }
     fn extend(&mut self, s: &[u8]) {
         let n = s.len().min(N - self.len);
         self.data[self.len..self.len + n].copy_from_slice(&s[..n]);
         self.len += n;
+        self.overflowed |= n < s.len();
     }
     fn num(&mut self, mut v: u64) {
         let mut digits = [0u8; 20];
@@ -250,15 +261,18 @@ impl<const N: usize> Buf<N> {
     }
     fn clear(&mut self) {
         self.len = 0;
+        self.overflowed = false;
     }
     fn is_empty(&self) -> bool {
         self.len == 0
     }
-    // A NUL-terminated copy for a system call.
-    fn cstr(&mut self) -> *const u8 {
-        self.push(0);
-        self.len -= 1;
-        self.data.as_ptr()
+    // NUL-terminated for a system call; None if it did not fit (ENAMETOOLONG).
+    fn cstr(&mut self) -> Option<*const u8> {
+        if self.overflowed || self.len >= N {
+            return None;
+        }
+        self.data[self.len] = 0;
+        Some(self.data.as_ptr())
     }
 }
 
@@ -317,7 +331,14 @@ impl Env {
 fn exists(path: &[u8]) -> bool {
     let mut p: Buf<4096> = Buf::new();
     p.extend(path);
-    sys(SYS_ACCESS, p.cstr() as usize, 0, 0) == 0
+    p.cstr().is_some_and(|c| sys(SYS_ACCESS, c as usize, 0, 0) == 0)
+}
+
+fn execve(path: &mut Buf<4096>, argv: *const *const u8, env: &Env) -> isize {
+    match path.cstr() {
+        Some(c) => sys(SYS_EXECVE, c as usize, argv as usize, env.envp as usize),
+        None => -ENAMETOOLONG,
+    }
 }
 
 fn join(dir: &[u8], name: &[u8]) -> Buf<4096> {
@@ -334,16 +355,17 @@ fn execvp(file: &[u8], argv: *const *const u8, env: &Env) -> isize {
     if file.contains(&b'/') {
         let mut p: Buf<4096> = Buf::new();
         p.extend(file);
-        return sys(SYS_EXECVE, p.cstr() as usize, argv as usize, env.envp as usize);
+        return execve(&mut p, argv, env);
     }
-    let path = env.get(b"PATH").unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
+    // glibc's default when PATH is unset
+    let path = env.get(b"PATH").unwrap_or(b"/bin:/usr/bin");
     let mut err = -ENOENT;
     for dir in path.split(|&b| b == b':') {
         let mut p = join(if dir.is_empty() { b"." } else { dir }, file);
-        let r = sys(SYS_EXECVE, p.cstr() as usize, argv as usize, env.envp as usize);
+        let r = execve(&mut p, argv, env);
         if r == -EACCES {
             err = r;
-        } else if r != -ENOENT && r != -ENOTDIR {
+        } else if r != -ENOENT && r != -ENOTDIR && r != -ENAMETOOLONG {
             return r;
         }
     }
@@ -351,12 +373,28 @@ fn execvp(file: &[u8], argv: *const *const u8, env: &Env) -> isize {
 }
 
 fn cannot_run(name: &[u8], err: isize) -> ! {
+    let errno = (-err) as u64;
+    let text: &[u8] = match errno {
+        2 => b"No such file or directory",
+        7 => b"Argument list too long",
+        8 => b"Exec format error",
+        13 => b"Permission denied",
+        20 => b"Not a directory",
+        26 => b"Text file busy",
+        36 => b"File name too long",
+        _ => b"",
+    };
     let mut m: Buf<4200> = Buf::new();
     m.extend(b"cargo-overlap shim: cannot run ");
     push_json_str(&mut m, name);
-    m.extend(b": os error ");
-    m.num((-err) as u64);
-    m.push(b'\n');
+    m.extend(b": ");
+    if !text.is_empty() {
+        m.extend(text);
+        m.push(b' ');
+    }
+    m.extend(b"(os error ");
+    m.num(errno);
+    m.extend(b")\n");
     write_all(2, m.bytes());
     exit(101)
 }
@@ -479,12 +517,16 @@ struct Reporter {
 
 impl Reporter {
     fn new(run_dir: &[u8], me: u64) -> Reporter {
-        let fd = sys(SYS_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         let mut addr = [0u8; 110];
         addr[0] = AF_UNIX as u8;
         let path = join(run_dir, b"events.sock");
-        let n = path.len.min(107);
-        addr[2..2 + n].copy_from_slice(&path.bytes()[..n]);
+        // a socket path that does not fit sockaddr_un: nothing can be sent, as with std
+        if path.overflowed || path.len > 107 {
+            return Reporter { fd: usize::MAX, addr, addr_len: 0, me };
+        }
+        let n = path.len;
+        addr[2..2 + n].copy_from_slice(path.bytes());
+        let fd = sys(SYS_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         Reporter { fd: if fd < 0 { usize::MAX } else { fd as usize }, addr, addr_len: 2 + n + 1, me }
     }
 
@@ -570,21 +612,19 @@ static mut LAST: Buf<{ 2 * MSG_CAP + BATCH_LIMIT }> = Buf::new();
 
 // ---- the wrapper ------------------------------------------------------------------------------
 
-// Hand the call to shim.rs, beside this program, with the same arguments.
+// Hand the call to shim.rs, beside this program, with the same arguments: found through
+// /proc/self/exe, else beside the link cargo ran (argv[0], the rustc-wrapper link).
 fn delegate(argv: *const *const u8, env: &Env) -> ! {
     let mut exe = [0u8; 4096];
     let n = sys(SYS_READLINK, b"/proc/self/exe\0".as_ptr() as usize, exe.as_mut_ptr() as usize, exe.len() - 64);
-    if n > 0 {
-        let exe = &exe[..n as usize];
-        let dir = match exe.iter().rposition(|&b| b == b'/') {
-            Some(i) => &exe[..i],
-            None => b".",
-        };
-        let mut full = join(dir, b"cargo-overlap-shim");
-        let err = sys(SYS_EXECVE, full.cstr() as usize, argv as usize, env.envp as usize);
-        cannot_run(b"cargo-overlap-shim", err);
-    }
-    cannot_run(b"/proc/self/exe", n)
+    let me: &[u8] = if n > 0 { &exe[..n as usize] } else { unsafe { c_bytes(*argv) } };
+    let dir: &[u8] = match me.iter().rposition(|&b| b == b'/') {
+        Some(i) => &me[..i],
+        None => b".",
+    };
+    let mut full = join(dir, b"cargo-overlap-shim");
+    let err = execve(&mut full, argv, env);
+    cannot_run(full.bytes(), err)
 }
 
 unsafe extern "C" fn entry(sp: *const usize) -> ! {
@@ -609,6 +649,11 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     if !is_cargo_unit(&a, &env) {
         cannot_run(rustc, execvp(rustc, rustc_argv, &env));
     }
+    // A unit that links is shim.rs's from the start (it waits for the decision itself).
+    let (links, n_types) = crate_types(&a);
+    if links {
+        delegate(argv, &env);
+    }
     // See shim.rs: the orchestrator writes `decided` once the phases mode is laid out.
     let decided = join(run_dir, b"decided");
     for _ in 0..30_000 {
@@ -617,8 +662,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
         }
         sleep_ms(1);
     }
-    let (links, n_types) = crate_types(&a);
-    if links || exists(join(run_dir, b"sections").bytes()) {
+    if exists(join(run_dir, b"sections").bytes()) {
         delegate(argv, &env);
     }
     run_unit(&a, &env, run_dir, rustc, rustc_argv, n_types)
@@ -702,7 +746,11 @@ unsafe fn run_unit(
     msg.extend(b",\"args\":[");
     push_interesting_args(msg, a);
     msg.extend(b"]}");
-    batch.push(&reporter, msg.bytes());
+    if msg.overflowed {
+        reporter.lost(msg.len);
+    } else {
+        batch.push(&reporter, msg.bytes());
+    }
 
     let fd = stderr_pipe[0] as usize;
     let line = &mut *core::ptr::addr_of_mut!(LINE);
@@ -751,6 +799,12 @@ unsafe fn run_unit(
         }
         if n <= 0 {
             eof = true;
+            // an overlong line ending exactly at a full buffer, without a newline
+            if end == start {
+                if let Some((bytes, true)) = overlong.take() {
+                    report_lost(&reporter, batch, held, bytes);
+                }
+            }
             // what follows the last newline is a line too, as read_until gives it
             if end > start {
                 if let Some((bytes, reported)) = overlong.take() {
