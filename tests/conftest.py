@@ -25,6 +25,18 @@ def _private_shim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ["CARGO_OVERLAP_CACHE"] = old
 
 
+@pytest.fixture(params=["front", "shim"])
+def which_wrapper(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each program that can be RUSTC_WRAPPER in turn (see :func:`tests.helpers.wrappers`):
+    front.rs, where it is built, and shim.rs."""
+    from tests.helpers import wrappers
+
+    found = wrappers(tmp_path)
+    if request.param not in found:
+        pytest.skip("the front is built on x86_64 Linux only")
+    return found[request.param]
+
+
 def small_spec(**overrides: object) -> WorkspaceSpec:
     """A tiny workspace: two shared libs, a bin package and two cdylibs; quick in debug."""
     base: dict[str, object] = {

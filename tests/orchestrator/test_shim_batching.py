@@ -11,9 +11,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.helpers import shim_run_dir, unit_env, wrappers
+from tests.helpers import shim_run_dir, unit_env
 
 RMETA = '{"$message_type":"artifact","artifact":"/x/libtiny.rmeta","emit":"metadata"}'
 RLIB = '{"$message_type":"artifact","artifact":"/x/libtiny.rlib","emit":"link"}'
@@ -47,14 +45,6 @@ def datagrams_until_exit(sock: socket.socket, proc: subprocess.Popen[bytes]) -> 
         got.append(sock.recv(1 << 20))
     proc.wait(timeout=30)
     return got
-
-
-@pytest.fixture(params=["front", "shim"])
-def which_wrapper(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    found = wrappers(tmp_path)
-    if request.param not in found:
-        pytest.skip("the front is built on x86_64 Linux only")
-    return found[request.param]
 
 
 def start_unit(

@@ -21,14 +21,6 @@ from tests.helpers import shim_run_dir, unit_env, wrappers
 ON_X86_64_LINUX = sys.platform == "linux" and os.uname().machine == "x86_64"
 
 
-@pytest.fixture(params=["front", "shim"])
-def which_wrapper(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    found = wrappers(tmp_path)
-    if request.param not in found:
-        pytest.skip("the front is built on x86_64 Linux only")
-    return found[request.param]
-
-
 def messages(sock: socket.socket) -> list[dict[str, object]]:
     """Every message the unit sent, up to its end."""
     out: list[dict[str, object]] = []
@@ -42,6 +34,23 @@ def script(tmp_path: Path, body: str) -> Path:
     path.write_text("#!/bin/sh\n" + body)
     path.chmod(0o755)
     return path
+
+
+def run_lib_unit(
+    tmp_path: Path, wrapper: str, rustc: str
+) -> tuple[subprocess.CompletedProcess[bytes], list[dict[str, object]]]:
+    """An rlib unit of ``rustc`` run through ``wrapper`` as cargo would; its messages."""
+    sock = shim_run_dir(tmp_path / "run")
+    try:
+        proc = subprocess.run(
+            [wrapper, rustc, "--crate-name", "tiny", "--crate-type", "lib"],
+            env=unit_env(tmp_path / "run"),
+            capture_output=True,
+            timeout=60,
+        )
+        return proc, messages(sock)
+    finally:
+        sock.close()
 
 
 @pytest.mark.skipif(not ON_X86_64_LINUX, reason="the front is x86_64 Linux only")
@@ -110,17 +119,7 @@ def test_rustcs_stderr_is_relayed_byte_for_byte(tmp_path: Path, which_wrapper: s
         "printf 'no newline at the end' >&2\n"
     )
     rustc = script(tmp_path, body)
-    sock = shim_run_dir(tmp_path / "run")
-    try:
-        proc = subprocess.run(
-            [which_wrapper, str(rustc), "--crate-name", "tiny", "--crate-type", "lib"],
-            env=unit_env(tmp_path / "run"),
-            capture_output=True,
-            timeout=60,
-        )
-        msgs = messages(sock)
-    finally:
-        sock.close()
+    proc, msgs = run_lib_unit(tmp_path, which_wrapper, str(rustc))
     expected = subprocess.run([str(rustc)], capture_output=True, check=True).stderr
     assert proc.returncode == 0
     assert proc.stderr == expected
@@ -141,17 +140,7 @@ def test_rustcs_exit_is_the_wrappers(
     tmp_path: Path, which_wrapper: str, body: str, returncode: int, code: int
 ) -> None:
     rustc = script(tmp_path, body)
-    sock = shim_run_dir(tmp_path / "run")
-    try:
-        proc = subprocess.run(
-            [which_wrapper, str(rustc), "--crate-name", "tiny", "--crate-type", "lib"],
-            env=unit_env(tmp_path / "run"),
-            capture_output=True,
-            timeout=60,
-        )
-        msgs = messages(sock)
-    finally:
-        sock.close()
+    proc, msgs = run_lib_unit(tmp_path, which_wrapper, str(rustc))
     assert proc.returncode == returncode
     assert msgs[-1]["code"] == code
 
@@ -211,17 +200,7 @@ def test_a_json_line_filling_the_buffer_exactly_at_the_end_is_reported_lost(
     line = prefix + b"y" * (256 * 1024 - len(prefix) - 2) + b'"}'
     (tmp_path / "line").write_bytes(line)
     rustc = script(tmp_path, f"cat {tmp_path / 'line'} >&2\n")
-    sock = shim_run_dir(tmp_path / "run")
-    try:
-        proc = subprocess.run(
-            [which_wrapper, str(rustc), "--crate-name", "tiny", "--crate-type", "lib"],
-            env=unit_env(tmp_path / "run"),
-            capture_output=True,
-            timeout=60,
-        )
-        msgs = messages(sock)
-    finally:
-        sock.close()
+    proc, msgs = run_lib_unit(tmp_path, which_wrapper, str(rustc))
     assert proc.returncode == 0
     assert proc.stderr == line
     assert [m["e"] for m in msgs] == ["start", "lost", "end"]
