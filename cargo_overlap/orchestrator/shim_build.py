@@ -87,9 +87,11 @@ def _shim_path(env: Mapping[str, str]) -> str:
 def cached_shim(env: Mapping[str, str]) -> str | None:
     """Path of the compiled shim if this source has one already, else None."""
     target = _shim_path(env)
-    if os.path.isfile(target) and os.access(target, os.X_OK):
-        return target
-    return None
+    return target if _built(target) else None
+
+
+def _built(target: str) -> bool:
+    return os.path.isfile(target) and os.access(target, os.X_OK)
 
 
 def ensure_shim(env: Mapping[str, str]) -> Path:
@@ -102,8 +104,9 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     import tempfile
     from pathlib import Path
 
-    target = Path(_shim_path(env))
-    if cached_shim(env) is not None:
+    path = _shim_path(env)
+    target = Path(path)
+    if _built(path):
         return target
     root = target.parent.parent
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
