@@ -20,6 +20,7 @@ from cargo_overlap.orchestrator.launch import (
     BuildRequest,
     CargoNotFound,
     PhasesUnavailable,
+    _remove_tree,
     group_runs,
     launch,
     private_dir,
@@ -216,6 +217,24 @@ def test_private_dir_is_the_users_alone_and_follows_tmpdir(tmp_path: Path) -> No
     # a TMPDIR that cannot hold it: the next place, as tempfile would go
     elsewhere = Path(private_dir({"TMPDIR": str(tmp_path / "missing"), "TEMP": str(tmp_path)}))
     assert elsewhere.parent == tmp_path
+
+
+def test_remove_tree_removes_the_run_dir_and_nothing_it_links_to(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "kept").mkdir(parents=True)
+    (outside / "kept" / "file").write_text("x")
+    run_dir = Path(private_dir({"TMPDIR": str(tmp_path)}))
+    (run_dir / "linker").mkdir()
+    (run_dir / "linker" / "cc").symlink_to(outside / "kept" / "file")
+    (run_dir / "to-dir").symlink_to(outside / "kept")
+    (run_dir / "decided").write_text("")
+    (run_dir / "deep" / "er").mkdir(parents=True)
+    (run_dir / "deep" / "er" / "f").write_text("y")
+    _remove_tree(str(run_dir))
+    assert not run_dir.exists()
+    assert (outside / "kept" / "file").read_text() == "x"
+    # gone already, or never there: nothing raised
+    _remove_tree(str(run_dir))
 
 
 def test_which_finds_executables_only(tmp_path: Path) -> None:
