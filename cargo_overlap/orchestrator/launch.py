@@ -555,7 +555,7 @@ def _remove_tree(path: str) -> None:
     exited and so added to the build's wall time. The directory is ours, shallow and
     small; ``os.fwalk`` neither follows symlinks nor leaves the tree.
     """
-    # fwalk raises if ``path`` is gone (errors below it it skips); each root_fd is valid
+    # fwalk raises if ``path`` is gone (errors below it, it skips); each root_fd is valid
     # only until the walk takes its next step, so it is used at once.
     with suppress(OSError):
         for _root, dirs, files, root_fd in os.fwalk(path, topdown=False):
