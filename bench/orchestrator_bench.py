@@ -12,6 +12,9 @@
    shim as cargo would run it (a unit, reporting to a socket); the difference of medians.
 3. Parse throughput: cargo's JSON lines (recorded from a real build) decoded per second,
    and shim datagrams folded through the event tap per second.
+
+One run's wall ratio is good to a couple of points on a noisy machine: after a run, and
+once more after committing it, `bench/pooled_overhead.py` pools the rounds of every run.
 """
 
 from __future__ import annotations
