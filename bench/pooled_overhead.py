@@ -140,7 +140,8 @@ def render(since: str, runs: list[tuple[str, str, list[Series]]]) -> str:
         "the same code on this machine; all the rounds together narrow that.",
         "",
         "| weight | rounds | `cargo-overlap build --json` / plain: median of all rounds' "
-        "ratios (95% bootstrap interval) | shim only / plain | each run's median (from its walls as written, to 0.01 s) | target |",
+        "ratios (95% bootstrap interval) | shim only / plain | each run's median (from its "
+        "walls as written, to 0.01 s) | target |",
         "|---|---|---|---|---|---|",
     ]
     for w in weights:
