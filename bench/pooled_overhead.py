@@ -29,10 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchmarks_md import markers, write_section  # noqa: E402
+from benchmarks_md import find_section, markers, write_section  # noqa: E402
 
 BEGIN, END = markers("pooled-overhead")
-ORCHESTRATOR = markers("orchestrator-bench")
 FRONT = "cargo_overlap/orchestrator/shim/front.rs"
 RESAMPLES = 4000
 SERIES = ("plain", "tool", "shim only")
@@ -82,19 +81,20 @@ def runs_since(since: str) -> list[tuple[str, str, list[Series]]]:
         "log", "--reverse", "--format=%h %ad", "--date=short", f"{since}..", "--", "BENCHMARKS.md"
     ).split("\n")
     versions = [
-        (c, d, lambda c=c: _git("show", f"{c}:BENCHMARKS.md"))
+        (c, d, _git("show", f"{c}:BENCHMARKS.md"))
         for c, d in (line.split() for line in filter(None, commits))
     ]
     # A run just written by orchestrator_bench and not yet committed counts too.
-    versions.append(("working tree", time.strftime("%Y-%m-%d"), (ROOT / "BENCHMARKS.md").read_text))
+    versions.append(
+        ("working tree", time.strftime("%Y-%m-%d"), (ROOT / "BENCHMARKS.md").read_text())
+    )
     seen: set[str] = set()
     runs = []
-    for commit, date, read in versions:
-        text = read()
-        begin, end = ORCHESTRATOR
-        if begin not in text or end not in text:
+    for commit, date, text in versions:
+        span = find_section("orchestrator-bench", text)
+        if span is None:
             continue
-        section = text[text.index(begin) : text.index(end)]
+        section = text[span[0] : span[1]]
         try:
             series = parse_raw_walls(section)
         except ValueError as exc:
@@ -146,11 +146,12 @@ def render(since: str, runs: list[tuple[str, str, list[Series]]]) -> str:
     ]
     for w in weights:
         series = [s for _, _, run in runs for s in run if s.weight == w]
-        tool, lo, hi = median_interval(ratios(series, "tool"))
+        tool_ratios = ratios(series, "tool")
+        tool, lo, hi = median_interval(tool_ratios)
         floor, flo, fhi = median_interval(ratios(series, "shim_only"))
         each = ", ".join(f"{statistics.median(ratios([s], 'tool')):.3f}" for s in series)
         lines.append(
-            f"| {w} | {len(ratios(series, 'tool'))} | **{tool:.3f}** ({lo:.3f}-{hi:.3f}) "
+            f"| {w} | {len(tool_ratios)} | **{tool:.3f}** ({lo:.3f}-{hi:.3f}) "
             f"| {floor:.3f} ({flo:.3f}-{fhi:.3f}) | {each} | at most 1.03 |"
         )
     lines.append(END)
