@@ -28,16 +28,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from benchmarks_md import markers, write_section  # noqa: E402
 
-from cargo_overlap.commands.compare import execute  # noqa: E402
-from cargo_overlap.orchestrator.compare import Comparison  # noqa: E402
-from cargo_overlap.orchestrator.demo import (  # noqa: E402
+from cargo_overlap.analysis.compare import Comparison  # noqa: E402
+from cargo_overlap.analysis.demo import (  # noqa: E402
     SCENARIOS,
     ensure_workspace,
     figures,
     plan_for,
 )
-from cargo_overlap.orchestrator.run_model import RunModel  # noqa: E402
-from cargo_overlap.orchestrator.simulate import calibrate, graph_from_model, predict  # noqa: E402
+from cargo_overlap.analysis.simulate import calibrate, graph_from_model, predict  # noqa: E402
+from cargo_overlap.commands.compare import execute  # noqa: E402
+from cargo_overlap.model.run_model import RunModel  # noqa: E402
 
 BEGIN, END = markers("demo-bench")
 

@@ -41,14 +41,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from benchmarks_md import markers, write_section  # noqa: E402
 
-from cargo_overlap.orchestrator.events import AnyEvent  # noqa: E402
-from cargo_overlap.orchestrator.raw_messages import (  # noqa: E402
+from cargo_overlap.analysis.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
+from cargo_overlap.capture.raw_messages import (  # noqa: E402
     decode_cargo_line,
     decode_shim_datagram,
 )
-from cargo_overlap.orchestrator.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_env  # noqa: E402
-from cargo_overlap.orchestrator.tap import EventTap  # noqa: E402
-from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate  # noqa: E402
+from cargo_overlap.capture.shim_build import RUN_DIR_ENV, ensure_shim, wrapper_env  # noqa: E402
+from cargo_overlap.capture.tap import EventTap  # noqa: E402
+from cargo_overlap.model.events import AnyEvent  # noqa: E402
 
 TOOL = Path(sys.executable).parent / "cargo-overlap"
 BEGIN, END = markers("orchestrator-bench")

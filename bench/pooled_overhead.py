@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from benchmarks_md import find_section, markers, write_section  # noqa: E402
 
 BEGIN, END = markers("pooled-overhead")
-FRONT = "cargo_overlap/orchestrator/shim/front.rs"
+FRONT = "cargo_overlap/capture/shim/front.rs"
 RESAMPLES = 4000
 SERIES = ("plain", "tool", "shim only")
 

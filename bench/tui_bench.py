@@ -33,8 +33,8 @@ from typing import Any
 import anyio
 from textual import __version__ as textual_version
 
-from cargo_overlap.orchestrator.events import AnyEvent
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import AnyEvent
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.details import DetailsPane

@@ -6,7 +6,7 @@ import os
 import sys
 
 from cargo_overlap import __version__
-from cargo_overlap.orchestrator.streams import discard_stream
+from cargo_overlap.capture.streams import discard_stream
 
 # Not `from typing import TYPE_CHECKING`: `build` starts cargo before typing is imported
 # (mypy takes any TYPE_CHECKING as true).

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cairosvg
 
-from cargo_overlap.orchestrator.recording import read_events
+from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.sources import ReplaySource
 

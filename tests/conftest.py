@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from cargo_overlap.orchestrator.workspace_gen import Profile, WorkspaceSpec, generate
+from cargo_overlap.analysis.workspace_gen import Profile, WorkspaceSpec, generate
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, decode_event
-from cargo_overlap.orchestrator.shim_build import (
+from cargo_overlap.capture.shim_build import (
     FRONT_NAME,
     RUN_DIR_ENV,
     ensure_shim,
     wrapper_path,
 )
+from cargo_overlap.model.events import AnyEvent, RunStarted, decode_event
 
 BIN_DIR = Path(sys.executable).parent
 TOOL = BIN_DIR / "cargo-overlap"
@@ -140,7 +140,7 @@ def run_started(t: float = 0.0, *, command: list[str] | None = None, jobs: int =
 
 
 def shim_run_dir(run_dir: Path, *, stable: bool = False, decided: bool = True) -> socket.socket:
-    """A run directory laid out as :func:`~cargo_overlap.orchestrator.launch.launch` lays
+    """A run directory laid out as :func:`~cargo_overlap.capture.launch.launch` lays
     it out (with ``stable`` the linker shim; the ``decided`` marker), and its socket bound,
     blocking, with a 30 s timeout. Run :func:`wrapper` with :func:`unit_env` of it."""
     run_dir.mkdir(mode=0o700)

@@ -8,19 +8,19 @@ import sys
 from contextlib import contextmanager
 from functools import partial
 
-from cargo_overlap.orchestrator.color import (
-    ColorError,
-    cargo_color,
-    resolve_choice,
-)
-from cargo_overlap.orchestrator.color import enabled as color_enabled
-from cargo_overlap.orchestrator.streams import (
+from cargo_overlap.capture.streams import (
     cargo_stderr_through_us,
     discard_stream,
     same_file,
     write_or_drop,
 )
-from cargo_overlap.orchestrator.toolchain import CargoNotFound
+from cargo_overlap.capture.toolchain import CargoNotFound
+from cargo_overlap.formats.color import (
+    ColorError,
+    cargo_color,
+    resolve_choice,
+)
+from cargo_overlap.formats.color import enabled as color_enabled
 
 # Not `from typing import TYPE_CHECKING`: typing (and pathlib) stay off the way to
 # cargo's start; mypy takes any TYPE_CHECKING as true.
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
 
-    from cargo_overlap.orchestrator.baseline import Comparison
-    from cargo_overlap.orchestrator.events import AnyEvent, Diagnostic, Summary
-    from cargo_overlap.orchestrator.launch import BuildRequest, PhasesChoice
+    from cargo_overlap.capture.launch import BuildRequest, PhasesChoice
+    from cargo_overlap.formats.baseline import Comparison
+    from cargo_overlap.model.events import AnyEvent, Diagnostic, Summary
 
 # Headless, cargo is started (orchestrator.launch, on `os` alone) before anyio, the runner
 # and the event model are imported, and before `cargo -V` and `rustc -vV` are asked:
@@ -181,7 +181,7 @@ def run_args(args: list[str]) -> int:
     needed = for_cargo == "always" and os.environ.get("CARGO_TERM_COLOR") != "always"
     if own["color"] or (headless and pipe_stderr and needed):
         cargo_args = _with_cargo_flag(cargo_args, f"--color={for_cargo}")
-    from cargo_overlap.orchestrator.launch import BuildRequest
+    from cargo_overlap.capture.launch import BuildRequest
 
     request = BuildRequest(
         cargo_args=cargo_args,
@@ -219,7 +219,7 @@ def run_args(args: list[str]) -> int:
     import tempfile
     from pathlib import Path
 
-    from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
+    from cargo_overlap.model.recording import RecordingError, final_summary, read_events
 
     # The app records the events; the trace is made from that recording afterwards.
     with tempfile.TemporaryDirectory(prefix="cargo-overlap-") as tmp:
@@ -269,8 +269,8 @@ def _baseline_gate(
         return None
     from pathlib import Path
 
-    from cargo_overlap.orchestrator.baseline import parse_limit
-    from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
+    from cargo_overlap.formats.baseline import parse_limit
+    from cargo_overlap.model.recording import RecordingError, final_summary, read_events
 
     # The app has no place for the verdict and its exit code is the user's key press.
     if not headless:
@@ -288,7 +288,7 @@ def _baseline_gate(
 
 
 def _write_trace(path: Path, summary: Summary) -> None:
-    from cargo_overlap.orchestrator.trace import write_trace
+    from cargo_overlap.formats.trace import write_trace
 
     try:
         write_trace(path, summary)
@@ -314,7 +314,7 @@ def _signals_raised() -> Iterator[None]:
     def raise_signalled(signum: int, _frame: object) -> None:
         raise _Signalled(signum)
 
-    from cargo_overlap.orchestrator.launch import ENDING_SIGNALS
+    from cargo_overlap.capture.launch import ENDING_SIGNALS
 
     previous = {sig: signal.signal(sig, raise_signalled) for sig in ENDING_SIGNALS}
     try:
@@ -353,9 +353,9 @@ def run_headless(
     (written there by cargo itself, or through us with ``pipe_stderr``).
 
     cargo is started before the event loop, anyio and the event model are imported: they
-    are imported while cargo starts up (see :mod:`cargo_overlap.orchestrator.launch`).
+    are imported while cargo starts up (see :mod:`cargo_overlap.capture.launch`).
     """
-    from cargo_overlap.orchestrator.launch import LaunchedBuild, PhasesUnavailable, launch
+    from cargo_overlap.capture.launch import LaunchedBuild, PhasesUnavailable, launch
 
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -377,7 +377,7 @@ def run_headless(
         # Imported here, not above: the runner imports the event model only once cargo
         # runs, so that its import overlaps with cargo's start-up; from the second event on
         # this is a lookup in sys.modules.
-        from cargo_overlap.orchestrator.events import Diagnostic, Summary, encode_event
+        from cargo_overlap.model.events import Diagnostic, Summary, encode_event
 
         line = encode_event(event)
         if json_out and stdout_open:
@@ -413,11 +413,11 @@ def run_headless(
             # cargo is starting up meanwhile
             import anyio
 
+            from cargo_overlap.capture.runner import watch_build
             from cargo_overlap.commands.running import run_with_signals
-            from cargo_overlap.orchestrator.runner import watch_build
 
             if annotations:
-                from cargo_overlap.orchestrator.github import Annotator
+                from cargo_overlap.formats.github import Annotator
 
                 annotate = Annotator()
             code = anyio.run(run_with_signals, partial(watch_build, build, on_event), received)
@@ -443,8 +443,8 @@ def run_headless(
             if events_file is not None:
                 events_file.close()
     if not json_out and summary and summary[-1].units:
-        from cargo_overlap.orchestrator.color import color_summary
-        from cargo_overlap.orchestrator.report import summary_text
+        from cargo_overlap.formats.color import color_summary
+        from cargo_overlap.formats.report import summary_text
 
         write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
     if trace_path is not None and summary:
@@ -452,7 +452,7 @@ def run_headless(
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
     comparison = None
     if gate is not None and summary and code == 0 and not received:
-        from cargo_overlap.orchestrator.baseline import compare, gate_text
+        from cargo_overlap.formats.baseline import compare, gate_text
 
         comparison = compare(gate[0], summary[-1], gate[1])
         write_or_drop(sys.stderr, gate_text(comparison))
@@ -471,8 +471,8 @@ def _append_step_summary(summary: Summary, comparison: Comparison | None) -> Non
     # whose import would be paid after cargo has finished. step_summary_path decides the rest.
     if not os.environ.get("GITHUB_STEP_SUMMARY"):
         return
-    from cargo_overlap.orchestrator.baseline import gate_markdown
-    from cargo_overlap.orchestrator.github import step_summary_markdown, step_summary_path
+    from cargo_overlap.formats.baseline import gate_markdown
+    from cargo_overlap.formats.github import step_summary_markdown, step_summary_path
 
     step_summary = step_summary_path(os.environ)
     if step_summary is None:

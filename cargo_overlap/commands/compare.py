@@ -10,8 +10,7 @@ from pathlib import Path
 
 import anyio
 
-from cargo_overlap.commands.running import run_with_signals, sole_exception
-from cargo_overlap.orchestrator.compare import (
+from cargo_overlap.analysis.compare import (
     CompareError,
     ComparePlan,
     Comparison,
@@ -20,10 +19,11 @@ from cargo_overlap.orchestrator.compare import (
     run_comparison,
     with_manifest,
 )
-from cargo_overlap.orchestrator.events import AnyEvent
-from cargo_overlap.orchestrator.launch import BuildRequest, CargoNotFound, PhasesUnavailable
-from cargo_overlap.orchestrator.runner import run_build
-from cargo_overlap.orchestrator.streams import write_stderr
+from cargo_overlap.capture.launch import BuildRequest, CargoNotFound, PhasesUnavailable
+from cargo_overlap.capture.runner import run_build
+from cargo_overlap.capture.streams import write_stderr
+from cargo_overlap.commands.running import run_with_signals, sole_exception
+from cargo_overlap.model.events import AnyEvent
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3
@@ -107,7 +107,7 @@ def execute(
     """Run the comparison under signal handling; re-raises the runner's errors unwrapped.
 
     cargo writes to our stderr itself, or through us with ``pipe_stderr`` (see
-    :func:`~cargo_overlap.orchestrator.runner.watch_build`).
+    :func:`~cargo_overlap.capture.runner.watch_build`).
     """
     received: list[int] = []
     on_stderr = write_stderr if pipe_stderr else None

@@ -7,9 +7,8 @@ import json
 import sys
 from typing import IO
 
-from cargo_overlap.commands.compare import execute
-from cargo_overlap.orchestrator.compare import CompareError, Comparison, Side
-from cargo_overlap.orchestrator.demo import (
+from cargo_overlap.analysis.compare import CompareError, Comparison, Side
+from cargo_overlap.analysis.demo import (
     DEFAULT_SCENARIO,
     SCENARIOS,
     DemoError,
@@ -20,9 +19,10 @@ from cargo_overlap.orchestrator.demo import (
     scenario,
     tagged_line,
 )
-from cargo_overlap.orchestrator.events import AnyEvent, RunStarted, encode_event
-from cargo_overlap.orchestrator.launch import CargoNotFound, PhasesUnavailable
-from cargo_overlap.orchestrator.streams import cargo_stderr_through_us, same_file
+from cargo_overlap.capture.launch import CargoNotFound, PhasesUnavailable
+from cargo_overlap.capture.streams import cargo_stderr_through_us, same_file
+from cargo_overlap.commands.compare import execute
+from cargo_overlap.model.events import AnyEvent, RunStarted, encode_event
 
 EXIT_USAGE = 2
 EXIT_NO_CARGO = 3

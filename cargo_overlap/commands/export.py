@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cargo_overlap.orchestrator.recording import RecordingError, final_summary, read_events
-from cargo_overlap.orchestrator.trace import write_trace
+from cargo_overlap.formats.trace import write_trace
+from cargo_overlap.model.recording import RecordingError, final_summary, read_events
 
 EXIT_USAGE = 2
 

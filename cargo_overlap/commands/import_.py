@@ -11,14 +11,14 @@ import os
 import sys
 from pathlib import Path
 
-from cargo_overlap.orchestrator.events import AnyEvent, encode_event
-from cargo_overlap.orchestrator.import_build_analysis import (
+from cargo_overlap.formats.import_build_analysis import (
     events_from_build_analysis,
     looks_like_build_analysis,
     newest_log,
 )
-from cargo_overlap.orchestrator.import_common import ImportFormatError
-from cargo_overlap.orchestrator.import_timings import events_from_timings
+from cargo_overlap.formats.import_common import ImportFormatError
+from cargo_overlap.formats.import_timings import events_from_timings
+from cargo_overlap.model.events import AnyEvent, encode_event
 
 EXIT_USAGE = 2
 

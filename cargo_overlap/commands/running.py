@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from cargo_overlap.orchestrator.launch import ENDING_SIGNALS
+from cargo_overlap.capture.launch import ENDING_SIGNALS
 
 
 def sole_exception(exc: BaseException) -> BaseException:
@@ -17,8 +17,8 @@ def sole_exception(exc: BaseException) -> BaseException:
 
 
 async def run_with_signals(build: Callable[[], Awaitable[int]], received: list[int]) -> int:
-    """Await ``build()`` (the runner's :func:`~cargo_overlap.orchestrator.runner.run_build`
-    or :func:`~cargo_overlap.orchestrator.runner.watch_build`); SIGINT, SIGTERM or SIGHUP
+    """Await ``build()`` (the runner's :func:`~cargo_overlap.capture.runner.run_build`
+    or :func:`~cargo_overlap.capture.runner.watch_build`); SIGINT, SIGTERM or SIGHUP
     cancels it, so that the runner ends cargo's group cleanly, and is noted in
     ``received``. Returns cargo's exit code.
     """

@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cargo_overlap.orchestrator.recording import RecordingError, read_events
-from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.orchestrator.simulate import (
+from cargo_overlap.analysis.simulate import (
     DEFAULT_JOB_OVERHEAD,
     STRATEGIES,
     Prediction,
@@ -21,6 +19,8 @@ from cargo_overlap.orchestrator.simulate import (
     graph_from_model,
     predict,
 )
+from cargo_overlap.model.recording import RecordingError, read_events
+from cargo_overlap.model.run_model import RunModel
 
 EXIT_USAGE = 2
 

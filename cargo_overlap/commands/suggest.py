@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from cargo_overlap.orchestrator.suggest import SuggestError, suggest
-from cargo_overlap.orchestrator.suggest.apply import applicable, file_changes, write_changes
-from cargo_overlap.orchestrator.suggest.render import report_json, report_text
+from cargo_overlap.suggest import SuggestError, suggest
+from cargo_overlap.suggest.apply import applicable, file_changes, write_changes
+from cargo_overlap.suggest.render import report_json, report_text
 
 EXIT_SUGGESTED = 0
 EXIT_NOTHING = 1

@@ -25,10 +25,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
-from cargo_overlap.orchestrator.launch import ENDING_SIGNALS, CargoNotFound, PhasesUnavailable
-from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.capture.launch import ENDING_SIGNALS, CargoNotFound, PhasesUnavailable
+from cargo_overlap.formats.report import command_line
+from cargo_overlap.model.events import AnyEvent, RunStarted
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,

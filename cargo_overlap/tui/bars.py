@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from rich.segment import Segment
 from rich.style import Style
 
-from cargo_overlap.orchestrator.run_model import UnitState
+from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.tui.scale import TimeScale
 
 EMPTY = 0

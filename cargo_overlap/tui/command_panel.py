@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.suggest import (
+from cargo_overlap.formats.report import command_line
+from cargo_overlap.suggest import (
     SuggestError,
     Suggestion,
     suggest_for_workspace,

@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
-from cargo_overlap.orchestrator.compare import Comparison
-from cargo_overlap.orchestrator.demo import Scenario, stitch
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.analysis.compare import Comparison
+from cargo_overlap.analysis.demo import Scenario, stitch
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.scale import TimeWindow
 from cargo_overlap.tui.timeline import Timeline
 from cargo_overlap.tui.view import RunView

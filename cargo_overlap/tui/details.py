@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cargo_overlap.orchestrator.run_model import RunModel, UnitState
+from cargo_overlap.model.run_model import RunModel, UnitState
 from cargo_overlap.tui.bars import PHASE_COLORS
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds

@@ -8,8 +8,8 @@ from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from cargo_overlap.orchestrator.events import Diagnostic
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import Diagnostic
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.rows import unit_label
 
 _LEVEL_STYLE = {

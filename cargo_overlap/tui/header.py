@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.formats.report import command_line
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.messages import ViewOptionsChanged
 from cargo_overlap.tui.metrics_source import metrics_for
 from cargo_overlap.tui.scale import format_seconds

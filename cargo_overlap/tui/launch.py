@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from cargo_overlap.orchestrator.recording import RecordingError, read_events
+from cargo_overlap.model.recording import RecordingError, read_events
 from cargo_overlap.tui.sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.launch import BuildRequest
+    from cargo_overlap.capture.launch import BuildRequest
     from cargo_overlap.tui.app import OverlapApp
 
 EXIT_BAD_INPUT = 2
@@ -44,7 +44,7 @@ def run_build_app(request: BuildRequest, events_path: str | None = None) -> int:
     missing cargo prints one line and returns 3 (an impossible ``--phases``: 2);
     Ctrl-C stops the build and returns 130.
     """
-    from cargo_overlap.orchestrator.events import AnyEvent, encode_event
+    from cargo_overlap.model.events import AnyEvent, encode_event
     from cargo_overlap.tui.app import OverlapApp
 
     events_file: IO[bytes] | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cargo_overlap.orchestrator.events import Metrics
-from cargo_overlap.orchestrator.metrics import compute_metrics
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import Metrics
+from cargo_overlap.model.metrics import compute_metrics
+from cargo_overlap.model.run_model import RunModel
 
 
 def metrics_for(model: RunModel) -> Metrics:

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
-from cargo_overlap.orchestrator.run_model import RunModel, UnitState
+from cargo_overlap.model.run_model import RunModel, UnitState
 
 SortKey = Literal["start", "duration", "name"]
 SORT_KEYS: tuple[SortKey, ...] = ("start", "duration", "name")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
-from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import AnyEvent, BuildFinished, RunStarted
+from cargo_overlap.model.run_model import RunModel
 
 if TYPE_CHECKING:
-    from cargo_overlap.orchestrator.launch import BuildRequest
+    from cargo_overlap.capture.launch import BuildRequest
 
 EventCallback = Callable[[AnyEvent], None]
 StderrCallback = Callable[[bytes], None]
@@ -88,7 +88,7 @@ class LiveSource:
 
     async def run(self, on_event: EventCallback, on_stderr: StderrCallback) -> int:
         """Run the build; events and stderr lines go to the callbacks as they happen."""
-        from cargo_overlap.orchestrator.runner import run_build
+        from cargo_overlap.capture.runner import run_build
 
         def relay(event: AnyEvent) -> None:
             if self._origin is None and isinstance(event, RunStarted):

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cargo_overlap.orchestrator.events import Metrics
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import Metrics
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.header import run_state
 from cargo_overlap.tui.metrics_source import metrics_for
 from cargo_overlap.tui.rows import unit_label

@@ -11,7 +11,7 @@ import heapq
 import random
 from dataclasses import dataclass, field
 
-from cargo_overlap.orchestrator.events import (
+from cargo_overlap.model.events import (
     SCHEMA_VERSION,
     AnyEvent,
     BuildFinished,
@@ -24,8 +24,8 @@ from cargo_overlap.orchestrator.events import (
     UnitFinished,
     UnitStarted,
 )
-from cargo_overlap.orchestrator.run_model import RunModel
-from cargo_overlap.orchestrator.summary import build_summary
+from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.model.summary import build_summary
 
 _WORDS = (  # noqa: SIM905 - a word list reads better as one string
     "serde core util sync alloc proto codec http json yaml toml regex log trace time net "

@@ -19,8 +19,8 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cargo_overlap.orchestrator.run_model import UnitState
-from cargo_overlap.orchestrator.slots import SlotSpan, nearest_span, pack_slots
+from cargo_overlap.model.run_model import UnitState
+from cargo_overlap.model.slots import SlotSpan, nearest_span, pack_slots
 from cargo_overlap.tui import bars
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
 from cargo_overlap.tui.rows import (

@@ -4,7 +4,7 @@ The header's counts and the concurrency chart would otherwise walk every unit on
 refresh; at thousands of units that is most of a frame. The tracker folds the same
 events the model gets, in O(log n) each, and answers in O(log n) per question.
 Whole-run figures (serialized tail, critical path, ...) still come from
-``cargo_overlap.orchestrator.metrics``; this only makes the live chart cheap.
+``cargo_overlap.model.metrics``; this only makes the live chart cheap.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 
-from cargo_overlap.orchestrator.events import AnyEvent, UnitFinished, UnitStarted
+from cargo_overlap.model.events import AnyEvent, UnitFinished, UnitStarted
 
 
 class _SortedSums:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cargo_overlap.orchestrator.events import AnyEvent, UnitFinished, UnitStarted
-from cargo_overlap.orchestrator.metrics import (
+from cargo_overlap.model.events import AnyEvent, UnitFinished, UnitStarted
+from cargo_overlap.model.metrics import (
     backend_intervals,
     concurrency_series,
     merge,
@@ -19,7 +19,7 @@ from cargo_overlap.orchestrator.metrics import (
     running_intervals,
     serialized_tail,
 )
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.tracker import RunTracker
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest import (
+from cargo_overlap.suggest import (
     EQUIVALENT,
     SuggestError,
     Suggestion,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.report import command_line
-from cargo_overlap.orchestrator.suggest.cargo_args import BuildCommand, parse_build, unit_graph_args
-from cargo_overlap.orchestrator.suggest.script import walk_script
+from cargo_overlap.formats.report import command_line
+from cargo_overlap.suggest.cargo_args import BuildCommand, parse_build, unit_graph_args
+from cargo_overlap.suggest.script import walk_script
 
 
 def build(line: str) -> BuildCommand:

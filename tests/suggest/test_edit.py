@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest import Suggestion, suggest
-from cargo_overlap.orchestrator.suggest.apply import file_changes
-from cargo_overlap.orchestrator.suggest.edit import NotEditable, edited_text
-from cargo_overlap.orchestrator.suggest.model import LineEdit
+from cargo_overlap.suggest import Suggestion, suggest
+from cargo_overlap.suggest.apply import file_changes
+from cargo_overlap.suggest.edit import NotEditable, edited_text
+from cargo_overlap.suggest.model import LineEdit
 from tests.suggest.workspaces import Crate, write_workflow, write_workspace
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest.features import (
+from cargo_overlap.suggest.features import (
     HOST,
     TARGET,
     FeatureFlags,
@@ -12,7 +12,7 @@ from cargo_overlap.orchestrator.suggest.features import (
     describe_additions,
     feature_additions,
 )
-from cargo_overlap.orchestrator.suggest.workspace import resolver_version, workspace_from_metadata
+from cargo_overlap.suggest.workspace import resolver_version, workspace_from_metadata
 from tests.suggest.metadata_dicts import dep, metadata, package
 
 FAKEDEP = ("fakedep", "path /ws/vendor/fakedep")

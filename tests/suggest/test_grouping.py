@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest import Report, suggest
+from cargo_overlap.suggest import Report, suggest
 from tests.suggest.workspaces import Crate, write_workflow, write_workspace
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cargo_overlap.orchestrator.suggest.script import ScriptCommand, walk_script
+from cargo_overlap.suggest.script import ScriptCommand, walk_script
 
 
 def commands(text: str, **variables: str) -> list[ScriptCommand]:

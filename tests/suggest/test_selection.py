@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest.features import FeatureFlags
-from cargo_overlap.orchestrator.suggest.selection import (
+from cargo_overlap.suggest.features import FeatureFlags
+from cargo_overlap.suggest.selection import (
     ALL,
     NameRule,
     PackageRule,
@@ -16,7 +16,7 @@ from cargo_overlap.orchestrator.suggest.selection import (
     combine,
     evaluate,
 )
-from cargo_overlap.orchestrator.suggest.workspace import Workspace, workspace_from_metadata
+from cargo_overlap.suggest.workspace import Workspace, workspace_from_metadata
 from tests.suggest.metadata_dicts import dep, metadata, package
 
 

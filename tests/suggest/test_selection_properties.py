@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from cargo_overlap.orchestrator.suggest.selection import (
+from cargo_overlap.suggest.selection import (
     ALL,
     NONE,
     NameRule,
@@ -19,7 +19,7 @@ from cargo_overlap.orchestrator.suggest.selection import (
     dependency_libs,
     evaluate,
 )
-from cargo_overlap.orchestrator.suggest.workspace import Workspace, workspace_from_metadata
+from cargo_overlap.suggest.workspace import Workspace, workspace_from_metadata
 from tests.suggest.metadata_dicts import dep, metadata, package
 
 NAMES = ["a", "b", "c", "d"]

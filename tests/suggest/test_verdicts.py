@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.suggest import DIFFERS, EQUIVALENT, UNVERIFIED, suggest
+from cargo_overlap.suggest import DIFFERS, EQUIVALENT, UNVERIFIED, suggest
 from tests.suggest.workspaces import Crate, fakedep, write_workspace
 
 THREE = (

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cargo_overlap.orchestrator.suggest.errors import SuggestError
-from cargo_overlap.orchestrator.suggest.sources import OtherStep, ScriptBlock
-from cargo_overlap.orchestrator.suggest.workflow import (
+from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.sources import OtherStep, ScriptBlock
+from cargo_overlap.suggest.workflow import (
     load_workflow,
     matrix_combinations,
     matrix_values,
@@ -73,8 +73,10 @@ def test_jobs_steps_and_positions(workflow: Path) -> None:
     lines = WORKFLOW.split("\n")
     # Each line of the `run: |` value sits on its own line of the file.
     assert build.editable
-    assert lines[build.line_map[0]].strip() == "cargo build $FLAGS -p a"
-    assert lines[build.line_map[2]].strip() == "cargo build $FLAGS -p b"
+    first, third = build.line_map[0], build.line_map[2]
+    assert first is not None and third is not None
+    assert lines[first].strip() == "cargo build $FLAGS -p a"
+    assert lines[third].strip() == "cargo build $FLAGS -p b"
     assert build.variables == {"CARGO_TERM_COLOR": "always", "FLAGS": "--release"}
     assert build.cwd == "rust"
     assert build.label == 'job build, step "Build"'

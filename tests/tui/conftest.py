@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.orchestrator.events import AnyEvent
-from cargo_overlap.orchestrator.recording import read_events
+from cargo_overlap.model.events import AnyEvent
+from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.sources import ReplaySource
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 
 
-def screen_text(app: App[object]) -> str:
+def screen_text(app: App[Any]) -> str:
     """The characters on screen, one line per terminal row (colours dropped)."""
     # A layout change (a tab switched by a key) lands on the screen's next update tick;
     # run that tick now, as Pilot.pause does, so a slow machine cannot show the old one.
@@ -17,7 +18,7 @@ def screen_text(app: App[object]) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
-async def wait_until(pilot: Pilot[object], predicate: Callable[[], bool]) -> None:
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool]) -> None:
     """Let the app run until ``predicate`` holds.
 
     A condition, not a fixed pause: on a loaded machine the app's timers and workers may

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import anyio
 import pytest
 
-from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, Summary
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import AnyEvent, BuildFinished, Summary
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel
 from cargo_overlap.tui.details import DetailsPane

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cargo_overlap.orchestrator.events import (
+from cargo_overlap.model.events import (
     CacheOutcome,
     PhaseFinished,
     PhaseStarted,
@@ -10,7 +10,7 @@ from cargo_overlap.orchestrator.events import (
     UnitFinished,
     UnitStarted,
 )
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui import bars
 from cargo_overlap.tui.scale import TimeScale
 

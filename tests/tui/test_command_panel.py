@@ -9,8 +9,8 @@ import anyio
 import msgspec
 import pytest
 
-from cargo_overlap.orchestrator.events import AnyEvent, RunStarted
-from cargo_overlap.orchestrator.report import command_line
+from cargo_overlap.formats.report import command_line
+from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel, suggestions_for
 from cargo_overlap.tui.sources import ReplaySource

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from cargo_overlap.orchestrator.launch import BuildRequest
+from cargo_overlap.capture.launch import BuildRequest
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.sources import LiveSource

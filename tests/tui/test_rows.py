@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.rows import Row, build_rows, unit_label
 
 from .conftest import stream

@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from cargo_overlap.orchestrator.events import AnyEvent, BuildFinished, RunStarted
-from cargo_overlap.orchestrator.recording import RecordingError, read_events
-from cargo_overlap.orchestrator.run_model import RunModel
+from cargo_overlap.model.events import AnyEvent, BuildFinished, RunStarted
+from cargo_overlap.model.recording import RecordingError, read_events
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.sources import ReplaySource
 
 from .conftest import STREAMS, stream

@@ -1,0 +1,1 @@
+"""Analysis: simulate, compare and demo, experiments built on capture and the model."""

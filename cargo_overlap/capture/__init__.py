@@ -1,0 +1,1 @@
+"""Capture: launching cargo under the shim, reading what cargo and the shim report, live."""

@@ -1,0 +1,646 @@
+"""Start one cargo build under the wrapper shim: the plan (the shim's run directory,
+cargo's command line and environment), then cargo itself, and while cargo starts up, the
+phases mode, once `rustc -vV` has said whether the toolchain is a nightly.
+
+Standard library only, and no event loop: ``cargo-overlap build --json`` starts cargo
+from here before it imports asyncio, anyio or the event model. Those imports take about
+200 ms on a small machine, which then overlap with cargo's own start-up instead of
+delaying it; on a cold build of tiny crates that was half of the tool's wall overhead.
+That is why cargo is spawned with ``subprocess.Popen`` and not ``anyio.open_process``,
+which needs the running event loop. Everything after the spawn is on anyio: the runner
+(:func:`cargo_overlap.capture.runner.watch_build`) reads the build and, if need be,
+ends it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from contextlib import suppress
+
+from cargo_overlap.capture.shim_build import (
+    FRONT_NAME,
+    ShimBuildError,
+    cached_shim,
+    ensure_shim,
+    wrapper_env,
+)
+from cargo_overlap.capture.toolchain import (
+    CargoNotFound,
+    find_cargo,
+    jobs_from,
+    toolchain_override,
+    user_rustc_wrapper,
+    which,
+)
+
+# Not `from typing import TYPE_CHECKING`: typing is one of the imports this module keeps
+# off the path to cargo's start (mypy takes any TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import Literal
+
+    from cargo_overlap.capture.toolchain_probe import Toolchain, ToolchainProbe
+    from cargo_overlap.model.events import PhasesMode
+
+    PhasesChoice = Literal["auto", "stable", "sections"]
+
+__all__ = [
+    "ENDING_SIGNALS",
+    "BuildRequest",
+    "CargoNotFound",
+    "LaunchedBuild",
+    "PhasesChoice",
+    "PhasesUnavailable",
+    "cargo_command",
+    "group_runs",
+    "inherited_jobserver_fds",
+    "launch",
+]
+
+KILL_GRACE_SECONDS = 3.0
+# The signals that end a build: cargo runs in a session of its own, so the terminal's
+# Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# compiled by `re` on first use, under make only
+_JOBSERVER_FDS = rb"--jobserver-(?:auth|fds)=(\d+),(\d+)"
+
+
+class PhasesUnavailable(Exception):
+    """The phases mode asked for cannot work with this toolchain; one-line message."""
+
+
+# The types made before cargo starts are plain classes: NamedTuple or dataclasses would
+# import typing (about 4 ms here) or dataclasses and inspect (about 25 ms) first.
+
+
+class BuildRequest:
+    """One `cargo build` (or `cargo zigbuild`) to run and watch."""
+
+    __slots__ = ("argv", "cargo_args", "cwd", "env", "phases")
+
+    def __init__(
+        self,
+        cargo_args: list[str],
+        phases: PhasesChoice = "auto",
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        argv: Sequence[str] = (),
+    ) -> None:
+        self.cargo_args = cargo_args
+        self.phases: PhasesChoice = phases
+        self.cwd = cwd
+        self.env = env
+        # The command line the user typed, recorded in run-started.
+        self.argv = argv
+
+
+class BuildPlan:
+    """What :func:`launch` started: cargo's command line and environment, and how."""
+
+    __slots__ = ("chain", "command", "env", "jobs", "notes", "phases", "phases_reason", "toolchain")
+
+    def __init__(
+        self,
+        prepared: _Prepared,
+        phases: PhasesMode,
+        phases_reason: str,
+        toolchain: Toolchain,
+    ) -> None:
+        self.command = prepared.command
+        self.env = prepared.env
+        self.phases: PhasesMode = phases
+        self.phases_reason = phases_reason
+        self.toolchain = toolchain
+        self.jobs = prepared.jobs
+        self.chain = prepared.chain
+        self.notes = prepared.notes
+
+
+# The subcommands that build, by the word that may come first (after a `+toolchain`):
+# cargo's own `build` (alias `b`), and cargo-zigbuild's `zigbuild`, which runs `cargo build`
+# itself with zig's `cc` as the linker. Without one of these words it is `cargo build`.
+BUILD_SUBCOMMANDS = {"build": "build", "b": "build", "zigbuild": "zigbuild"}
+
+
+def build_subcommand(cargo_args: Sequence[str]) -> tuple[str | None, str, list[str]]:
+    """The user's `+toolchain`, the subcommand that builds, and the arguments after them."""
+    args = list(cargo_args)
+    plus = toolchain_override(args)
+    if plus:
+        args = args[1:]
+    sub = "build"
+    if args and args[0] in BUILD_SUBCOMMANDS:
+        sub = BUILD_SUBCOMMANDS[args[0]]
+        args = args[1:]
+    return plus, sub, args
+
+
+def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[str]]:
+    """The cargo command line for the user's arguments, and notes on what was changed.
+
+    The first argument may name the build subcommand (`build`, `b` or `zigbuild`, see
+    :data:`BUILD_SUBCOMMANDS`); it is `build` otherwise. The user's own
+    ``--message-format`` is dropped: cargo-overlap needs cargo's JSON, and with
+    ``json-render-diagnostics`` cargo still renders every diagnostic on stderr.
+    """
+    notes: list[str] = []
+    plus, sub, args = build_subcommand(cargo_args)
+    kept: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            kept.extend(args[i:])
+            break
+        if a == "--message-format" and i + 1 < len(args):
+            notes.append(f"ignored `--message-format {args[i + 1]}`: cargo-overlap reads JSON")
+            i += 2
+            continue
+        if a.startswith("--message-format="):
+            notes.append(f"ignored `{a}`: cargo-overlap reads cargo's JSON messages")
+            i += 1
+            continue
+        kept.append(a)
+        i += 1
+    command = [cargo, *([plus] if plus else []), sub, *kept]
+    dashdash = command.index("--") if "--" in command else len(command)
+    command.insert(dashdash, "--message-format=json-render-diagnostics")
+    return command, notes
+
+
+def inherited_jobserver_fds(env: Mapping[str, str]) -> list[int]:
+    """File descriptors of a parent make's jobserver, to hand on to cargo.
+
+    Run under ``make -j``, the jobserver pipes named in MAKEFLAGS must reach cargo or it
+    falls back to its own pool and oversubscribes the machine.
+    """
+    fds: list[int] = []
+    for var in ("CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"):
+        for m in re.finditer(_JOBSERVER_FDS, env.get(var, "").encode()):
+            for fd in (int(m.group(1)), int(m.group(2))):
+                with suppress(OSError):
+                    os.fstat(fd)
+                    if fd not in fds:
+                        fds.append(fd)
+    return fds
+
+
+def private_dir(env: Mapping[str, str], prefix: str = "cargo-overlap-") -> str:
+    """A new directory only this user can enter (0700), in the temporary directory
+    ``tempfile`` would choose ($TMPDIR, $TEMP, $TMP, then the usual places): what
+    ``tempfile.mkdtemp`` makes, without importing tempfile (and with it shutil and random)
+    before cargo starts."""
+    places = [env.get(var) for var in ("TMPDIR", "TEMP", "TMP")]
+    places += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
+    failure: OSError | None = None
+    for place in places:
+        if not place:
+            continue
+        for _attempt in range(100):
+            path = os.path.join(os.path.abspath(place), prefix + os.urandom(6).hex())
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                failure = failure or exc
+                break
+            return path
+    raise failure or FileExistsError(f"no free name for a temporary directory ({prefix}*)")
+
+
+class _Prepared:
+    """The plan's part that needs no answer from the toolchain probe."""
+
+    __slots__ = ("chain", "command", "cwd", "env", "jobs", "notes", "shim", "shim_error")
+
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        cwd: str,
+        jobs: int,
+        chain: str | None,
+        notes: list[str],
+        shim: str | None,
+        shim_error: str,
+    ) -> None:
+        self.command = command
+        self.env = env
+        self.cwd = cwd
+        self.jobs = jobs
+        self.chain = chain
+        self.notes = notes
+        self.shim = shim
+        self.shim_error = shim_error
+
+
+def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: str) -> _Prepared:
+    cargo = find_cargo(env)
+    command, notes = cargo_command(cargo, request.cargo_args)
+    jobs = jobs_from(request.cargo_args, env)
+    chain = user_rustc_wrapper(cwd, env)
+    new_env = dict(env)
+    try:
+        shim = cached_shim(env) or str(ensure_shim(env))
+        # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
+        shim_env = wrapper_env(shim, run_dir)
+    except ShimBuildError as exc:
+        notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
+        return _Prepared(command, new_env, cwd, jobs, chain, notes, None, str(exc))
+    if chain and _is_the_shim(chain, shim, env):
+        # A run inside a build cargo-overlap watches (a build script, a test) inherits the
+        # outer run's RUSTC_WRAPPER: chained, the shim would run itself without end.
+        notes.append(
+            "RUSTC_WRAPPER is cargo-overlap's own shim (from an enclosing run): not chained"
+        )
+        chain = None
+    if chain:
+        with open(os.path.join(run_dir, "chain"), "w", encoding="utf-8") as f:
+            f.write(chain + "\n")
+        _find_sccache_server(chain, env, run_dir, notes)
+    new_env.update(shim_env)
+    return _Prepared(command, new_env, cwd, jobs, chain, notes, shim, "")
+
+
+def _is_the_shim(wrapper: str, shim: str, env: Mapping[str, str]) -> bool:
+    """Whether the user's wrapper, as cargo would find it, is cargo-overlap's shim (or its
+    front, which the shim's RUSTC_WRAPPER link names where it was built)."""
+    path = wrapper if "/" in wrapper else which(wrapper, env.get("PATH"))
+    if path is None:
+        return False
+    ours = (shim, os.path.join(os.path.dirname(shim), FRONT_NAME))
+    for candidate in ours:
+        try:
+            if os.path.samefile(path, candidate):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _probe_first(request: BuildRequest) -> bool:
+    """Whether the probe must answer before cargo starts: for an error that must come
+    before anything runs (`--phases sections` on stable, a `+toolchain` that is not
+    installed), not for the common case, where the probe runs beside cargo's start-up."""
+    return request.phases == "sections" or toolchain_override(request.cargo_args) is not None
+
+
+def _decide(
+    request: BuildRequest, prepared: _Prepared, probe: ToolchainProbe, run_dir: str
+) -> BuildPlan:
+    """Wait for the probe, choose the phases mode and lay it out for the shim.
+
+    The shim of each unit waits for the ``decided`` file, which :class:`_Decision` writes
+    once this is done (the socket is bound by then); cargo's own queries of rustc (`-vV`,
+    `--print`) do not wait. Raises :class:`CargoNotFound` when `cargo -V` failed, and
+    :class:`PhasesUnavailable`.
+    """
+    toolchain = probe.result()
+    if request.phases == "sections" and not toolchain.nightly:
+        raise PhasesUnavailable(
+            "--phases sections needs a nightly toolchain (e.g. `cargo-overlap build "
+            "+nightly ...`); cargo-overlap never sets RUSTC_BOOTSTRAP, which changes binaries"
+        )
+    shim = prepared.shim
+    if shim is None:
+        return BuildPlan(prepared, "none", prepared.shim_error, toolchain)
+    phases: PhasesMode
+    if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
+        phases = "sections"
+        reason = "nightly toolchain: rustc's own section timings"
+        _touch(os.path.join(run_dir, "sections"))
+    else:
+        phases = "stable"
+        reason = (
+            "stable toolchain: rmeta notifications, rustc's codegen thread and a linker shim"
+            if not toolchain.nightly
+            else "asked for: rmeta notifications, rustc's codegen thread and a linker shim"
+        )
+        os.mkdir(os.path.join(run_dir, "linker"), 0o700)
+        os.symlink(shim, os.path.join(run_dir, "linker", "cc"))
+    return BuildPlan(prepared, phases, reason, toolchain)
+
+
+def _touch(path: str) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def _bind_events_socket(run_dir: str) -> socket.socket:
+    """The socket the shims report to, bound in ``run_dir``, non-blocking, user-only."""
+    # Imported here, after cargo's spawn: making its enums is ~10 ms of a small machine.
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        path = os.path.join(run_dir, "events.sock")
+        sock.bind(path)
+        os.chmod(path, 0o600)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _find_sccache_server(
+    chain: str, env: Mapping[str, str], run_dir: str, notes: list[str]
+) -> None:
+    """Tell the shim the sccache server's pid, so that it can mark cache hits."""
+    # Imported here: psutil's import is start-up time that only sccache users need.
+    from cargo_overlap.capture.sccache import is_sccache, server_pid
+
+    if not is_sccache(chain):
+        return
+    pid = server_pid(chain, env)
+    if pid is None:
+        notes.append("the sccache server was not found: cache hits are not marked")
+        return
+    with open(os.path.join(run_dir, "sccache-server"), "w", encoding="utf-8") as f:
+        f.write(f"{pid}\n")
+
+
+def group_runs(pgid: int) -> bool:
+    """True while a process of group ``pgid`` runs; zombies do not count."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # killpg reaches zombies too, and where PID 1 reaps nothing (a container without an
+    # init) an orphan's zombie stays for good: only a process still running counts.
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return True
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # after "(comm)": state, ppid, pgrp, ...
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+                return True
+    return False
+
+
+class _Decision:
+    """The phases mode, chosen once the toolchain probe (`cargo -V`, `rustc -vV`) answers,
+    and laid out in the run directory, ending with the ``decided`` file the shims wait for.
+
+    ``in_background``, that happens on a thread while cargo starts up and the caller
+    imports what it watches the build with (the event loop, the event model): the ~30 ms
+    the probe takes then delay neither. Otherwise it happens in :meth:`plan`.
+    """
+
+    def __init__(
+        self,
+        request: BuildRequest,
+        prepared: _Prepared,
+        env: Mapping[str, str],
+        run_dir: str,
+        in_background: bool = False,
+    ) -> None:
+        import threading
+
+        from cargo_overlap.capture.toolchain_probe import ToolchainProbe
+
+        self._request = request
+        self._prepared = prepared
+        self._run_dir = run_dir
+        # asked in the user's environment: without the shim as RUSTC_WRAPPER
+        self._probe = ToolchainProbe(prepared.command[0], request.cargo_args, env, prepared.cwd)
+        self._plan: BuildPlan | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if in_background:
+            self._thread = threading.Thread(
+                target=self._decide, name="toolchain-probe", daemon=True
+            )
+            self._thread.start()
+
+    def _decide(self) -> None:
+        try:
+            self._plan = _decide(self._request, self._prepared, self._probe, self._run_dir)
+            _touch(os.path.join(self._run_dir, "decided"))
+        except BaseException as exc:  # raised where the plan is asked for
+            self._error = exc
+
+    def plan(self) -> BuildPlan:
+        """The plan; raises what deciding it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        elif self._plan is None and self._error is None:
+            self._decide()
+        if self._error is not None:
+            raise self._error
+        assert self._plan is not None
+        return self._plan
+
+    def abandon(self) -> None:
+        """Stop a probe still running; returns once the decision is over."""
+        self._probe.kill()
+        if self._thread is not None:
+            self._thread.join()
+        self._probe.discard()
+
+
+class LaunchedBuild:
+    """A cargo build that has been started: the process, the plan it was started with, and
+    the shim's socket and run directory, which :meth:`close` removes."""
+
+    def __init__(
+        self,
+        request: BuildRequest,
+        decision: _Decision,
+        cwd: Path,
+        t0_ns: int,
+        planned_ns: int,
+        process: subprocess.Popen[bytes],
+        sock: socket.socket,
+        run_dir: Path,
+    ) -> None:
+        self.request = request
+        self._decision = decision
+        self.cwd = cwd
+        self.t0_ns = t0_ns
+        self.planned_ns = planned_ns
+        self.process = process
+        self.sock = sock
+        self.run_dir = run_dir
+        # A pidfd says when cargo exits without a thread blocked in waitpid (Linux 5.3+).
+        self.pidfd: int | None = None
+        self._closed = False
+
+    @property
+    def plan(self) -> BuildPlan:
+        """How the build was started; waits for the toolchain probe if it has not answered
+        yet. Raises :class:`CargoNotFound` when `cargo -V` failed (cargo is running: the
+        caller ends it, as it would any build, with :meth:`close` or the runner)."""
+        return self._decision.plan()
+
+    @property
+    def pgid(self) -> int:
+        """cargo's process group: it leads a session of its own."""
+        return self.process.pid
+
+    def close(self) -> None:
+        """End cargo's process group if it still runs, then free the socket, the pipes and
+        the run directory. Safe to call more than once.
+
+        The runner ends the group itself when its watch is cancelled; this is for a build
+        given up before or outside that watch (a signal while the event loop is still being
+        imported, say), so that no cargo, rustc or build script outlives the tool.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._decision.abandon()
+            if self.process.poll() is None:
+                end_group_now(self.process)
+        finally:
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    stream.close()
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+            self.sock.close()
+            _remove_tree(str(self.run_dir))
+
+
+def end_group_now(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM cargo's process group, then SIGKILL whatever is left after a grace period;
+    returns once no process of the group runs, within reason. Blocks: the runner's
+    ``_terminate_group`` does the same inside an event loop."""
+    pgid = process.pid
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(KILL_GRACE_SECONDS)
+        if _group_gone_by(pgid, deadline):
+            return
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    process.wait()
+    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
+
+
+def _group_gone_by(pgid: int, deadline: float) -> bool:
+    """Poll until no process of group ``pgid`` runs (True) or ``deadline`` passes."""
+    while group_runs(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _remove_tree(path: str) -> None:
+    """Remove the run directory, as ``shutil.rmtree(path, ignore_errors=True)`` would.
+
+    Not shutil itself: it imports zlib, bz2 and lzma (~5 ms here), paid after cargo has
+    exited and so added to the build's wall time. The directory is ours, shallow and
+    small; ``os.fwalk`` neither follows symlinks nor leaves the tree.
+    """
+    # fwalk raises if ``path`` is gone (errors below it, it skips); each root_fd is valid
+    # only until the walk takes its next step, so it is used at once.
+    with suppress(OSError):
+        for _root, dirs, files, root_fd in os.fwalk(path, topdown=False):
+            for name in files:
+                with suppress(OSError):
+                    os.unlink(name, dir_fd=root_fd)
+            for name in dirs:
+                try:
+                    os.rmdir(name, dir_fd=root_fd)
+                except NotADirectoryError:  # a symlink to a directory: fwalk lists it here
+                    with suppress(OSError):
+                        os.unlink(name, dir_fd=root_fd)
+                except OSError:
+                    pass
+        os.rmdir(path)
+
+
+def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
+    """Plan the build and start cargo in a session of its own, its stdout (and with
+    ``pipe_stderr`` its stderr) on non-blocking pipes for the runner to read.
+
+    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable`, and then nothing it
+    started runs: only the probe's answer (`cargo -V`, `rustc -vV`) can make them come
+    after the spawn, and cargo is then ended first. The caller owns the result and must
+    :meth:`~LaunchedBuild.close` it.
+
+    Up to the spawn this uses ``os`` and nothing heavier, and asks the toolchain nothing
+    (unless the answer decides whether to start at all, see :func:`_probe_first`): on a
+    cold build of small crates, every millisecond before cargo starts is one of wall time.
+    """
+    env = dict(os.environ if request.env is None else request.env)
+    cwd = os.path.realpath(request.cwd) if request.cwd is not None else os.getcwd()
+    if not os.path.isdir(cwd):
+        raise CargoNotFound(f"working directory {cwd} does not exist")
+    t0_ns = time.time_ns()
+    # made 0700: the socket and links are the user's alone
+    run_dir = private_dir(env)
+    sock: socket.socket | None = None
+    process: subprocess.Popen[bytes] | None = None
+    decision: _Decision | None = None
+    try:
+        prepared = _prepare(request, env, cwd, run_dir)
+        if _probe_first(request):
+            # decided before the spawn, so its socket too: `decided` says it is bound
+            sock = _bind_events_socket(run_dir)
+            decision = _Decision(request, prepared, env, run_dir)
+            decision.plan()
+        planned_ns = time.time_ns()
+        process = subprocess.Popen(
+            prepared.command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if pipe_stderr else None,
+            cwd=cwd,
+            env=prepared.env,
+            start_new_session=True,
+            pass_fds=inherited_jobserver_fds(prepared.env),
+        )
+        # What follows runs while cargo starts up: it takes longer to reach its first unit
+        # than the probe takes to answer, and the shim of a unit waits for `decided` if not.
+        if sock is None:
+            sock = _bind_events_socket(run_dir)
+        if decision is None:
+            decision = _Decision(request, prepared, env, run_dir, in_background=True)
+        from pathlib import Path
+
+        launched = LaunchedBuild(
+            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir)
+        )
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                os.set_blocking(stream.fileno(), False)
+        if hasattr(os, "pidfd_open"):
+            with suppress(OSError):
+                launched.pidfd = os.pidfd_open(process.pid)
+    except BaseException:
+        # a signal or an error half-way: nothing may outlive this
+        try:
+            if decision is not None:
+                decision.abandon()
+            if process is not None and process.poll() is None:
+                end_group_now(process)
+        finally:
+            if sock is not None:
+                sock.close()
+            _remove_tree(run_dir)
+        raise
+    return launched

@@ -1,0 +1,1 @@
+"""Formats: text summary, traces, GitHub output, baselines and importers of cargo's records."""

@@ -1,0 +1,217 @@
+"""The typed events of a run: the NDJSON contract of ``cargo-overlap build --json``.
+
+Every event is one JSON object on one line with ``event`` (its kind) and ``t`` (seconds
+since the run started, on the orchestrator's clock). ``t`` is when the thing happened, not
+when the line was written: a unit's ``unit-finished`` may be written a moment after a later
+event because it waits for cargo's artifact message. Fields are added, never renamed or
+removed, within one ``SCHEMA_VERSION``; see docs/events.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+PhaseName = Literal["frontend", "codegen", "link"]
+PHASES: tuple[PhaseName, ...] = ("frontend", "codegen", "link")
+PhasesMode = Literal["stable", "sections", "none"]
+UnitMode = Literal["build", "test", "build-script", "run-build-script"]
+# sccache's answer for a unit: no rustc ran, rustc ran for the cache, or sccache could not
+# cache the unit (incremental workspace members, bins, cdylibs) and compiled it itself.
+CacheOutcome = Literal["hit", "miss", "uncacheable"]
+CACHE_OUTCOMES: tuple[CacheOutcome, ...] = ("hit", "miss", "uncacheable")
+
+
+def cache_outcome(value: str) -> CacheOutcome | None:
+    """The typed outcome for a shim's ``cache`` value; None when empty or unknown."""
+    for outcome in CACHE_OUTCOMES:
+        if value == outcome:
+            return outcome
+    return None
+
+
+class Event(msgspec.Struct, frozen=True, tag_field="event", kw_only=True):
+    """Base of every event: ``t`` is seconds since the run started."""
+
+    t: float
+
+
+class RunStarted(Event, frozen=True, tag="run-started"):
+    """The run began: what runs, with which toolchain and how phases are captured."""
+
+    schema: int
+    argv: list[str]
+    command: list[str]
+    cwd: str
+    cargo_version: str
+    rustc_version: str
+    jobs: int
+    phases: PhasesMode
+    phases_reason: str
+    wrapper_chain: str | None = None
+    started_at: float = 0.0
+
+
+class UnitStarted(Event, frozen=True, tag="unit-started"):
+    """rustc was spawned for a unit (or, with ``fresh``, cargo found it up to date)."""
+
+    unit: str
+    package: str
+    version: str
+    target: str
+    kinds: list[str]
+    mode: UnitMode
+    profile: str
+    primary: bool
+    deps: list[str] = []
+    rmeta_deps: list[str] = []
+    fresh: bool = False
+    pid: int | None = None
+
+
+class PhaseStarted(Event, frozen=True, tag="phase-started"):
+    """A unit entered a phase (frontend, codegen or link)."""
+
+    unit: str
+    phase: PhaseName
+
+
+class PhaseFinished(Event, frozen=True, tag="phase-finished"):
+    """A unit left a phase."""
+
+    unit: str
+    phase: PhaseName
+
+
+class RmetaReady(Event, frozen=True, tag="rmeta"):
+    """The unit's metadata exists: dependents that pipeline on it may start."""
+
+    unit: str
+    path: str
+
+
+class UnitFinished(Event, frozen=True, tag="unit-finished"):
+    """A unit ended: rustc exited (``cpu`` from its rusage) or cargo reported it fresh."""
+
+    unit: str
+    fresh: bool
+    success: bool
+    filenames: list[str] = []
+    executable: str | None = None
+    cpu: float | None = None
+    exit_code: int | None = None
+    cache: CacheOutcome | None = None
+
+
+class Diagnostic(Event, frozen=True, tag="diagnostic"):
+    """A compiler warning or error, as cargo rendered it."""
+
+    unit: str | None
+    level: str
+    message: str
+    rendered: str
+    code: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+class ToolMessage(Event, frozen=True, tag="tool-message"):
+    """Something cargo-overlap itself noticed: a malformed line, a lost event."""
+
+    level: Literal["info", "warning", "error"]
+    text: str
+
+
+class BuildFinished(Event, frozen=True, tag="build-finished"):
+    """cargo exited."""
+
+    success: bool
+    exit_code: int
+    interrupted: bool = False
+
+
+class UnitSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One unit in the final summary; times are seconds since run start."""
+
+    unit: str
+    package: str
+    version: str
+    target: str
+    kinds: list[str]
+    mode: str
+    primary: bool
+    requested: bool
+    fresh: bool
+    success: bool | None
+    start: float | None
+    end: float | None
+    rmeta: float | None
+    phases: dict[str, tuple[float, float]]
+    cpu: float | None
+    deps: list[str]
+    filenames: list[str]
+    cache: CacheOutcome | None = None
+
+
+class Metrics(msgspec.Struct, frozen=True, kw_only=True):
+    """Whole-run figures; see cargo_overlap.model.metrics for definitions."""
+
+    wall: float
+    cpu_total: float
+    jobs: int
+    requested: list[str]
+    overlap: float
+    serialized_tail: float
+    critical_path: float
+    critical_path_units: list[str]
+    bound: float
+    efficiency: float | None
+    max_concurrency: int
+    mean_concurrency: float
+    concurrency: list[tuple[float, int]]
+    phase_totals: dict[str, float]
+
+
+class Summary(Event, frozen=True, tag="summary"):
+    """The last line: every unit with its phases, the metrics and the command that ran."""
+
+    exit_code: int
+    command: list[str]
+    phases_mode: PhasesMode
+    units: list[UnitSummary]
+    metrics: Metrics
+
+
+AnyEvent = (
+    RunStarted
+    | UnitStarted
+    | PhaseStarted
+    | PhaseFinished
+    | RmetaReady
+    | UnitFinished
+    | Diagnostic
+    | ToolMessage
+    | BuildFinished
+    | Summary
+)
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def encode_event(event: AnyEvent) -> bytes:
+    """One NDJSON line (with its newline) for ``event``."""
+    return _encoder.encode(event) + b"\n"
+
+
+def decode_event(line: bytes | str) -> AnyEvent:
+    """Parse one NDJSON line written by :func:`encode_event`.
+
+    Raises :class:`msgspec.ValidationError` or :class:`msgspec.DecodeError` on a line that
+    is not an event of this schema.
+    """
+    return _decoder.decode(line)

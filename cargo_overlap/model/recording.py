@@ -1,0 +1,72 @@
+"""Reading a recorded run (``build --json`` output) and the summary that closes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+from cargo_overlap.model.events import (
+    AnyEvent,
+    BuildFinished,
+    RunStarted,
+    Summary,
+    decode_event,
+)
+from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.model.summary import build_summary
+
+
+class RecordingError(Exception):
+    """A recording that cannot be read; the message is one line for the user."""
+
+
+def read_events(path: Path) -> list[AnyEvent]:
+    """Every event of a ``cargo-overlap build --json`` recording; blank lines are skipped.
+
+    Raises :class:`RecordingError` with a one-line message for a missing file, a line that
+    is not an event, or a file without a run-started event.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    events: list[AnyEvent] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(decode_event(line))
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RecordingError(f"{path}:{number}: not a cargo-overlap event ({detail})") from None
+    if not any(isinstance(e, RunStarted) for e in events):
+        raise RecordingError(
+            f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
+        )
+    return events
+
+
+def final_summary(events: Iterable[AnyEvent]) -> Summary:
+    """The recording's last summary, or one computed from its events if it has none.
+
+    A run cut off before cargo exited has no summary; its running units end at the last
+    event seen.
+    """
+    events = list(events)
+    summaries = [e for e in events if isinstance(e, Summary)]
+    if summaries:
+        return summaries[-1]
+    model = RunModel.from_events(events)
+    run = model.run
+    finished = model.finished
+    exit_code = finished.exit_code if isinstance(finished, BuildFinished) else 1
+    return build_summary(
+        model,
+        exit_code=exit_code,
+        command=run.command if isinstance(run, RunStarted) else [],
+        phases=run.phases if isinstance(run, RunStarted) else "none",
+        jobs=run.jobs if isinstance(run, RunStarted) else 1,
+        t=model.now,
+    )

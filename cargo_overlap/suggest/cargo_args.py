@@ -1,0 +1,355 @@
+"""Recognise cargo build commands and split their arguments by what they decide.
+
+`cargo build`, `cargo b`, `cargo zigbuild`, `cargo auditable build`, `cross build`, each
+with an optional `+toolchain`. Selection flags (`-p`, `--workspace`, `--exclude`, `--lib`,
+`--bin(s)`, `--example(s)`) become a SelectionRequest; feature flags a FeatureFlags;
+everything else stays an `Arg` in written order, to be compared and copied verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cargo_overlap.suggest.features import FeatureFlags
+from cargo_overlap.suggest.selection import (
+    ALL,
+    NONE,
+    NameRule,
+    PackageRule,
+    SelectionRequest,
+    TargetFilter,
+)
+from cargo_overlap.suggest.shell import Piece, Word
+
+_VALUE_FLAGS = frozenset(
+    {
+        "-p", "--exclude", "--bin", "--example", "--test", "--bench", "--features",
+        "--target", "--profile", "--manifest-path", "--jobs", "--color", "--message-format",
+        "--target-dir", "--config", "-Z", "--artifact-dir", "--out-dir", "--lockfile-path",
+        "-C",
+    }
+)  # fmt: skip
+_ALIASES = {
+    "--package": "-p",
+    "--all": "--workspace",
+    "-r": "--release",
+    "-F": "--features",
+    "-j": "--jobs",
+    "--verbose": "-v",
+    "-vv": "-v",
+    "--quiet": "-q",
+}
+_SHORT_WITH_VALUE = ("-p", "-F", "-j", "-Z")
+_NOT_MERGED = {
+    "--test": "builds test targets",
+    "--tests": "builds test targets",
+    "--bench": "builds bench targets",
+    "--benches": "builds bench targets",
+    "--all-targets": "builds test and bench targets",
+    "--unit-graph": "prints the unit graph instead of building",
+    "--build-plan": "prints a build plan instead of building",
+    "-C": "changes cargo's directory",
+}
+LOCK_FLAGS = ("--locked", "--frozen", "--offline")
+# Flags that change only what cargo prints, dropped when asking cargo for the unit graph.
+OUTPUT_FLAGS = frozenset(
+    {"--message-format", "--color", "-v", "-q", "--timings", "--jobs", "--keep-going",
+     "--future-incompat-report"}
+)  # fmt: skip
+_GLIBC_SUFFIX = re.compile(r"\.\d+(\.\d+)*$")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A non-selection argument: a flag and its value, or an opaque bare word (flag "")."""
+
+    flag: str
+    value: Word | None
+    words: tuple[Word, ...]
+
+    def render(self) -> str:
+        """As written, quoted for the shell."""
+        return " ".join(w.render() for w in self.words)
+
+
+@dataclass(frozen=True)
+class BuildCommand:
+    """One recognised build command."""
+
+    tool: str
+    tool_words: tuple[Word, ...]
+    toolchain: str | None
+    args: tuple[Arg, ...]
+    selection: SelectionRequest = field(default_factory=SelectionRequest)
+    features: FeatureFlags = field(default_factory=FeatureFlags)
+    unsupported: str | None = None
+
+    @property
+    def profile(self) -> str:
+        """The profile name: dev, release or a custom one."""
+        profile = "dev"
+        for arg in self.args:
+            if arg.flag == "--release":
+                profile = "release"
+            elif arg.flag == "--profile" and arg.value is not None:
+                profile = arg.value.text
+        return profile
+
+    def values(self, flag: str) -> tuple[str, ...]:
+        """The values given to `flag`, in order."""
+        return tuple(a.value.text for a in self.args if a.flag == flag and a.value is not None)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """`--target` triples (sorted: their order does not matter)."""
+        return tuple(sorted(self.values("--target")))
+
+    @property
+    def lock_flags(self) -> tuple[str, ...]:
+        """Which of --locked / --frozen / --offline are given."""
+        given = {a.flag for a in self.args}
+        return tuple(f for f in LOCK_FLAGS if f in given)
+
+    @property
+    def manifest_path(self) -> Word | None:
+        """The `--manifest-path` value, if any."""
+        return next((a.value for a in self.args if a.flag == "--manifest-path"), None)
+
+    def other_args(self) -> tuple[str, ...]:
+        """Every other argument, rendered and sorted, for comparison."""
+        return tuple(sorted(a.render() for a in self.args if not _keyed(a)))
+
+    def render_prefix(self) -> str:
+        """The tool and the non-selection arguments as written, e.g. `cargo +nightly build
+        --release --target ${{ matrix.target }}`."""
+        parts = [w.render() for w in self.tool_words] + [a.render() for a in self.args]
+        return " ".join(parts)
+
+
+_KEYED_FLAGS = frozenset(
+    {"--release", "--profile", "--target", "--manifest-path", *LOCK_FLAGS, "--features",
+     "--all-features", "--no-default-features"}
+)  # fmt: skip
+
+
+def _keyed(arg: Arg) -> bool:
+    """True for arguments compared through their own key (profile, target, features...)."""
+    opaque_features = arg.flag == "--features" and arg.value is not None and arg.value.opaque
+    return arg.flag in _KEYED_FLAGS and not opaque_features
+
+
+def _split_flag(word: Word) -> tuple[str, Word | None]:
+    """`--flag=value` -> (`--flag`, value), `-pfoo` -> (`-p`, `foo`), else (word, None)."""
+    text = word.text
+    if text.startswith("--") and "=" in text and not word.pieces[0].opaque:
+        head = word.pieces[0].text
+        if "=" in head:
+            name, _, rest = head.partition("=")
+            pieces = ((Piece(rest),) if rest else ()) + word.pieces[1:]
+            return name, Word(pieces)
+    for short in _SHORT_WITH_VALUE:
+        head = word.pieces[0].text if word.pieces and not word.pieces[0].opaque else ""
+        if head.startswith(short) and len(text) > len(short):
+            rest = head[len(short) :]
+            rest = rest[1:] if rest.startswith("=") else rest
+            pieces = ((Piece(rest),) if rest else ()) + word.pieces[1:]
+            return short, Word(pieces)
+    return text, None
+
+
+def _tool(words: Sequence[Word]) -> tuple[str, str | None, int, int, int] | None:
+    """The build tool a command runs, its toolchain, and where its global flags, its
+    subcommand and its arguments start."""
+    if not words or words[0].opaque:
+        return None
+    program = posixpath.basename(words[0].text)
+    if program not in ("cargo", "cross"):
+        return None
+    i = 1
+    toolchain = None
+    if i < len(words) and words[i].text.startswith("+"):
+        toolchain = words[i].text[1:]
+        i += 1
+    # Global flags may precede the subcommand (`cargo --locked build`).
+    global_start = i
+    while i < len(words) and words[i].text.startswith("-"):
+        name = _ALIASES.get(words[i].text, words[i].text)
+        i += 2 if name in ("--config", "-Z", "--color", "-C") else 1
+    if i >= len(words):
+        return None
+    sub_start = i
+    sub = words[i].text
+    if sub in ("build", "b"):
+        tool = f"{program} build"
+    elif program == "cargo" and sub == "zigbuild":
+        tool = "cargo zigbuild"
+    elif program == "cargo" and sub == "auditable" and i + 1 < len(words):
+        if words[i + 1].text not in ("build", "b"):
+            return None
+        tool = "cargo auditable build"
+        i += 1
+    else:
+        return None
+    return tool, toolchain, global_start, sub_start, i + 1
+
+
+def parse_build(words: Sequence[Word]) -> BuildCommand | None:
+    """The build command `words` run, or None when they are not a cargo build."""
+    found = _tool(words)
+    if found is None:
+        return None
+    tool, toolchain, global_start, sub_start, args_start = found
+    tool_words = tuple(words[:global_start]) + tuple(words[sub_start:args_start])
+    # Global flags written before the subcommand are arguments like any other.
+    arg_words = list(words[global_start:sub_start]) + list(words[args_start:])
+    args: list[Arg] = []
+    specs: list[str] = []
+    excludes: list[str] = []
+    workspace = lib = False
+    bins: NameRule = NONE
+    examples: NameRule = NONE
+    targeted = False
+    features: set[str] = set()
+    all_features = no_default = False
+    unsupported: str | None = None
+    i = 0
+    while i < len(arg_words):
+        word = arg_words[i]
+        written: tuple[Word, ...] = (word,)
+        if word.opaque and not word.text.startswith("-"):
+            args.append(Arg("", None, written))
+            i += 1
+            continue
+        if word.text == "--":
+            unsupported = unsupported or "passes arguments after `--`"
+            break
+        if not word.text.startswith("-"):
+            unsupported = unsupported or f"has an unexpected argument `{word.text}`"
+            i += 1
+            continue
+        name, value = _split_flag(word)
+        name = _ALIASES.get(name, name)
+        takes_value = name in _VALUE_FLAGS or (
+            name not in _KNOWN_BOOL
+            and i + 1 < len(arg_words)
+            and not arg_words[i + 1].text.startswith("-")
+            and value is None
+        )
+        if takes_value and value is None and i + 1 < len(arg_words):
+            value = arg_words[i + 1]
+            written = (word, value)
+            i += 1
+        i += 1
+        if name in _NOT_MERGED:
+            unsupported = unsupported or f"`{name}` {_NOT_MERGED[name]}"
+            continue
+        selection_flag = name in _SELECTION_FLAGS
+        if selection_flag and value is not None and value.opaque:
+            unsupported = unsupported or f"`{name} {value.text}` is only known in CI"
+            continue
+        if name == "-p" and value is not None:
+            specs.append(value.text)
+        elif name == "--exclude" and value is not None:
+            excludes.append(value.text)
+        elif name == "--workspace":
+            workspace = True
+        elif name == "--lib":
+            lib = targeted = True
+        elif name == "--bins":
+            bins, targeted = ALL, True
+        elif name == "--examples":
+            examples, targeted = ALL, True
+        elif name == "--bin" and value is not None:
+            bins, targeted = bins.union(NameRule("named", (value.text,))), True
+        elif name == "--example" and value is not None:
+            examples, targeted = examples.union(NameRule("named", (value.text,))), True
+        else:
+            # Feature flags stay in the written arguments too, to be copied as written.
+            args.append(Arg(name, value, written))
+            if name == "--features" and value is not None and not value.opaque:
+                features |= {f for f in re.split(r"[ ,]+", value.text) if f}
+            all_features = all_features or name == "--all-features"
+            no_default = no_default or name == "--no-default-features"
+    if workspace:
+        packages = PackageRule("workspace", (), tuple(excludes))
+    elif specs:
+        packages = PackageRule("list", tuple(specs), tuple(excludes))
+    else:
+        packages = PackageRule("default", (), tuple(excludes))
+    filters = TargetFilter(default=not targeted, lib=lib, bins=bins, examples=examples)
+    return BuildCommand(
+        tool=tool,
+        tool_words=tool_words,
+        toolchain=toolchain,
+        args=tuple(args),
+        selection=SelectionRequest(packages, filters),
+        features=FeatureFlags(frozenset(features), all_features, no_default),
+        unsupported=unsupported,
+    )
+
+
+_SELECTION_FLAGS = frozenset({"-p", "--exclude", "--bin", "--example"})
+_KNOWN_BOOL = frozenset(
+    {
+        "--workspace", "--lib", "--bins", "--examples", "--tests", "--benches",
+        "--all-targets", "--release", "--all-features", "--no-default-features", "--locked",
+        "--frozen", "--offline", "-v", "-q", "--keep-going", "--ignore-rust-version",
+        "--build-plan", "--unit-graph", "--future-incompat-report", "--timings",
+        "--universal2",
+    }
+)  # fmt: skip
+
+
+def unit_graph_args(
+    command: BuildCommand,
+    selection_flags: Sequence[str],
+    values: Mapping[str, str],
+    lockfile: Path | None = None,
+) -> list[str] | str:
+    """The `cargo build` arguments printing this command's unit graph, or why there are none.
+
+    Wrappers (zigbuild, cross, auditable) select exactly what `cargo build` selects, so
+    the graph is asked of cargo itself. `values` give the opaque tokens' values. A command
+    without `--locked` may resolve and write a lock file: cargo is then pointed at
+    `lockfile` (a scratch copy), so that the workspace's Cargo.lock is never written.
+    """
+    out = ["build"] if command.toolchain is None else [f"+{command.toolchain}", "build"]
+    for arg in command.args:
+        if arg.flag in OUTPUT_FLAGS:
+            continue
+        words = [arg.value] if arg.value is not None else ([] if arg.flag else list(arg.words))
+        resolved: list[str] = []
+        for word in words:
+            text = word.resolve(values)
+            if text is None:
+                unknown = next(p for p in word.opaque_texts() if p not in values)
+                return f"`{unknown}` has no value known offline"
+            resolved.append(text)
+        if arg.flag == "--target" and command.tool == "cargo zigbuild":
+            # zigbuild's `--target x86_64-unknown-linux-gnu.2.17` picks a glibc version.
+            resolved = [_GLIBC_SUFFIX.sub("", t) for t in resolved]
+        if not arg.flag:
+            out += resolved
+        elif arg.value is None:
+            out.append(arg.flag)
+        elif arg.flag.startswith("--"):
+            out += [f"{arg.flag}={t}" for t in resolved]
+        else:
+            out += [arg.flag, *resolved]
+    out += list(selection_flags)
+    out += ["--unit-graph", "-Z", "unstable-options"]
+    locks = set(command.lock_flags)
+    if not locks & {"--frozen", "--offline"}:
+        out.append("--offline")
+    if not locks & {"--frozen", "--locked"}:
+        if lockfile is None:
+            out.append("--locked")
+        else:
+            setting = f"resolver.lockfile-path={json.dumps(str(lockfile))}"
+            out += ["-Z", "lockfile-path", "--config", setting]
+    return out

@@ -1,0 +1,152 @@
+"""Edit a workflow or script by line numbers: only the merged commands' lines change.
+
+The combined command replaces the first command's lines with the same indentation; the
+other commands' lines are deleted, or their whole step when nothing else runs in it.
+Comments, blank lines, other commands and indentation elsewhere stay byte for byte; a
+comment at the end of a changed line stays too, on a line of its own.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import yaml
+
+from cargo_overlap.suggest.grouping import BuildEntry
+from cargo_overlap.suggest.model import LineEdit
+from cargo_overlap.suggest.script import ScriptCommand
+from cargo_overlap.suggest.shell import scan_line
+
+
+class NotEditable(Exception):
+    """The commands cannot be changed in place; the message says why."""
+
+
+def _kept_comments(file_lines: Sequence[str], first: int, last: int, indent: str) -> list[str]:
+    """Trailing `# ...` comments of lines about to change, as lines of their own."""
+    comments = (scan_line(file_lines[n]).comment for n in range(first, last + 1))
+    return [indent + c for c in comments if c]
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _file_lines(entry: BuildEntry) -> tuple[int, int]:
+    block = entry.block
+    first = block.line_map[entry.command.first_line]
+    last = block.line_map[entry.command.last_line]
+    if first is None or last is None:
+        raise NotEditable(f"{block.label}: the `run:` value is not a `|` block; edit it by hand")
+    return first, last
+
+
+def group_edits(
+    entries: Sequence[BuildEntry],
+    combined: str,
+    file_lines: Sequence[str],
+    block_commands: dict[int, Sequence[ScriptCommand]],
+) -> tuple[LineEdit, ...]:
+    """The edits replacing `entries` by `combined`. Raises NotEditable.
+
+    `block_commands` maps id(block) to every command of that block, to tell whether a
+    step holds nothing but merged commands (then the step goes as a whole).
+    """
+    first = entries[0]
+    if first.block.path is None:
+        raise NotEditable("commands given with -c have no file to edit")
+    members = {id(e.command) for e in entries}
+    per_line: dict[tuple[int, int], int] = {}
+    for e in entries:
+        key = (id(e.block), e.command.line_id)
+        per_line[key] = per_line.get(key, 0) + 1
+    for e in entries:
+        if per_line[(id(e.block), e.command.line_id)] != e.line_mates:
+            raise NotEditable(f"`{e.command.raw}` shares its line with other commands")
+
+    edits: list[LineEdit] = []
+    start, end = _file_lines(first)
+    if first.block.inline is not None:
+        line, begin, stop = first.block.inline
+        text = file_lines[line]
+        edits.append(LineEdit(line, line, (text[:begin] + combined + text[stop:],)))
+    else:
+        indent = _indent(file_lines[start])
+        kept = _kept_comments(file_lines, start, end, indent)
+        edits.append(LineEdit(start, end, (*kept, indent + combined)))
+    done_lines = {(id(first.block), first.command.line_id)}
+    for e in entries[1:]:
+        key = (id(e.block), e.command.line_id)
+        if key in done_lines:
+            continue
+        done_lines.add(key)
+        step = e.block.step
+        others = [
+            c
+            for c in block_commands[id(e.block)]
+            if id(c) not in members and c.kind not in ("control",)
+        ]
+        commented = any(scan_line(line).comment for line in e.block.text.split("\n"))
+        if step is not None and e.block is not first.block and not others and not commented:
+            edits.append(LineEdit(step.first_line, step.last_line, ()))
+        else:
+            start, end = _file_lines(e)
+            kept = _kept_comments(file_lines, start, end, _indent(file_lines[start]))
+            edits.append(LineEdit(start, end, tuple(kept)))
+    return _merge_step_deletions(edits)
+
+
+def _merge_step_deletions(edits: list[LineEdit]) -> tuple[LineEdit, ...]:
+    """Drop edits inside another one (a step deleted whole for several of its commands)."""
+    unique = sorted(set(edits), key=lambda e: (e.first, -e.last))
+    out: list[LineEdit] = []
+    for edit in unique:
+        if out and out[-1].first <= edit.first and edit.last <= out[-1].last:
+            continue
+        out.append(edit)
+    return tuple(out)
+
+
+def read_exact(path: Path) -> str:
+    """A file's text with its line endings as they are (CRLF stays CRLF)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def apply_edits(lines: Sequence[str], edits: Iterable[LineEdit]) -> list[str]:
+    """The lines with every edit applied (edits must not overlap)."""
+    result = list(lines)
+    ordered = sorted(edits, key=lambda e: e.first, reverse=True)
+    for before, after in zip(ordered[1:], ordered, strict=False):
+        if before.last >= after.first:
+            raise NotEditable("two suggestions edit the same lines")
+    for edit in ordered:
+        newline_cr = result[edit.first].endswith("\r")
+        replacement = [line + "\r" if newline_cr else line for line in edit.lines]
+        result[edit.first : edit.last + 1] = replacement
+    return result
+
+
+def edited_text(original: str, edits: Iterable[LineEdit], is_yaml: bool) -> str:
+    """The file text after the edits; NotEditable when a workflow would no longer parse."""
+    text = "\n".join(apply_edits(original.split("\n"), edits))
+    if is_yaml:
+        try:
+            yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            raise NotEditable("the edited workflow would not parse as YAML") from exc
+    return text
+
+
+def unified_diff(original: str, edited: str, name: str) -> str:
+    """A unified diff with `a/` and `b/` prefixes, as `git apply` takes it."""
+    return "".join(
+        difflib.unified_diff(
+            original.splitlines(keepends=True),
+            edited.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+    )

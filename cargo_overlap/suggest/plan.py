@@ -1,0 +1,305 @@
+"""From jobs to suggestions: group, combine selections, check features, verify, edit."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cargo_overlap.suggest.cargo_args import BuildCommand
+from cargo_overlap.suggest.edit import (
+    NotEditable,
+    edited_text,
+    group_edits,
+    read_exact,
+    unified_diff,
+)
+from cargo_overlap.suggest.features import (
+    activate,
+    describe_additions,
+    feature_additions,
+)
+from cargo_overlap.suggest.grouping import (
+    BuildEntry,
+    Entry,
+    Stop,
+    chain_builds,
+    classify,
+    step_difference,
+)
+from cargo_overlap.suggest.metadata import WorkspaceCache, find_manifest
+from cargo_overlap.suggest.model import (
+    EQUIVALENT,
+    UNVERIFIED,
+    CommandLine,
+    LineEdit,
+    NotMerged,
+    Report,
+    Suggestion,
+)
+from cargo_overlap.suggest.script import ScriptCommand, walk_script
+from cargo_overlap.suggest.selection import (
+    Combination,
+    SelectionError,
+    TargetRef,
+    combine,
+    evaluate,
+    selected_packages,
+)
+from cargo_overlap.suggest.sources import Job, ScriptBlock, StepInfo
+from cargo_overlap.suggest.verify import Setting, UnitGraphCache, verify_units
+from cargo_overlap.suggest.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Where a group of builds runs and which workspace (and current member) that means."""
+
+    directory: Path
+    workspace: Workspace
+    current: str | None
+
+
+def build_context(entry: BuildEntry, cache: WorkspaceCache) -> BuildContext | str:
+    """The context of a build, or why it cannot be known offline."""
+    if entry.command.cwd is None:
+        return "the working directory is only known in CI"
+    directory = Path(os.path.normpath(entry.block.root / entry.command.cwd))
+    manifest_word = entry.build.manifest_path
+    if manifest_word is not None:
+        if manifest_word.opaque:
+            return f"--manifest-path {manifest_word.text} is only known in CI"
+        manifest: Path | None = Path(os.path.normpath(directory / manifest_word.text))
+    else:
+        manifest = find_manifest(directory)
+    if manifest is None:
+        return f"no Cargo.toml at or above {directory}"
+    workspace = cache.for_manifest(manifest)
+    if isinstance(workspace, str):
+        return workspace
+    current = None
+    if str(manifest) != workspace.root_manifest:
+        member = workspace.member_at(str(manifest))
+        if member is None:
+            return f"{manifest} is not a member of the workspace at {workspace.root}"
+        current = member.name
+    return BuildContext(directory, workspace, current)
+
+
+def _combination(entries: Sequence[BuildEntry], cache: WorkspaceCache) -> Combination | str:
+    context = build_context(entries[0], cache)
+    if isinstance(context, str):
+        return context
+    builds = [e.build for e in entries]
+    try:
+        return combine(
+            context.workspace, [b.selection for b in builds], builds[0].features, context.current
+        )
+    except SelectionError as exc:
+        return str(exc)
+
+
+def _job_entries(job: Job) -> tuple[list[Entry], dict[int, Sequence[ScriptCommand]]]:
+    entries: list[Entry] = []
+    commands_by_block: dict[int, Sequence[ScriptCommand]] = {}
+    previous_step: StepInfo | None = None
+    for item in job.items:
+        if not isinstance(item, ScriptBlock):
+            entries.append(Stop(f"{item.description} runs between them"))
+            previous_step = None
+            continue
+        if previous_step is not None and item.step is not None:
+            difference = step_difference(previous_step, item.step)
+            if difference is not None:
+                entries.append(Stop(difference))
+        commands = walk_script(item.text, item.variables, item.cwd)
+        commands_by_block[id(item)] = commands
+        entries += classify(item, commands)
+        previous_step = item.step
+    return entries, commands_by_block
+
+
+def _command_line(entry: BuildEntry) -> CommandLine:
+    line = entry.block.line_map[entry.command.first_line]
+    number = (line if line is not None else entry.command.first_line) + 1
+    return CommandLine(number, " ".join(entry.command.raw.split()))
+
+
+def _labels(selections: Sequence[frozenset[TargetRef]]) -> list[str]:
+    labels = []
+    for index, selection in enumerate(selections):
+        names = sorted({t.package for t in selection})
+        labels.append(", ".join(names) if names else f"command {index + 1}")
+    return labels
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def render_combined(entry: BuildEntry, flags: Sequence[str]) -> str:
+    """The combined command line: the first command's environment prefix, tool and
+    settings as written, then the combined selection flags."""
+    env = [f"{name}={value.render()}" for name, value in entry.command.env]
+    selection = [shlex.quote(f) for f in flags]
+    return " ".join([*env, entry.build.render_prefix(), *selection])
+
+
+def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[list[str], str]:
+    union = combination.ordered
+    what = _and([t.describe() for t in union]) if union else "nothing"
+    lines = [f"selects {what}: the union of the {len(builds)} commands"]
+    for extra, needer in combination.extras:
+        same = needer.package == extra.package
+        whose = f"its {needer.kind}" if same else needer.describe()
+        lines.append(f"adds {extra.describe()}, already built as a dependency of {whose}")
+    lines.append(
+        "same tool, toolchain, profile, --target, feature flags, --locked/--frozen/--offline, "
+        "environment and working directory"
+    )
+    artifacts = _and([t.name if t.kind != "lib" else t.package for t in union]) or "the builds"
+    gain = (
+        f"one cargo start and freshness check instead of {len(builds)}; the codegen/LTO/link "
+        f"tails of {artifacts} overlap under one jobserver instead of running one after another"
+    )
+    return lines, gain
+
+
+def _static_check(
+    context: BuildContext, builds: Sequence[BuildCommand], combination: Combination
+) -> list[str]:
+    workspace, current, flags = context.workspace, context.current, builds[0].features
+    separate = []
+    selections = []
+    for build in builds:
+        roots = selected_packages(workspace, build.selection.packages, current)
+        examples = build.selection.targets.examples.mode != "none"
+        separate.append(activate(workspace, roots, flags, include_dev=examples))
+        selections.append(evaluate(workspace, build.selection, flags, current))
+    roots = selected_packages(workspace, combination.request.packages, current)
+    examples = combination.request.targets.examples.mode != "none"
+    together = activate(workspace, roots, flags, include_dev=examples)
+    return describe_additions(feature_additions(separate, together), _labels(selections))
+
+
+class Planner:
+    """Turns jobs into a report for one workspace."""
+
+    def __init__(self, cache: WorkspaceCache, verify: bool = True) -> None:
+        self.cache = cache
+        self.verify = verify
+        self._files: dict[Path, str] = {}
+        self._unit_graphs = UnitGraphCache()
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._lockfiles: dict[str, Path] = {}
+
+    def _scratch_lockfile(self, workspace: Workspace) -> Path:
+        """A copy of the workspace's Cargo.lock (if any) that verification may rewrite."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="cargo-overlap-suggest-")
+        directory = Path(self._scratch.name) / str(len(self._lockfiles))
+        lockfile = self._lockfiles.setdefault(workspace.root, directory / "Cargo.lock")
+        if not lockfile.parent.exists():
+            lockfile.parent.mkdir(parents=True)
+            original = Path(workspace.root) / "Cargo.lock"
+            if original.is_file():
+                shutil.copyfile(original, lockfile)
+        return lockfile
+
+    def _file_text(self, path: Path) -> str:
+        if path not in self._files:
+            self._files[path] = read_exact(path)
+        return self._files[path]
+
+    def report(self, jobs: Sequence[Job]) -> Report:
+        """Suggestions and refusals for every job."""
+        try:
+            return self._report(jobs)
+        finally:
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
+                self._lockfiles.clear()
+
+    def _report(self, jobs: Sequence[Job]) -> Report:
+        suggestions: list[Suggestion] = []
+        refused: list[NotMerged] = []
+        for job in jobs:
+            entries, commands_by_block = _job_entries(job)
+
+            def check(chain: Sequence[BuildEntry]) -> str | None:
+                found = _combination(chain, self.cache)
+                return found if isinstance(found, str) else None
+
+            chains, refusals = chain_builds(entries, check)
+            suggestions += [self._suggestion(chain, commands_by_block) for chain in chains]
+            refused += [
+                NotMerged(
+                    source=r.first.block.source,
+                    location=r.first.block.label,
+                    original=(_command_line(r.first), _command_line(r.second)),
+                    reason=r.reason,
+                )
+                for r in refusals
+            ]
+        return Report(tuple(suggestions), tuple(refused))
+
+    def _suggestion(
+        self, chain: Sequence[BuildEntry], commands_by_block: dict[int, Sequence[ScriptCommand]]
+    ) -> Suggestion:
+        context = build_context(chain[0], self.cache)
+        combination = _combination(chain, self.cache)
+        # chain_builds only keeps chains whose check passed, so both are known here.
+        assert not isinstance(context, str) and not isinstance(combination, str)
+        builds = [e.build for e in chain]
+        flags = combination.request.flags()
+        combined = render_combined(chain[0], flags)
+        lines, gain = _explain(builds, combination)
+        static = _static_check(context, builds, combination)
+        lines += static or ["static feature check: no crate gains features in the combined build"]
+        if self.verify:
+            setting = Setting(
+                context.directory,
+                dict(chain[0].environment),
+                chain[0].block.matrix,
+                self._scratch_lockfile(context.workspace),
+            )
+            verdict = verify_units(builds, flags, setting, self._unit_graphs)
+        else:
+            verdict = None
+        verdict_name = verdict.verdict if verdict else UNVERIFIED
+        lines += verdict.lines if verdict else ["unit graph not computed: verification disabled"]
+        safe = verdict_name == EQUIVALENT or (verdict_name == UNVERIFIED and not static)
+        block = chain[0].block
+        diff = ""
+        edits: tuple[LineEdit, ...] = ()
+        try:
+            if block.path is None:
+                raise NotEditable("commands given with -c have no file to edit")
+            original = self._file_text(block.path)
+            edits = group_edits(chain, combined, original.split("\n"), commands_by_block)
+            is_yaml = block.step is not None
+            diff = unified_diff(original, edited_text(original, edits, is_yaml), block.source)
+        except NotEditable as exc:
+            lines.append(f"no diff: {exc}")
+            edits = ()
+        except OSError as exc:
+            lines.append(f"no diff: cannot read {block.source}: {exc.strerror or exc}")
+            edits = ()
+        return Suggestion(
+            source=block.source,
+            location=block.label,
+            original=tuple(_command_line(e) for e in chain),
+            combined=combined,
+            verdict=verdict_name,
+            explanation=tuple(lines),
+            gain=gain,
+            diff=diff,
+            safe_to_apply=safe and bool(edits),
+            path=block.path,
+            edits=tuple(edits),
+        )

@@ -1,0 +1,69 @@
+"""Text and JSON output of a suggest report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from cargo_overlap.suggest.model import NotMerged, Report, Suggestion
+
+
+def _where(s: Suggestion | NotMerged) -> str:
+    """E.g. `ci.yml: job build, step "Build", lines 3-5` or `-c, commands 1-3`."""
+    numbers = sorted({c.line for c in s.original})
+    what = "commands" if s.source == "-c" else "lines"
+    if len(numbers) == 1:
+        span = f"{what[:-1]} {numbers[0]}"
+    elif len(s.original) == 2:
+        span = f"{what} {numbers[0]} and {numbers[-1]}"
+    else:
+        span = f"{what} {numbers[0]}-{numbers[-1]}"
+    location = f": {s.location}" if s.location else ""
+    return f"{s.source}{location}, {span}"
+
+
+def suggestion_text(s: Suggestion, with_diff: bool = True) -> str:
+    """One suggestion as readable text."""
+    out = [f"{_where(s)}:"]
+    out += [f"  {c.text}" for c in s.original]
+    out.append("can be one command:")
+    out.append(f"  {s.combined}")
+    out.append(f"verdict: {s.verdict}")
+    out += [f"  {line}" for line in s.explanation]
+    out.append(f"gain: {s.gain}")
+    if with_diff and s.diff:
+        out.append("diff:")
+        out.append(s.diff.rstrip("\n"))
+    return "\n".join(out)
+
+
+def not_merged_text(n: NotMerged) -> str:
+    """One refusal as a line."""
+    return f"  {_where(n)}: {n.reason}"
+
+
+def report_text(report: Report) -> str:
+    """The whole report as text."""
+    parts = [suggestion_text(s) for s in report.suggestions]
+    if not report.suggestions:
+        parts.append("nothing to merge: no consecutive cargo builds can run as one command")
+    if report.not_merged:
+        parts.append("not merged:\n" + "\n".join(not_merged_text(n) for n in report.not_merged))
+    return "\n\n".join(parts) + "\n"
+
+
+def _public(obj: Any) -> Any:
+    data = dataclasses.asdict(obj)
+    data.pop("edits", None)
+    data.pop("path", None)
+    return data
+
+
+def report_json(report: Report) -> str:
+    """The whole report as one JSON document."""
+    document = {
+        "suggestions": [_public(s) for s in report.suggestions],
+        "not_merged": [dataclasses.asdict(n) for n in report.not_merged],
+    }
+    return json.dumps(document, indent=2) + "\n"

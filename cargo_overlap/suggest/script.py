@@ -1,0 +1,238 @@
+"""Walk a shell script into the commands it runs, in order, with what the shell knows.
+
+Each command carries its source lines, its control-flow segment (commands in different
+`if` branches or loop bodies never share a segment, so they are never consecutive), the
+working directory after any `cd`, and its words with variables known so far expanded.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from cargo_overlap.suggest.shell import (
+    OpaqueTable,
+    Piece,
+    RawCommand,
+    Word,
+    expand,
+    scan_line,
+    split_words,
+)
+
+CommandKind = Literal["command", "assignment", "cd", "control", "compound", "unparsable"]
+
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+# Keywords that open, split or close a block: the shell may skip or repeat what follows.
+_OPENERS = frozenset({"if", "elif", "while", "until", "for", "select", "function"})
+_BODY_STARTS = frozenset({"then", "else", "do"})
+_CLOSERS = frozenset({"fi", "done", "esac", "{", "}"})
+_DECLARERS = frozenset({"export", "declare", "local", "readonly", "typeset"})
+
+
+@dataclass(frozen=True)
+class ScriptCommand:
+    """One command of a script, as the shell would run it."""
+
+    kind: CommandKind
+    words: tuple[Word, ...]
+    env: tuple[tuple[str, Word], ...]
+    raw: str
+    first_line: int
+    last_line: int
+    line_id: int
+    segment: int
+    cwd: str | None
+    redirect: bool = False
+    # Variables the script exported so far: part of every later command's environment.
+    exported: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _LogicalLine:
+    text: str
+    first: int
+    last: int
+
+
+def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
+    """Join continuations and multi-line quotes; skip heredoc bodies (returned as extra lines)."""
+    out: list[_LogicalLine] = []
+    i = 0
+    while i < len(lines):
+        first = i
+        text = lines[i]
+        scan = scan_line(text)
+        while (scan.continued or scan.unclosed) and i + 1 < len(lines):
+            i += 1
+            if scan.continued:
+                text = text.rstrip()[:-1] + " " + lines[i].lstrip()
+            else:
+                text = text + "\n" + lines[i]
+            scan = scan_line(text)
+        last = i
+        for delimiter in scan.heredocs:
+            while last + 1 < len(lines):
+                last += 1
+                if lines[last].strip() == delimiter:
+                    break
+        out.append(_LogicalLine(text, first, last))
+        i = last + 1
+    return out
+
+
+class _Walker:
+    """Shell state while walking: variables, directory stack, control-flow segment."""
+
+    def __init__(self, variables: Mapping[str, str], cwd: str | None) -> None:
+        self.table = OpaqueTable()
+        self.variables = {k: self.table.encode_literal(v) for k, v in variables.items()}
+        self.cwd: str | None = cwd
+        self.dir_stack: list[str | None] = []
+        self.exported: dict[str, str] = {}
+        self.segment = 0
+        self.case_depth = 0
+        self.commands: list[ScriptCommand] = []
+
+    def emit(
+        self,
+        kind: CommandKind,
+        raw: str,
+        line: _LogicalLine,
+        line_id: int,
+        words: tuple[Word, ...] = (),
+        env: tuple[tuple[str, Word], ...] = (),
+        redirect: bool = False,
+    ) -> None:
+        if kind == "control":
+            self.segment += 1
+        self.commands.append(
+            ScriptCommand(
+                kind,
+                words,
+                env,
+                raw,
+                line.first,
+                line.last,
+                line_id,
+                self.segment,
+                self.cwd,
+                redirect,
+                tuple(sorted(self.exported.items())),
+            )
+        )
+        if kind == "control":
+            self.segment += 1
+
+    def command(self, raw: RawCommand, line: _LogicalLine, line_id: int) -> None:
+        first, _, rest = raw.text.partition(" ")
+        if first in _OPENERS or first == "case" or raw.text.endswith(("()", "() {")):
+            self.case_depth += first == "case"
+            self.emit("control", raw.text, line, line_id)
+            return
+        if first in _BODY_STARTS:
+            self.emit("control", first, line, line_id)
+            if rest.strip():
+                self.command(RawCommand(rest.strip(), raw.compound, raw.redirect), line, line_id)
+            return
+        if first in _CLOSERS or first == "esac":
+            self.case_depth -= first == "esac" and self.case_depth > 0
+            self.emit("control", raw.text, line, line_id)
+            return
+        if self.case_depth:
+            # Each arm of a `case` runs on its own: no two commands there are consecutive.
+            self.segment += 1
+        if raw.compound:
+            self.emit("compound", raw.text, line, line_id, redirect=raw.redirect)
+            return
+        try:
+            words = split_words(expand(raw.text, self.variables, self.table), self.table)
+        except ValueError:
+            self.emit("unparsable", raw.text, line, line_id)
+            return
+        env, args = _split_env(words)
+        if not args:
+            for name, value in env:
+                self.variables[name] = value.encoded
+            self.emit("assignment", raw.text, line, line_id, env=env)
+        elif args[0].text in _DECLARERS and not args[0].opaque:
+            self._declare(args[1:], export=args[0].text == "export")
+            self.emit("assignment", raw.text, line, line_id, words=args, env=env)
+        elif args[0].text == "unset":
+            for w in args[1:]:
+                self.variables.pop(w.text, None)
+                self.exported.pop(w.text, None)
+            self.emit("assignment", raw.text, line, line_id, words=args, env=env)
+        elif args[0].text in ("cd", "pushd", "popd"):
+            self._change_directory(args)
+            self.emit("cd", raw.text, line, line_id, words=args, env=env)
+        else:
+            self.emit("command", raw.text, line, line_id, args, env, raw.redirect)
+
+    def _declare(self, args: Sequence[Word], export: bool) -> None:
+        for w in args:
+            m = _ASSIGNMENT.match(w.encoded)
+            if m and not w.pieces[0].opaque:
+                name = m.group(1)
+                self.variables[name] = w.encoded[m.end() :]
+            elif not w.text.startswith("-"):
+                name = w.text
+            else:
+                continue
+            if export and name in self.variables:
+                self.exported[name] = self.table.word(self.variables[name]).text
+
+    def _change_directory(self, args: Sequence[Word]) -> None:
+        verb = args[0].text
+        if verb == "popd":
+            self.cwd = self.dir_stack.pop() if self.dir_stack else None
+            return
+        if verb == "pushd":
+            self.dir_stack.append(self.cwd)
+        operands = [w for w in args[1:] if not w.text.startswith("-")]
+        target = operands[0] if operands else None
+        if target is None or target.opaque or target.text.startswith("~") or self.cwd is None:
+            # `cd`, `cd ~`, `cd $DIR`: the directory is not known here.
+            self.cwd = None
+        else:
+            self.cwd = posixpath.normpath(posixpath.join(self.cwd, target.text))
+
+
+def _split_env(words: tuple[Word, ...]) -> tuple[tuple[tuple[str, Word], ...], tuple[Word, ...]]:
+    """Leading `NAME=value` words (the command's environment) and the rest."""
+    env: list[tuple[str, Word]] = []
+    for index, word in enumerate(words):
+        m = _ASSIGNMENT.match(word.encoded)
+        if not m or word.pieces[0].opaque:
+            return tuple(env), words[index:]
+        env.append((m.group(1), _value_word(word, m.end())))
+    return tuple(env), ()
+
+
+def _value_word(word: Word, prefix_len: int) -> Word:
+    """The `value` part of a `NAME=value` word, keeping its opaque pieces."""
+    pieces = list(word.pieces)
+    first = pieces[0]
+    rest = first.text[prefix_len:]
+    tail = pieces[1:]
+    head = [Piece(rest, first.opaque, first.quoted)] if rest else []
+    return Word(tuple(head + tail), encoded=word.encoded[prefix_len:])
+
+
+def walk_script(
+    text: str, variables: Mapping[str, str], cwd: str | None = "."
+) -> list[ScriptCommand]:
+    """The commands a script runs, in order (lines are 0-based indexes into `text`).
+
+    `variables` are known before the script starts (e.g. GitHub `env:`); `cwd` is the
+    directory the script starts in, relative to the commands' base directory (None when
+    only known in CI).
+    """
+    walker = _Walker(variables, cwd)
+    for line_id, line in enumerate(_logical_lines(text.split("\n"))):
+        for raw in scan_line(line.text).commands:
+            walker.command(raw, line, line_id)
+    return walker.commands
