@@ -38,8 +38,8 @@ from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.details import DetailsPane
+from cargo_overlap.tui.event_sources import EventCallback, ReplaySource, StderrCallback
 from cargo_overlap.tui.header import RunHeader
-from cargo_overlap.tui.sources import EventCallback, ReplaySource, StderrCallback
 from cargo_overlap.tui.synthetic import synthetic_stream
 from cargo_overlap.tui.timeline import Timeline
 

@@ -19,7 +19,7 @@ import cairosvg
 
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.sources import ReplaySource
+from cargo_overlap.tui.event_sources import ReplaySource
 
 HERE = Path(__file__).resolve().parent
 STREAMS = HERE.parent / "tests" / "fixtures" / "streams"

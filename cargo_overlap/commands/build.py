@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing import IO
 
     from cargo_overlap.capture.launch import BuildRequest, PhasesChoice
-    from cargo_overlap.formats.baseline import Comparison
+    from cargo_overlap.formats.baseline import BaselineComparison
     from cargo_overlap.model.events import AnyEvent, Diagnostic, Summary
 
 # Headless, cargo is started (orchestrator.launch, on `os` alone) before anyio, the runner
@@ -212,7 +212,7 @@ def run_args(args: list[str]) -> int:
             gate=gate,
             pipe_stderr=pipe_stderr,
         )
-    from cargo_overlap.tui.launch import run_build_app
+    from cargo_overlap.tui.run_app import run_build_app
 
     if trace_path is None:
         return run_build_app(request, events_path=events_path)
@@ -465,7 +465,7 @@ def run_headless(
     return code
 
 
-def _append_step_summary(summary: Summary, comparison: Comparison | None) -> None:
+def _append_step_summary(summary: Summary, comparison: BaselineComparison | None) -> None:
     """In GitHub Actions, the run (and the baseline's verdict) on the job's summary page."""
     # Outside Actions there is nothing to write: return before importing the GitHub module,
     # whose import would be paid after cargo has finished. step_summary_path decides the rest.

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     """Open the app on the recording; returns 0, or 2 for a bad file or no terminal."""
-    from cargo_overlap.tui.launch import run_replay_app
+    from cargo_overlap.tui.run_app import run_replay_app
 
     speed = 0.0 if ns.instant else float(ns.speed)
     return run_replay_app(Path(ns.path), speed)

@@ -42,7 +42,7 @@ class Delta:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class BaselineComparison:
     """A run against its baseline; ``limit`` is the allowed growth in percent, or None."""
 
     metrics: list[Delta]
@@ -120,7 +120,7 @@ def artifact_names(units: list[UnitSummary]) -> dict[str, str]:
     }
 
 
-def compare(baseline: Summary, current: Summary, limit: float | None) -> Comparison:
+def compare(baseline: Summary, current: Summary, limit: float | None) -> BaselineComparison:
     """Compare ``current`` with ``baseline``; artifacts are this run's requested ones.
 
     Each artifact is matched to the baseline's unit with the same id (ids are stable across
@@ -148,7 +148,7 @@ def compare(baseline: Summary, current: Summary, limit: float | None) -> Compari
             # a phase neither run has (an rlib's link) is no line at all
             if delta.baseline is not None or delta.current is not None:
                 artifacts.append(delta)
-    return Comparison(metrics=metrics, artifacts=artifacts, limit=limit)
+    return BaselineComparison(metrics=metrics, artifacts=artifacts, limit=limit)
 
 
 def _s(seconds: float | None) -> str:
@@ -190,7 +190,7 @@ def _limit(limit: float) -> str:
     return f"{limit:g}%"
 
 
-def gate_text(comparison: Comparison) -> str:
+def gate_text(comparison: BaselineComparison) -> str:
     """The text for stderr: one line within the limit, a short block otherwise.
 
     A regression's first line names the figures beyond the limit and the artifact line
@@ -224,7 +224,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def gate_markdown(comparison: Comparison) -> str:
+def gate_markdown(comparison: BaselineComparison) -> str:
     """The step summary's section: the verdict and a table of every compared figure."""
     limit = comparison.limit
     if limit is None:

@@ -38,11 +38,11 @@ from cargo_overlap.tui.command_panel import (
 from cargo_overlap.tui.cpu import CpuSampler
 from cargo_overlap.tui.details import DetailsPane
 from cargo_overlap.tui.diagnostics import DiagnosticsView, counts
+from cargo_overlap.tui.event_sources import EventSource, ReplaySource
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
-from cargo_overlap.tui.sources import EventSource, ReplaySource
-from cargo_overlap.tui.summary import SummaryPane
+from cargo_overlap.tui.summary_pane import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
 from cargo_overlap.tui.view import RunView, ViewBuilder
 

@@ -10,7 +10,7 @@ import pytest
 from cargo_overlap.model.events import AnyEvent
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.sources import ReplaySource
+from cargo_overlap.tui.event_sources import ReplaySource
 
 STREAMS = Path(__file__).resolve().parents[1] / "fixtures" / "streams"
 

@@ -13,9 +13,9 @@ from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel
 from cargo_overlap.tui.details import DetailsPane
 from cargo_overlap.tui.diagnostics import DiagnosticsView
+from cargo_overlap.tui.event_sources import EventCallback, StderrCallback
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
-from cargo_overlap.tui.sources import EventCallback, StderrCallback
 from cargo_overlap.tui.timeline import Timeline
 
 from .conftest import stream
@@ -291,7 +291,7 @@ async def test_refreshes_are_throttled_while_events_pour_in() -> None:
 
     events = synthetic_stream(400, jobs=8, seed=2)
     end = max(e.t for e in events)
-    from cargo_overlap.tui.sources import ReplaySource
+    from cargo_overlap.tui.event_sources import ReplaySource
 
     source = ReplaySource(events, speed=end / 1.0)  # ~3000 events in one second
     app = OverlapApp(source, deterministic=True)

@@ -13,7 +13,7 @@ from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel, suggestions_for
-from cargo_overlap.tui.sources import ReplaySource
+from cargo_overlap.tui.event_sources import ReplaySource
 
 from .conftest import stream
 from .helpers import screen_text

@@ -19,8 +19,8 @@ import pytest
 
 from cargo_overlap.capture.launch import BuildRequest
 from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.event_sources import LiveSource
 from cargo_overlap.tui.header import RunHeader
-from cargo_overlap.tui.sources import LiveSource
 from cargo_overlap.tui.timeline import Timeline
 from tests.helpers import SLOW_BUILD_RS, TOOL, alive, gone_within, processes_under
 

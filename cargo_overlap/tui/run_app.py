@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cargo_overlap.model.recording import RecordingError, read_events
-from cargo_overlap.tui.sources import LiveSource, ReplaySource
+from cargo_overlap.tui.event_sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
     from cargo_overlap.capture.launch import BuildRequest

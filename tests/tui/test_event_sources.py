@@ -13,7 +13,7 @@ import pytest
 from cargo_overlap.model.events import AnyEvent, BuildFinished, RunStarted
 from cargo_overlap.model.recording import RecordingError, read_events
 from cargo_overlap.model.run_model import RunModel
-from cargo_overlap.tui.sources import ReplaySource
+from cargo_overlap.tui.event_sources import ReplaySource
 
 from .conftest import STREAMS, stream
 
