@@ -7,6 +7,7 @@ import sys
 
 from cargo_overlap import __version__
 from cargo_overlap.capture.streams import discard_stream
+from cargo_overlap.errors import ExitCode, UserError, error_line
 
 # Not `from typing import TYPE_CHECKING`: `build` starts cargo before typing is imported
 # (mypy takes any TYPE_CHECKING as true).
@@ -15,12 +16,6 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
     from typing import NoReturn
-
-# Exit codes of cargo-overlap itself; a build passes cargo's own exit code through.
-EXIT_USAGE = 2
-EXIT_NO_CARGO = 3
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports
 
 # Subcommand name -> module under cargo_overlap.commands. Only the module of the command
 # being run is imported, so `build` does not pay for the YAML parser or the UI at start-up.
@@ -47,8 +42,10 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="cargo-overlap",
         description="See and shorten Rust build wall time: live per-unit phases and "
         "jobserver overlap for one cargo build.",
-        epilog="Exit codes: cargo's own for `build`; 2 bad usage or input; 3 cargo not found; "
-        "130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP).",
+        epilog="Exit codes: cargo's own for `build`; 1 nothing to merge (`suggest`); 2 bad "
+        "usage or input; 3 cargo not found; 4 slower than --baseline beyond --max-regression "
+        "(`build`); 130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP); 141 stdout's reader went "
+        "away (but `build`, which goes on).",
     )
     parser.add_argument("--version", action="version", version=f"cargo-overlap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -75,13 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = make_parser(only).parse_args(args)
         code: int = ns.func(ns)
         return code
+    except UserError as exc:
+        # The one place a command's error becomes what the user reads and its exit code.
+        try:
+            sys.stderr.write(error_line(str(exc)))
+            sys.stderr.flush()
+        except OSError:
+            pass
+        return exc.exit_code
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader of our stdout went away (`... | head`): stop quietly, as a shell
         # pipeline expects, and keep Python from failing again when it flushes at exit.
         discard_stream(sys.stdout)
-        return EXIT_BROKEN_PIPE
+        return ExitCode.BROKEN_PIPE
 
 
 def run() -> NoReturn:
@@ -97,7 +102,7 @@ def run() -> NoReturn:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        code = code or EXIT_BROKEN_PIPE
+        code = code or ExitCode.BROKEN_PIPE
     try:
         sys.stderr.flush()
     except OSError:

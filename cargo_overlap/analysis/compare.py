@@ -26,6 +26,7 @@ from cargo_overlap.analysis.simulate import selected_packages
 from cargo_overlap.capture.launch import BuildRequest
 from cargo_overlap.capture.runner import run_build
 from cargo_overlap.capture.toolchain import find_cargo
+from cargo_overlap.errors import UserError
 from cargo_overlap.model.events import AnyEvent, BuildFinished, RunStarted, Summary
 
 Side = Literal["sequential", "combined"]
@@ -39,7 +40,7 @@ _CLEAN_VALUE_FLAGS = ("--profile", "--target", "--target-dir", "--manifest-path"
 _CLEAN_FLAGS = ("--release", "-r", "--locked", "--offline", "--frozen")
 
 
-class CompareError(Exception):
+class CompareError(UserError):
     """A comparison that cannot run or failed; one-line message."""
 
 

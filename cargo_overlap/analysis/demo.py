@@ -23,6 +23,7 @@ from cargo_overlap.analysis.compare import ComparePlan, Comparison, RunResult, S
 from cargo_overlap.analysis.simulate import calibrate, graph_from_model, predict
 from cargo_overlap.analysis.workspace_gen import Profile, WorkspaceSpec, generate
 from cargo_overlap.capture.shim_build import cache_root
+from cargo_overlap.errors import UserError
 from cargo_overlap.model.events import (
     AnyEvent,
     BuildFinished,
@@ -120,7 +121,7 @@ SCENARIOS: dict[str, Scenario] = {
 DEFAULT_SCENARIO = "reference"
 
 
-class DemoError(Exception):
+class DemoError(UserError):
     """The demo cannot run; one-line message."""
 
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cargo_overlap.errors import UserError
 from cargo_overlap.model.metrics import effective_deps
 from cargo_overlap.model.run_model import RunModel
 
@@ -40,7 +41,7 @@ DEFAULT_JOB_OVERHEAD = 30.0
 _EPS = 1e-9
 
 
-class SimulationError(Exception):
+class SimulationError(UserError):
     """The recording cannot be simulated; one-line message."""
 
 

@@ -36,6 +36,7 @@ from cargo_overlap.capture.toolchain import (
     user_rustc_wrapper,
     which,
 )
+from cargo_overlap.errors import UserError
 
 # Not `from typing import TYPE_CHECKING`: typing is one of the imports this module keeps
 # off the path to cargo's start (mypy takes any TYPE_CHECKING as true).
@@ -72,7 +73,7 @@ ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _JOBSERVER_FDS = rb"--jobserver-(?:auth|fds)=(\d+),(\d+)"
 
 
-class PhasesUnavailable(Exception):
+class PhasesUnavailable(UserError):
     """The phases mode asked for cannot work with this toolchain; one-line message."""
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import zlib
 
+from cargo_overlap.errors import UserError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,7 +37,7 @@ _FRONT_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "front.rs")
 FRONT_NAME = "cargo-overlap-front"
 
 
-class ShimBuildError(Exception):
+class ShimBuildError(UserError):
     """The shim could not be compiled; the message is one line."""
 
 

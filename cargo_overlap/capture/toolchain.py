@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 
+from cargo_overlap.errors import ExitCode, UserError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 
-class CargoNotFound(Exception):
+class CargoNotFound(UserError):
     """cargo is not installed or not on PATH; the message is one line."""
+
+    exit_code = ExitCode.NO_CARGO
 
 
 def which(name: str, path: str | None) -> str | None:

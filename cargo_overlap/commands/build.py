@@ -14,9 +14,8 @@ from cargo_overlap.capture.streams import (
     same_file,
     write_or_drop,
 )
-from cargo_overlap.capture.toolchain import CargoNotFound
+from cargo_overlap.errors import ExitCode, UserError, error_line
 from cargo_overlap.formats.color import (
-    ColorError,
     cargo_color,
     resolve_choice,
 )
@@ -41,11 +40,57 @@ if TYPE_CHECKING:
 # delaying it. What only some runs need afterwards (traces,
 # baselines, GitHub output, the text summary) is imported where it is used.
 
-EXIT_USAGE = 2
-EXIT_NO_CARGO = 3
-EXIT_REGRESSION = 4
+# cargo-overlap's own flags, the one table both split_own_flags and the help are made
+# from: (flag, the name of its value or None for a switch, its default, help). A default of
+# False for a value means "not given", so that an empty value given is still checked.
+OWN_FLAGS: tuple[tuple[str, str | None, str | bool, str], ...] = (
+    (
+        "--json",
+        None,
+        False,
+        "headless: NDJSON events on stdout (see docs/events.md), cargo's output on stderr; "
+        "the exit code is cargo's",
+    ),
+    (
+        "--phases",
+        "MODE",
+        "auto",
+        "auto (default), stable, or sections (nightly rustc's own timings)",
+    ),
+    ("--events", "FILE", "", "also write the NDJSON events to FILE"),
+    ("--no-tui", None, False, "headless with a text summary, even in a terminal"),
+    (
+        "--color",
+        "WHEN",
+        "",
+        "auto, always or never, for cargo's output and ours (default: CARGO_TERM_COLOR, "
+        "else never if NO_COLOR is set, else auto)",
+    ),
+    ("--trace", "FILE", "", "also write a Chrome/Perfetto trace (JSON) of the run to FILE"),
+    (
+        "--annotations",
+        None,
+        False,
+        "GitHub workflow commands (::error/::warning) for compiler diagnostics: on stdout, "
+        "or on stderr with --json",
+    ),
+    (
+        "--baseline",
+        "RUN",
+        False,
+        "compare with a recording of an earlier run (`build --json` output): wall, critical "
+        "path, overlap, each requested artifact's phases",
+    ),
+    (
+        "--max-regression",
+        "PERCENT",
+        False,
+        "with --baseline: exit 4 when wall or critical path grew more than PERCENT (a failing "
+        "build keeps cargo's exit code)",
+    ),
+)
 
-OWN_FLAGS_HELP = """\
+_HELP_BEFORE = """\
 cargo-overlap's own options may stand anywhere before `--`; everything else goes to
 `cargo build` unchanged (e.g. `cargo-overlap build --release -p app --json`). The first
 cargo argument (after an optional `+toolchain`) may name the command that builds: `build`
@@ -53,27 +98,33 @@ cargo argument (after an optional `+toolchain`) may name the command that builds
 `cargo-overlap build zigbuild --release --target x86_64-unknown-linux-gnu -p app`; without
 it installed cargo says "no such command: `zigbuild`" and exits 101.
 
-  --json              headless: NDJSON events on stdout (see docs/events.md), cargo's
-                      output on stderr; the exit code is cargo's
-  --phases MODE       auto (default), stable, or sections (nightly rustc's own timings)
-  --events FILE       also write the NDJSON events to FILE
-  --no-tui            headless with a text summary, even in a terminal
-  --color WHEN        auto, always or never, for cargo's output and ours (default:
-                      CARGO_TERM_COLOR, else never if NO_COLOR is set, else auto)
-  --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
-  --annotations       GitHub workflow commands (::error/::warning) for compiler
-                      diagnostics: on stdout, or on stderr with --json
-  --baseline RUN      compare with a recording of an earlier run (`build --json` output):
-                      wall, critical path, overlap, each requested artifact's phases
-  --max-regression PERCENT
-                      with --baseline: exit 4 when wall or critical path grew more than
-                      PERCENT (a failing build keeps cargo's exit code)
+"""
+_HELP_AFTER = """\
 In GitHub Actions (GITHUB_ACTIONS=true, GITHUB_STEP_SUMMARY set) a headless build also
 appends a Markdown summary with a gantt chart of the requested artifacts to the step summary.
 
 Exit codes: cargo's own; 2 bad usage; 3 cargo not found; 4 slower than --baseline beyond
 --max-regression; 130 / 143 / 129 interrupted (SIGINT / SIGTERM / SIGHUP).
 """
+# The help's columns: where a flag's text starts, and the width it wraps to.
+_HELP_INDENT = 22
+_HELP_WIDTH = 90
+
+
+def own_flags_help() -> str:
+    """`build --help`'s epilog: what goes to cargo, then one entry per row of OWN_FLAGS."""
+    import textwrap
+
+    lines = []
+    for flag, value, _default, text in OWN_FLAGS:
+        name = f"  {flag} {value}" if value else f"  {flag}"
+        body = textwrap.wrap(text, _HELP_WIDTH - _HELP_INDENT)
+        if len(name) + 2 <= _HELP_INDENT:
+            lines.append(name.ljust(_HELP_INDENT) + body.pop(0))
+        else:
+            lines.append(name)
+        lines.extend(" " * _HELP_INDENT + line for line in body)
+    return _HELP_BEFORE + "\n".join(lines) + "\n" + _HELP_AFTER
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,7 +136,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run one cargo build and show per-unit phases and overlap",
         description="Run `cargo build ARGS` (or `cargo zigbuild ARGS`) once, watching every "
         "rustc it starts.",
-        epilog=OWN_FLAGS_HELP,
+        epilog=own_flags_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("cargo_args", nargs=argparse.REMAINDER, help="arguments for cargo build")
@@ -94,27 +145,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 # --phases, checked by split_own_flags, as the type BuildRequest takes
 _PHASES: dict[str, PhasesChoice] = {"auto": "auto", "stable": "stable", "sections": "sections"}
-_VALUE_FLAGS = ("--phases", "--events", "--trace", "--color", "--baseline", "--max-regression")
+_SWITCHES = tuple(flag for flag, value, _, _ in OWN_FLAGS if value is None)
+_VALUE_FLAGS = tuple(flag for flag, value, _, _ in OWN_FLAGS if value is not None)
 
 
-class UsageError(Exception):
-    """Bad cargo-overlap options; one-line message."""
+def own_key(flag: str) -> str:
+    """The key of ``flag`` (``--no-tui``) in what :func:`split_own_flags` returns (``no_tui``)."""
+    return flag[2:].replace("-", "_")
 
 
 def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
-    """Separate cargo-overlap's own flags from the arguments meant for cargo."""
-    own: dict[str, str | bool] = {
-        "json": False,
-        "phases": "auto",
-        "events": "",
-        "no_tui": False,
-        "trace": "",
-        "annotations": False,
-        "color": "",
-        # False until given, so that an empty value is still reported as bad
-        "baseline": False,
-        "max_regression": False,
-    }
+    """Separate cargo-overlap's own flags from the arguments meant for cargo.
+
+    Returns every flag of :data:`OWN_FLAGS` by :func:`own_key` (True for a switch given,
+    the value of a value flag given, else its default) and the rest, in order.
+    """
+    own = {own_key(flag): default for flag, _, default, _ in OWN_FLAGS}
     rest: list[str] = []
     i = 0
     while i < len(args):
@@ -122,32 +168,24 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         if a == "--":
             rest.extend(args[i:])
             break
-        if a == "--json":
-            own["json"] = True
-        elif a == "--no-tui":
-            own["no_tui"] = True
-        elif a == "--annotations":
-            own["annotations"] = True
-        elif a in _VALUE_FLAGS or a.startswith(tuple(f"{f}=" for f in _VALUE_FLAGS)):
-            name = a[2:].split("=", 1)[0].replace("-", "_")
+        flag = a.split("=", 1)[0]
+        if a in _SWITCHES:
+            own[own_key(a)] = True
+        elif flag in _VALUE_FLAGS:
             if "=" in a:
                 value = a.split("=", 1)[1]
             elif i + 1 < len(args):
                 i += 1
                 value = args[i]
             else:
-                raise UsageError(f"--{name} needs a value")
-            own[name] = value
+                raise UserError(f"{flag} needs a value")
+            own[own_key(flag)] = value
         else:
             rest.append(a)
         i += 1
     if own["phases"] not in _PHASES:
-        raise UsageError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
+        raise UserError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
     return own, rest
-
-
-def _error(message: str) -> None:
-    print(f"cargo-overlap: error: {message}", file=sys.stderr)
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -157,17 +195,9 @@ def run(ns: argparse.Namespace) -> int:
 
 def run_args(args: list[str]) -> int:
     """:func:`run` for the arguments after `build` (cargo-overlap's own and cargo's)."""
-    try:
-        own, cargo_args = split_own_flags(args)
-    except UsageError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+    own, cargo_args = split_own_flags(args)
     headless = bool(own["json"] or own["no_tui"] or not sys.stdout.isatty())
-    try:
-        color = resolve_choice(str(own["color"]) or None, os.environ)
-    except ColorError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+    color = resolve_choice(str(own["color"]) or None, os.environ)
     pipe_stderr = cargo_stderr_through_us(
         json_out=bool(own["json"]),
         annotations=bool(own["annotations"]),
@@ -194,13 +224,8 @@ def run_args(args: list[str]) -> int:
         from pathlib import Path
 
         trace_path = Path(str(own["trace"]))
-        if not _writable(trace_path, "trace"):
-            return EXIT_USAGE
-    try:
-        gate = _baseline_gate(own, headless)
-    except UsageError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+        _check_writable(trace_path, "trace")
+    gate = _baseline_gate(own, headless)
     if headless:
         return run_headless(
             request,
@@ -228,7 +253,7 @@ def run_args(args: list[str]) -> int:
         try:
             summary = final_summary(read_events(Path(recording)))
         except RecordingError as exc:
-            _error(f"no trace written: {exc}")
+            write_or_drop(sys.stderr, error_line(f"no trace written: {exc}"))
             return code
         _write_trace(trace_path, summary)
     return code
@@ -249,14 +274,12 @@ def _with_cargo_flag(cargo_args: list[str], flag: str) -> list[str]:
     return [*cargo_args, flag]
 
 
-def _writable(path: Path, what: str) -> bool:
-    """True when ``path`` can be written (it is created empty); else says why."""
+def _check_writable(path: Path, what: str) -> None:
+    """Create ``path`` empty, or raise :class:`UserError` saying why it cannot be written."""
     try:
         path.open("w").close()
     except OSError as exc:
-        _error(f"cannot write {what} to {path}: {exc.strerror}")
-        return False
-    return True
+        raise UserError(f"cannot write {what} to {path}: {exc.strerror}") from None
 
 
 def _baseline_gate(
@@ -265,7 +288,7 @@ def _baseline_gate(
     """The baseline's summary and the allowed growth, read before cargo starts."""
     if own["baseline"] is False:
         if own["max_regression"] is not False:
-            raise UsageError("--max-regression needs --baseline RUN.ndjson")
+            raise UserError("--max-regression needs --baseline RUN.ndjson")
         return None
     from pathlib import Path
 
@@ -274,16 +297,16 @@ def _baseline_gate(
 
     # The app has no place for the verdict and its exit code is the user's key press.
     if not headless:
-        raise UsageError("--baseline needs a headless build: add --json or --no-tui")
+        raise UserError("--baseline needs a headless build: add --json or --no-tui")
     try:
         given = own["max_regression"]
         limit = None if given is False else parse_limit(str(given))
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UserError(str(exc)) from None
     try:
         summary = final_summary(read_events(Path(str(own["baseline"]))))
     except RecordingError as exc:
-        raise UsageError(f"--baseline: {exc}") from None
+        raise UserError(f"--baseline: {exc}") from None
     return summary, limit
 
 
@@ -293,7 +316,7 @@ def _write_trace(path: Path, summary: Summary) -> None:
     try:
         write_trace(path, summary)
     except OSError as exc:
-        _error(f"cannot write trace to {path}: {exc.strerror}")
+        write_or_drop(sys.stderr, error_line(f"cannot write trace to {path}: {exc.strerror}"))
 
 
 class _Signalled(BaseException):
@@ -355,7 +378,7 @@ def run_headless(
     cargo is started before the event loop, anyio and the event model are imported: they
     are imported while cargo starts up (see :mod:`cargo_overlap.capture.launch`).
     """
-    from cargo_overlap.capture.launch import LaunchedBuild, PhasesUnavailable, launch
+    from cargo_overlap.capture.launch import LaunchedBuild, launch
 
     out = sys.stdout.buffer
     events_file: IO[bytes] | None = None
@@ -363,8 +386,7 @@ def run_headless(
         try:
             events_file = open(events_path, "wb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            _error(f"cannot write events to {events_path}: {exc.strerror}")
-            return EXIT_USAGE
+            raise UserError(f"cannot write events to {events_path}: {exc.strerror}") from None
     summary: list[Summary] = []
     annotate: Callable[[Diagnostic], str | None] | None = None
     # stdout stays pure NDJSON with --json
@@ -402,14 +424,7 @@ def run_headless(
     build: LaunchedBuild | None = None
     try:
         with _signals_raised():
-            try:
-                build = launch(request, pipe_stderr=pipe_stderr)
-            except CargoNotFound as exc:
-                _error(str(exc))
-                return EXIT_NO_CARGO
-            except PhasesUnavailable as exc:
-                _error(str(exc))
-                return EXIT_USAGE
+            build = launch(request, pipe_stderr=pipe_stderr)
             # cargo is starting up meanwhile
             import anyio
 
@@ -426,15 +441,16 @@ def run_headless(
         if signum is None:
             from cargo_overlap.commands.running import sole_exception
 
-            if isinstance(sole_exception(exc), CargoNotFound):
-                # `cargo -V` failed while cargo started up: the runner has ended cargo
-                _error(str(sole_exception(exc)))
-                return EXIT_NO_CARGO
+            sole = sole_exception(exc)
+            if isinstance(sole, UserError):
+                # cargo not found, or its `cargo -V` failed while it started up (the
+                # runner has ended it), or phases that this toolchain cannot give
+                raise sole from None
             raise
         # Taken before the event loop's receiver (or after it): cargo's group is ended
         # below, as the receiver would have had the runner do.
         received.append(signum)
-        code = 128 + signum
+        code = ExitCode.for_signal(signum)
     finally:
         try:
             if build is not None:
@@ -459,9 +475,9 @@ def run_headless(
     if summary:
         _append_step_summary(summary[-1], comparison)
     if received:
-        return 128 + received[0]
+        return ExitCode.for_signal(received[0])
     if comparison is not None and comparison.regressions:
-        return EXIT_REGRESSION
+        return ExitCode.REGRESSION
     return code
 
 
@@ -483,4 +499,5 @@ def _append_step_summary(summary: Summary, comparison: BaselineComparison | None
             if comparison is not None:
                 f.write(gate_markdown(comparison))
     except OSError as exc:
-        _error(f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
+        message = f"cannot append to GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}"
+        write_or_drop(sys.stderr, error_line(message))

@@ -19,14 +19,11 @@ from cargo_overlap.analysis.compare import (
     run_comparison,
     with_manifest,
 )
-from cargo_overlap.capture.launch import BuildRequest, CargoNotFound, PhasesUnavailable
+from cargo_overlap.capture.launch import BuildRequest
 from cargo_overlap.capture.runner import run_build
 from cargo_overlap.capture.streams import write_stderr
 from cargo_overlap.commands.running import run_with_signals, sole_exception
 from cargo_overlap.model.events import AnyEvent
-
-EXIT_USAGE = 2
-EXIT_NO_CARGO = 3
 
 EPILOG = """\
 Each round runs the sequential set and the combined command from the same start state,
@@ -81,10 +78,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _error(message: str) -> None:
-    print(f"cargo-overlap: error: {message}", file=sys.stderr)
-
-
 def comparison_text(result: Comparison) -> str:
     """A few lines for a person."""
     seq, comb = result.wall("sequential"), result.wall("combined")
@@ -130,25 +123,14 @@ def execute(
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Measure and print; returns 0, or 2 for bad input or a failed build."""
+    """Measure and print; returns 0. Bad input or a failed build raises a UserError (2),
+    a missing cargo CargoNotFound (3)."""
     if ns.runs < 1:
-        _error(f"--runs must be at least 1, not {ns.runs}")
-        return EXIT_USAGE
-    try:
-        sequential = [with_manifest(parse_command(c), ns.manifest_path) for c in ns.sequential]
-        combined = with_manifest(parse_command(ns.combined), ns.manifest_path)
-    except CompareError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+        raise CompareError(f"--runs must be at least 1, not {ns.runs}")
+    sequential = [with_manifest(parse_command(c), ns.manifest_path) for c in ns.sequential]
+    combined = with_manifest(parse_command(ns.combined), ns.manifest_path)
     plan = ComparePlan(sequential, combined, start="cold" if ns.cold else "warm", cwd=Path.cwd())
-    try:
-        result = execute(plan, ns.runs)
-    except (CompareError, PhasesUnavailable) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    except CargoNotFound as exc:
-        _error(str(exc))
-        return EXIT_NO_CARGO
+    result = execute(plan, ns.runs)
     if ns.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
     else:

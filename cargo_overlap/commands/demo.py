@@ -7,7 +7,7 @@ import json
 import sys
 from typing import IO
 
-from cargo_overlap.analysis.compare import CompareError, Comparison, Side
+from cargo_overlap.analysis.compare import Comparison, Side
 from cargo_overlap.analysis.demo import (
     DEFAULT_SCENARIO,
     SCENARIOS,
@@ -19,13 +19,9 @@ from cargo_overlap.analysis.demo import (
     scenario,
     tagged_line,
 )
-from cargo_overlap.capture.launch import CargoNotFound, PhasesUnavailable
 from cargo_overlap.capture.streams import cargo_stderr_through_us, same_file
 from cargo_overlap.commands.compare import execute
 from cargo_overlap.model.events import AnyEvent, RunStarted, encode_event
-
-EXIT_USAGE = 2
-EXIT_NO_CARGO = 3
 
 EPILOG = """\
 Needs no network and no setup: the workspace (path dependencies only) is generated once
@@ -61,10 +57,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="NDJSON on stdout, no UI")
     p.add_argument("--list", action="store_true", help="name the scenarios and exit")
     p.set_defaults(func=run)
-
-
-def _error(message: str) -> None:
-    print(f"cargo-overlap: error: {message}", file=sys.stderr)
 
 
 def list_text() -> str:
@@ -103,28 +95,18 @@ def measure(sc: Scenario, start: str, out: IO[bytes] | None) -> tuple[Comparison
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Run the demo; returns 0, or 2 for an unknown scenario or a failed build."""
+    """Run the demo; returns 0. An unknown scenario or a failed build raises a UserError
+    (2), a missing cargo CargoNotFound (3)."""
     if ns.list:
         sys.stdout.write(list_text())
         return 0
-    try:
-        sc = scenario(ns.scenario)
-    except DemoError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+    sc = scenario(ns.scenario)
     start = "warm" if ns.warm else "cold"
     headless = ns.json or not sys.stdout.isatty()
     try:
         result, jobs = measure(sc, start, sys.stdout.buffer if headless else None)
-    except (CompareError, PhasesUnavailable, DemoError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    except CargoNotFound as exc:
-        _error(str(exc))
-        return EXIT_NO_CARGO
     except OSError as exc:
-        _error(f"cannot prepare the demo workspace: {exc}")
-        return EXIT_USAGE
+        raise DemoError(f"cannot prepare the demo workspace: {exc}") from None
     summary = comparison_json(result, jobs, sc.codegen_width)
     summary["scenario"] = sc.name
     if headless:

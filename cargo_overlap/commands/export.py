@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from cargo_overlap.errors import UserError
 from cargo_overlap.formats.trace import write_trace
-from cargo_overlap.model.recording import RecordingError, final_summary, read_events
-
-EXIT_USAGE = 2
+from cargo_overlap.model.recording import final_summary, read_events
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,18 +28,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Write the trace; returns 0, or 2 with a one-line error."""
-    try:
-        summary = final_summary(read_events(Path(ns.path)))
-    except RecordingError as exc:
-        print(f"cargo-overlap: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    """Write the trace; returns 0 (a bad recording or output raises a UserError: 2)."""
+    summary = final_summary(read_events(Path(ns.path)))
     try:
         write_trace(Path(ns.trace), summary)
     except OSError as exc:
-        print(
-            f"cargo-overlap: error: cannot write trace to {ns.trace}: {exc.strerror}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise UserError(f"cannot write trace to {ns.trace}: {exc.strerror}") from None
     return 0

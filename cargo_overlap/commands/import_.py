@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from cargo_overlap.errors import UserError
 from cargo_overlap.formats.import_build_analysis import (
     events_from_build_analysis,
     looks_like_build_analysis,
@@ -19,8 +20,6 @@ from cargo_overlap.formats.import_build_analysis import (
 from cargo_overlap.formats.import_common import ImportFormatError
 from cargo_overlap.formats.import_timings import events_from_timings
 from cargo_overlap.model.events import AnyEvent, encode_event
-
-EXIT_USAGE = 2
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,11 +57,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _error(message: str) -> int:
-    print(f"cargo-overlap: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def default_log_dir() -> Path:
     """Where cargo writes its -Zbuild-analysis logs: ``$CARGO_HOME/log``."""
     home = os.environ.get("CARGO_HOME")
@@ -77,17 +71,17 @@ def convert(text: str, source: str) -> list[AnyEvent]:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Convert the report or log; returns 0, or 2 with a one-line error."""
+    """Convert the report or log; returns 0 (bad input or output raises a UserError: 2)."""
     path = Path(ns.path) if ns.path is not None else default_log_dir()
     if ns.path is None and not path.is_dir():
-        return _error(
+        raise UserError(
             f"no FILE given and no {path} (cargo writes -Zbuild-analysis logs there; "
             "name a report or log)"
         )
     if path.is_dir():
         log = newest_log(path)
         if log is None:
-            return _error(
+            raise UserError(
                 f"no *.jsonl log in {path} (build with `cargo +nightly -Zbuild-analysis` "
                 "and CARGO_BUILD_ANALYSIS_ENABLED=true, or name a file)"
             )
@@ -96,13 +90,14 @@ def run(ns: argparse.Namespace) -> int:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        return _error(f"cannot read {path}: {exc.strerror}")
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
     if not text.strip():
-        return _error(f"{path} is empty")
+        raise UserError(f"{path} is empty")
     try:
         events = convert(text, str(path))
     except ImportFormatError as exc:
-        return _error(f"{path}: {exc}")
+        # the importers' messages do not name the file
+        raise UserError(f"{path}: {exc}") from None
     data = b"".join(encode_event(e) for e in events)
     if ns.output is None:
         sys.stdout.buffer.write(data)
@@ -111,5 +106,5 @@ def run(ns: argparse.Namespace) -> int:
     try:
         Path(ns.output).write_bytes(data)
     except OSError as exc:
-        return _error(f"cannot write {ns.output}: {exc.strerror}")
+        raise UserError(f"cannot write {ns.output}: {exc.strerror}") from None
     return 0

@@ -14,15 +14,12 @@ from cargo_overlap.analysis.simulate import (
     STRATEGIES,
     Prediction,
     SimGraph,
-    SimulationError,
     calibrate,
     graph_from_model,
     predict,
 )
-from cargo_overlap.model.recording import RecordingError, read_events
+from cargo_overlap.model.recording import read_events
 from cargo_overlap.model.run_model import RunModel
-
-EXIT_USAGE = 2
 
 EPILOG = """\
 strategies:
@@ -100,10 +97,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _error(message: str) -> None:
-    print(f"cargo-overlap: error: {message}", file=sys.stderr)
-
-
 def prediction_json(pred: Prediction) -> dict[str, Any]:
     """A prediction as plain JSON values."""
     return {
@@ -167,24 +160,21 @@ def simulate_text(graph: SimGraph, load: float, pred: Prediction, cost: float) -
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Print the prediction; 2 for a file that is not a recording of this tool."""
-    try:
-        events = read_events(Path(ns.path))
-        graph = graph_from_model(RunModel.from_events(events))
-        load = calibrate(graph, ns.codegen_width)
-        pred = predict(
-            graph,
-            ns.strategy,
-            jobs=ns.jobs,
-            cache=ns.cache,
-            job_overhead=ns.job_overhead,
-            start_cost=ns.start_cost,
-            codegen_width=ns.codegen_width,
-            scale=load,
-        )
-    except (RecordingError, SimulationError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
+    """Print the prediction; returns 0 (a file that is not a recording of this tool raises
+    a UserError: 2)."""
+    events = read_events(Path(ns.path))
+    graph = graph_from_model(RunModel.from_events(events))
+    load = calibrate(graph, ns.codegen_width)
+    pred = predict(
+        graph,
+        ns.strategy,
+        jobs=ns.jobs,
+        cache=ns.cache,
+        job_overhead=ns.job_overhead,
+        start_cost=ns.start_cost,
+        codegen_width=ns.codegen_width,
+        scale=load,
+    )
     cost = graph.start_cost if ns.start_cost is None else ns.start_cost
     if ns.json:
         sys.stdout.write(json.dumps(simulate_json(graph, load, pred, cost)) + "\n")

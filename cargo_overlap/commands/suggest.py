@@ -6,13 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from cargo_overlap.suggest import SuggestError, suggest
+from cargo_overlap.errors import ExitCode
+from cargo_overlap.suggest import suggest
 from cargo_overlap.suggest.apply import applicable, file_changes, write_changes
 from cargo_overlap.suggest.render import report_json, report_text
-
-EXIT_SUGGESTED = 0
-EXIT_NOTHING = 1
-EXIT_BAD_INPUT = 2
 
 EPILOG = """\
 With no --workflow, --script or -c, reads .github/workflows/*.yml of the workspace (found
@@ -57,20 +54,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Run `suggest`; returns the exit code."""
-    try:
-        report = suggest(
-            workflows=ns.workflow,
-            scripts=ns.script,
-            commands=ns.commands,
-            manifest_path=ns.manifest_path,
-        )
-        changes = file_changes(report.suggestions) if (ns.diff or ns.write) else []
-        if ns.write:
-            write_changes(changes)
-    except SuggestError as exc:
-        print(f"cargo-overlap: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    """Run `suggest`; returns 0 or 1 (bad input raises a SuggestError: 2)."""
+    report = suggest(
+        workflows=ns.workflow,
+        scripts=ns.script,
+        commands=ns.commands,
+        manifest_path=ns.manifest_path,
+    )
+    changes = file_changes(report.suggestions) if (ns.diff or ns.write) else []
+    if ns.write:
+        write_changes(changes)
     if ns.json:
         sys.stdout.write(report_json(report))
     elif ns.diff:
@@ -88,4 +81,4 @@ def run(ns: argparse.Namespace) -> int:
                 "unverified with a feature difference, or no diff); see `cargo-overlap suggest`",
                 file=sys.stderr,
             )
-    return EXIT_SUGGESTED if report.suggestions else EXIT_NOTHING
+    return ExitCode.OK if report.suggestions else ExitCode.NOTHING

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from cargo_overlap.errors import UserError
+
 # Not `from typing import ...`: this module is imported before cargo starts, and typing is
 # not (mypy takes any TYPE_CHECKING as true).
 TYPE_CHECKING = False
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 CHOICES: tuple[ColorChoice, ...] = ("auto", "always", "never")
 
 
-class ColorError(ValueError):
+class ColorError(UserError):
     """A colour choice that is not auto, always or never."""
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from cargo_overlap.capture.raw_messages import parse_package_id
+from cargo_overlap.errors import ExitCode
 from cargo_overlap.formats.import_common import (
     ImportFormatError,
     UnitIds,
@@ -61,7 +62,6 @@ from cargo_overlap.model.events import (
     UnitStarted,
 )
 
-EXIT_FAILED = 101  # cargo's exit code for a failed build; the log does not record it
 _SECTIONS: dict[str, PhaseName] = {"frontend": "frontend", "codegen": "codegen", "link": "link"}
 # reasons of cargo's --message-format=json output, to name that mix-up
 _CARGO_JSON = {"compiler-artifact", "compiler-message", "build-script-executed", "build-finished"}
@@ -448,7 +448,7 @@ def events_from_build_analysis(text: str, source: str) -> list[AnyEvent]:
                 t=log.end,
                 level="error",
                 text=f"{', '.join(failed)} started and never finished: the build failed "
-                f"(exit code {EXIT_FAILED} assumed; the log does not record it)"
+                f"(exit code {ExitCode.CARGO_FAILED} assumed; the log does not record it)"
                 + (f"; {never} unit(s) never started" if never else ""),
             )
         )
@@ -484,4 +484,6 @@ def events_from_build_analysis(text: str, source: str) -> list[AnyEvent]:
         phases_reason=f"imported from cargo's -Zbuild-analysis log {source}{detail}",
         started_at=log.started_at,
     )
-    return close_run(run, body, log.end, success=success, exit_code=0 if success else EXIT_FAILED)
+    return close_run(
+        run, body, log.end, success=success, exit_code=0 if success else int(ExitCode.CARGO_FAILED)
+    )

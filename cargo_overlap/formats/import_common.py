@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from cargo_overlap.errors import UserError
 from cargo_overlap.model.events import (
     AnyEvent,
     BuildFinished,
@@ -30,7 +31,7 @@ _ORDER: dict[type, int] = {
 }
 
 
-class ImportFormatError(Exception):
+class ImportFormatError(UserError):
     """The file is not one an importer can read; the message is one line for the user."""
 
 

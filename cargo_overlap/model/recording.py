@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from cargo_overlap.errors import UserError
 from cargo_overlap.model.events import (
     AnyEvent,
     BuildFinished,
@@ -18,7 +19,7 @@ from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import build_summary
 
 
-class RecordingError(Exception):
+class RecordingError(UserError):
     """A recording that cannot be read; the message is one line for the user."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cargo_overlap.errors import UserError
 
-class SuggestError(Exception):
+
+class SuggestError(UserError):
     """Bad input (missing file, YAML that does not parse, no workspace, cargo failing).
 
     The message is one line, ready to print after `cargo-overlap: error: `.

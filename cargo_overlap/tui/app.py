@@ -25,7 +25,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from cargo_overlap.capture.launch import ENDING_SIGNALS, CargoNotFound, PhasesUnavailable
+from cargo_overlap.capture.launch import ENDING_SIGNALS
+from cargo_overlap.errors import ExitCode, UserError
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.model.run_model import RunModel
@@ -46,9 +47,6 @@ from cargo_overlap.tui.summary_pane import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
 from cargo_overlap.tui.view import RunView, ViewBuilder
 
-EXIT_USAGE = 2
-EXIT_NO_CARGO = 3
-EXIT_INTERRUPTED = 130
 # Seconds between refreshes: at most ten a second.
 REFRESH_INTERVAL = 0.1
 # Idle time left to input and painting between two refreshes, however long one took.
@@ -129,8 +127,9 @@ class OverlapApp(App[int]):
         self._tick_timer: Timer | None = None
         self._view: RunView | None = None
         self._frozen_units = 0
-        # A one-line error that ended the app (cargo missing), printed by the launcher.
-        self.fatal_error: str | None = None
+        # The error that ended the app before cargo started (cargo missing), raised again
+        # by the launcher once the app's screen is gone.
+        self.fatal_error: UserError | None = None
 
     # ----------------------------------------------------------------- layout
 
@@ -219,15 +218,15 @@ class OverlapApp(App[int]):
             self._refresh_view(force=True)
         elif event.state == WorkerState.ERROR:
             error = worker.error
-            if isinstance(error, CargoNotFound | PhasesUnavailable):
-                # Raised before cargo started: nothing to show, the launcher prints it.
-                self.fatal_error = str(error).splitlines()[0] if str(error) else repr(error)
-                self.exit(EXIT_NO_CARGO if isinstance(error, CargoNotFound) else EXIT_USAGE)
+            if isinstance(error, UserError):
+                # Raised before cargo started: nothing to show, the launcher raises it again.
+                self.fatal_error = error
+                self.exit(error.exit_code)
                 return
             message = f"{type(error).__name__}: {error}"
             self.query_one("#log-view", RichLog).write(Text(message, style="bold red"))
             self.notify(message, title="Build runner failed", severity="error", timeout=10)
-            self._exit_code = 1
+            self._exit_code = ExitCode.FAILED
 
     def _load_suggestions(self, run: RunStarted) -> None:
         panel = self.query_one(CommandPanel)
@@ -464,11 +463,11 @@ class OverlapApp(App[int]):
         if not self.source.live:
             return 0
         if self._signalled is not None:
-            return 128 + self._signalled
+            return ExitCode.for_signal(self._signalled)
         if self._interrupted:
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         if self._exit_code is not None:
             return self._exit_code
         if self.model.finished is not None:
             return self.model.finished.exit_code
-        return 1
+        return ExitCode.FAILED

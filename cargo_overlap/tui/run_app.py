@@ -6,14 +6,13 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from cargo_overlap.model.recording import RecordingError, read_events
+from cargo_overlap.errors import UserError
+from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.event_sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
     from cargo_overlap.capture.launch import BuildRequest
     from cargo_overlap.tui.app import OverlapApp
-
-EXIT_BAD_INPUT = 2
 
 
 def _print_failure(app: OverlapApp) -> None:
@@ -41,8 +40,8 @@ def run_build_app(request: BuildRequest, events_path: str | None = None) -> int:
     cargo's stderr goes to the Log pane while the app runs; a failed build's
     diagnostics are printed to stderr after the app exits so they stay visible. With
     ``events_path`` the NDJSON events are also written there (``--events FILE``). A
-    missing cargo prints one line and returns 3 (an impossible ``--phases``: 2);
-    Ctrl-C stops the build and returns 130.
+    missing cargo (an impossible ``--phases``, an unwritable ``events_path``) raises its
+    :class:`UserError` once the app is gone; Ctrl-C stops the build and returns 130.
     """
     from cargo_overlap.model.events import AnyEvent, encode_event
     from cargo_overlap.tui.app import OverlapApp
@@ -52,11 +51,7 @@ def run_build_app(request: BuildRequest, events_path: str | None = None) -> int:
         try:
             events_file = open(events_path, "wb")  # noqa: SIM115 - closed below
         except OSError as error:
-            print(
-                f"cargo-overlap: error: cannot write events to {events_path}: {error.strerror}",
-                file=sys.stderr,
-            )
-            return EXIT_BAD_INPUT
+            raise UserError(f"cannot write events to {events_path}: {error.strerror}") from None
 
     def record(event: AnyEvent) -> None:
         if events_file is not None:
@@ -69,9 +64,8 @@ def run_build_app(request: BuildRequest, events_path: str | None = None) -> int:
         if events_file is not None:
             events_file.close()
     if app.fatal_error is not None:
-        print(f"cargo-overlap: error: {app.fatal_error}", file=sys.stderr)
-    else:
-        _print_failure(app)
+        raise app.fatal_error
+    _print_failure(app)
     if code is None:
         return app.result_code()
     return code
@@ -81,19 +75,11 @@ def run_replay_app(path: Path, speed: float) -> int:
     """Open the app on a recorded run (``cargo-overlap build --json`` output).
 
     ``speed`` is a multiple of real time; 0 shows the final state at once. A file that
-    is not a recording, or stdout that is not a terminal, prints one line and returns 2.
+    is not a recording, or stdout that is not a terminal, raises a :class:`UserError`.
     """
-    try:
-        events = read_events(path)
-    except RecordingError as error:
-        print(f"cargo-overlap: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    events = read_events(path)
     if not sys.stdout.isatty():
-        print(
-            "cargo-overlap: error: replay opens an interactive app; run it in a terminal",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
+        raise UserError("replay opens an interactive app; run it in a terminal")
     from cargo_overlap.tui.app import OverlapApp
 
     app = OverlapApp(ReplaySource(events, speed))
