@@ -8,5 +8,5 @@ from cargo_overlap.errors import UserError
 class SuggestError(UserError):
     """Bad input (missing file, YAML that does not parse, no workspace, cargo failing).
 
-    The message is one line, ready to print after `cargo-overlap: error: `.
+    The message is one line; ``cli.main`` prints it (see :class:`UserError`).
     """
