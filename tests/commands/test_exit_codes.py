@@ -27,7 +27,7 @@ from cargo_overlap.cli import SUBCOMMANDS, make_parser
 from cargo_overlap.commands.build import own_flags_help
 from cargo_overlap.errors import ExitCode
 from cargo_overlap.model.events import BuildFinished, encode_event
-from tests.helpers import TOOL, run_started, run_tool
+from tests.helpers import TOOL, alive, gone_within, run_started, run_tool
 from tests.suggest.workspaces import Crate, write_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,32 +156,33 @@ def cargo_failed(tmp_path: Path) -> int:
 
 
 def signalled(signum: signal.Signals) -> Callable[[Path], int]:
-    """`build --json` sent ``signum`` while its cargo runs."""
+    """`build --json` sent ``signum`` once the run has started (its first event is out):
+    cargo, a script sleeping under its pid, must be gone when the tool has exited."""
 
     def case(tmp_path: Path) -> int:
-        started = tmp_path / "started"
-        env = fake_cargo(tmp_path, f"touch '{started}'; exec sleep 120")
-        proc = subprocess.Popen(
-            [str(TOOL), "build", "--json"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        pid_file = tmp_path / "cargo.pid"
+        out, err = tmp_path / "out.ndjson", tmp_path / "err.txt"
+        env = fake_cargo(tmp_path, f"echo $$ > '{pid_file}'; exec sleep 120")
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen(
+                [str(TOOL), "build", "--json"], cwd=tmp_path, env=env, stdout=stdout, stderr=stderr
+            )
         try:
             deadline = time.monotonic() + 120
-            while not started.exists():
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "cargo never started"
+            while b"run-started" not in out.read_bytes() or not pid_file.exists():
+                assert proc.poll() is None, err.read_text()
+                assert time.monotonic() < deadline, "the run never started"
                 time.sleep(0.05)
             proc.send_signal(signum)
-            _, err = proc.communicate(timeout=60)
+            code = proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert b"Traceback" not in err
-        return proc.returncode
+        assert "Traceback" not in err.read_text()
+        cargo = int(pid_file.read_text())
+        assert gone_within(10, lambda: [cargo] if alive(cargo) else []) == []
+        return code
 
     return case
 
