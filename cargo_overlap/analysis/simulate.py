@@ -26,6 +26,7 @@ The model
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -129,14 +130,19 @@ def _priorities(units: Mapping[str, SimUnit], width: int) -> dict[str, float]:
     # iterative post-order: the graph may be deep (hundreds of layers)
     for root in units:
         stack: list[tuple[str, bool]] = [(root, False)]
+        open_: set[str] = set()  # expanded, not finished: a dependent among them is a cycle
         while stack:
             uid, expanded = stack.pop()
             if uid in memo:
                 continue
             if not expanded:
+                if uid in open_:
+                    raise SimulationError(f"{uid} depends on itself through a dependency cycle")
+                open_.add(uid)
                 stack.append((uid, True))
                 stack.extend((d, False) for d in dependents[uid] if d not in memo)
                 continue
+            open_.discard(uid)
             tail = max((memo.get(d, 0.0) for d in dependents[uid]), default=0.0)
             memo[uid] = units[uid].standalone(width) + tail
     return memo
@@ -185,6 +191,8 @@ def schedule(
     sub = {u: units[u] for u in todo}
     prio = _priorities(sub, width)
     rank = {u: i for i, u in enumerate(order)}
+    if not all(math.isfinite(p) for p in prio.values()) or not math.isfinite(scale):
+        raise SimulationError("the units' times are too large to simulate")
     pending = sorted(todo, key=lambda u: (-prio[u], rank.get(u, len(rank)), u))
     rmeta_at: dict[str, float] = {}
     end_at: dict[str, float] = {}

@@ -60,6 +60,7 @@ from cargo_overlap.model.events import (
     UnitMode,
     UnitStarted,
 )
+from cargo_overlap.model.validate import MAX_SECONDS
 
 EXIT_FAILED = 101  # cargo's exit code for a failed build; the log does not record it
 _SECTIONS: dict[str, PhaseName] = {"frontend": "frontend", "codegen": "codegen", "link": "link"}
@@ -152,7 +153,11 @@ def _check_header(number: int, record: dict[str, Any]) -> None:
 
 def _elapsed(number: int, record: dict[str, Any]) -> float:
     value = record.get("elapsed")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_SECONDS
+    ):
         raise BuildAnalysisError(
             f"line {number}: {record['reason']} has 'elapsed' {value!r}, not seconds "
             "(a log format this importer does not know?)"

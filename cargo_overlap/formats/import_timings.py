@@ -38,6 +38,7 @@ from cargo_overlap.model.events import (
     UnitMode,
     UnitStarted,
 )
+from cargo_overlap.model.validate import MAX_SECONDS
 
 KNOWN_KINDS = frozenset(
     {
@@ -94,7 +95,11 @@ def _array_after(text: str, marker: str) -> Any:
 
 def _number(raw: dict[str, Any], key: str, where: str) -> float:
     value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_SECONDS
+    ):
         raise TimingsError(f"{where}: {key!r} is {value!r}, not a time in seconds")
     return float(value)
 
@@ -126,14 +131,23 @@ def _parse_units(raw_units: Any) -> list[_Unit]:
     if not isinstance(raw_units, list):
         raise TimingsError("UNIT_DATA is not a list")
     units: list[_Unit] = []
+    seen: set[int] = set()
     for n, raw in enumerate(raw_units):
         where = f"UNIT_DATA[{n}]"
         if not isinstance(raw, dict):
             raise TimingsError(f"{where} is not an object")
         index = raw.get("i", n)
         name, version = raw.get("name"), raw.get("version")
-        if not isinstance(name, str) or not isinstance(version, str) or not isinstance(index, int):
+        if (
+            not isinstance(name, str)
+            or not isinstance(version, str)
+            or not isinstance(index, int)
+            or isinstance(index, bool)
+        ):
             raise TimingsError(f"{where}: no unit name, version or index")
+        if index in seen:
+            raise TimingsError(f"{where}: index {index} is used twice")
+        seen.add(index)
         duration = _number(raw, "duration", where)
         sections = _sections(raw.get("sections"), duration)
         rmeta: float | None = None
