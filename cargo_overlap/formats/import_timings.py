@@ -20,7 +20,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from cargo_overlap.formats.import_common import (
     ImportFormatError,
@@ -62,6 +64,30 @@ class TimingsError(ImportFormatError):
     """The file is not a cargo --timings report this importer can read; one line."""
 
 
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+
+
+class _Span(msgspec.Struct, frozen=True):
+    start: float
+    end: float
+
+
+class _RawUnit(msgspec.Struct, frozen=True, kw_only=True):
+    """One object of ``UNIT_DATA`` as cargo writes it; other fields are ignored."""
+
+    i: int | None = None  # older reports number units by position only
+    name: str
+    version: str
+    target: str = ""
+    mode: str = ""
+    start: Seconds
+    duration: Seconds
+    sections: list[tuple[str, _Span]] | None = None
+    rmeta_time: Seconds | None = None
+    unblocked_units: list[int] = []
+    unblocked_rmeta_units: list[int] = []
+
+
 @dataclass(frozen=True)
 class _Unit:
     index: int
@@ -93,88 +119,52 @@ def _array_after(text: str, marker: str) -> Any:
     return value
 
 
-def _number(raw: dict[str, Any], key: str, where: str) -> float:
-    value = raw.get(key)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= MAX_SECONDS
-    ):
-        raise TimingsError(f"{where}: {key!r} is {value!r}, not a time in seconds")
-    return float(value)
-
-
-def _ints(raw: dict[str, Any], key: str) -> list[int]:
-    value = raw.get(key) or []
-    if not isinstance(value, list):
-        return []
-    return [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
-
-
-def _sections(raw: Any, duration: float) -> list[tuple[PhaseName, float, float]]:
+def _sections(raw: _RawUnit) -> list[tuple[PhaseName, float, float]]:
+    """The known phases, clamped to the unit's own span (cargo rounds them apart)."""
     out: list[tuple[PhaseName, float, float]] = []
-    if not isinstance(raw, list):
-        return out
-    for item in raw:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)):
-            continue
-        name, span = item
-        phase = _PHASES.get(name) if isinstance(name, str) else None
-        start, end = span.get("start"), span.get("end")
-        if phase is None or not isinstance(start, int | float) or not isinstance(end, int | float):
-            continue
-        out.append((phase, min(float(start), duration), min(max(float(end), start), duration)))
+    for name, span in raw.sections or []:
+        if (phase := _PHASES.get(name)) is not None:
+            start = min(span.start, raw.duration)
+            out.append((phase, start, min(max(span.end, start), raw.duration)))
     return out
 
 
+def _unit(n: int, raw: _RawUnit) -> _Unit:
+    sections = _sections(raw)
+    rmeta: float | None = None
+    if frontend := [s for s in sections if s[0] == "frontend"]:
+        rmeta = frontend[0][2]
+    elif raw.rmeta_time is not None:
+        rmeta = min(raw.rmeta_time, raw.duration)
+        # older reports: cargo's own split at the rmeta point
+        sections = [("frontend", 0.0, rmeta), ("codegen", rmeta, raw.duration)]
+    return _Unit(
+        index=n if raw.i is None else raw.i,
+        name=raw.name,
+        version=raw.version,
+        target_text=raw.target,
+        mode_text=raw.mode,
+        start=raw.start,
+        duration=raw.duration,
+        sections=sections,
+        rmeta=rmeta,
+        unblocked=raw.unblocked_units,
+        unblocked_rmeta=raw.unblocked_rmeta_units,
+    )
+
+
 def _parse_units(raw_units: Any) -> list[_Unit]:
-    if not isinstance(raw_units, list):
-        raise TimingsError("UNIT_DATA is not a list")
-    units: list[_Unit] = []
+    try:
+        raws = msgspec.convert(raw_units, list[_RawUnit])
+    except msgspec.ValidationError as exc:
+        detail = str(exc).replace("`$", "`UNIT_DATA")
+        raise TimingsError(f"UNIT_DATA is not what cargo writes: {detail}") from None
+    units = [_unit(n, raw) for n, raw in enumerate(raws)]
     seen: set[int] = set()
-    for n, raw in enumerate(raw_units):
-        where = f"UNIT_DATA[{n}]"
-        if not isinstance(raw, dict):
-            raise TimingsError(f"{where} is not an object")
-        index = raw.get("i", n)
-        name, version = raw.get("name"), raw.get("version")
-        if (
-            not isinstance(name, str)
-            or not isinstance(version, str)
-            or not isinstance(index, int)
-            or isinstance(index, bool)
-        ):
-            raise TimingsError(f"{where}: no unit name, version or index")
-        if index in seen:
-            raise TimingsError(f"{where}: index {index} is used twice")
-        seen.add(index)
-        duration = _number(raw, "duration", where)
-        sections = _sections(raw.get("sections"), duration)
-        rmeta: float | None = None
-        frontend = [s for s in sections if s[0] == "frontend"]
-        if frontend:
-            rmeta = frontend[0][2]
-        elif isinstance(raw.get("rmeta_time"), int | float):
-            rmeta = min(float(raw["rmeta_time"]), duration)
-            # older reports: cargo's own split at the rmeta point
-            sections = [("frontend", 0.0, rmeta), ("codegen", rmeta, duration)]
-        target_text = raw.get("target")
-        mode_text = raw.get("mode")
-        units.append(
-            _Unit(
-                index=index,
-                name=name,
-                version=version,
-                target_text=target_text if isinstance(target_text, str) else "",
-                mode_text=mode_text if isinstance(mode_text, str) else "",
-                start=_number(raw, "start", where),
-                duration=duration,
-                sections=sections,
-                rmeta=rmeta,
-                unblocked=_ints(raw, "unblocked_units"),
-                unblocked_rmeta=_ints(raw, "unblocked_rmeta_units"),
-            )
-        )
+    for n, u in enumerate(units):
+        if u.index in seen:
+            raise TimingsError(f"UNIT_DATA[{n}]: index {u.index} is used twice")
+        seen.add(u.index)
     return units
 
 

@@ -109,9 +109,14 @@ def _dependency_cycle(records: list[dict[str, object]]) -> None:
 
 
 IMPORTS: list[tuple[str, Callable[[], str], str, str]] = [
-    ("index-false", lambda: _timings(_index_false), "html", "no unit name, version or index"),
+    ("index-false", lambda: _timings(_index_false), "html", "got `bool` - at `UNIT_DATA[1].i`"),
     ("duplicate-index", lambda: _timings(_duplicate_index), "html", "is used twice"),
-    ("huge-duration", lambda: _timings(_huge_duration), "html", "not a time in seconds"),
+    (
+        "huge-duration",
+        lambda: _timings(_huge_duration),
+        "html",
+        "Expected `float` <= 31622400.0 - at `UNIT_DATA[0].duration`",
+    ),
     ("huge-elapsed", lambda: _log(_huge_elapsed), "jsonl", "has 'elapsed' 1e+308"),
     ("script-kind", lambda: _log(_script_kind), "jsonl", "in a cycle"),
     ("dependency-cycle", lambda: _log(_dependency_cycle), "jsonl", "in a cycle"),
