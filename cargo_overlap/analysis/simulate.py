@@ -167,6 +167,17 @@ def _shares(demand: Sequence[float], cores: float) -> list[float]:
     return out
 
 
+def _rates(running: Mapping[str, list[float]], jobs: int, width: int) -> dict[str, float]:
+    """Cores for each running unit: one in a serial phase, spare ones shared in codegen."""
+    serial = [i for i in running if int(running[i][0]) != 1]
+    codegen = [i for i in running if int(running[i][0]) == 1]
+    rates = dict.fromkeys(serial, 1.0)
+    spare = float(jobs - len(serial))
+    for uid, share in zip(codegen, _shares([float(width)] * len(codegen), spare), strict=True):
+        rates[uid] = share
+    return rates
+
+
 def schedule(
     units: Mapping[str, SimUnit],
     build: Iterable[str],
@@ -241,12 +252,7 @@ def schedule(
                 raise SimulationError(f"{pending[0]} can never start (a dependency cycle?)")
             break
         ids = list(running)
-        serial = [i for i in ids if int(running[i][0]) != 1]
-        codegen = [i for i in ids if int(running[i][0]) == 1]
-        rates = dict.fromkeys(serial, 1.0)
-        spare = float(jobs - len(serial))
-        for uid, share in zip(codegen, _shares([float(width)] * len(codegen), spare), strict=True):
-            rates[uid] = share
+        rates = _rates(running, jobs, width)
         dt = min(running[i][1] / rates[i] for i in ids)
         t += dt
         for uid in ids:

@@ -210,27 +210,8 @@ def _field(text: str, label: str) -> str | None:
     return html.unescape(re.sub(r"<br\s*/?>", "\n", m.group(1))).strip() if m else None
 
 
-def events_from_timings(text: str, source: str) -> list[AnyEvent]:
-    """The events of the run a cargo ``--timings`` report describes, summary last."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        raise TimingsError(
-            "looks like a JSON/JSONL log; only cargo's --timings HTML report can be imported"
-        )
-    raw_units = _array_after(text, "const UNIT_DATA = ")
-    if raw_units is None:
-        raise TimingsError("not a cargo --timings report (no UNIT_DATA)")
-    units = _parse_units(raw_units)
-
-    by_index = {u.index: u for u in units}
-    ids: dict[int, str] = {}
-    described: dict[int, tuple[str, list[str], UnitMode]] = {}
-    unit_ids = UnitIds()
-    for u in units:
-        tag, target, kinds, mode = _describe(u)
-        ids[u.index] = unit_ids.new(f"{u.name}@{u.version}:{tag}")
-        described[u.index] = (target, kinds, mode)
-
+def _edges(units: list[_Unit]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Each unit's dependencies, and those of them it started on the rmeta of."""
     deps: dict[int, list[int]] = {u.index: [] for u in units}
     rmeta_deps: dict[int, list[int]] = {u.index: [] for u in units}
     for u in units:
@@ -241,67 +222,90 @@ def events_from_timings(text: str, source: str) -> list[AnyEvent]:
             if j in deps:
                 deps[j].append(u.index)
                 rmeta_deps[j].append(u.index)
+    return deps, rmeta_deps
 
+
+def _primary(text: str, units: list[_Unit], deps: dict[int, list[int]]) -> set[int]:
+    """The units asked for: the report's Targets row, else the units nothing waited on."""
     requested = _requested_targets(text)
-    if requested is None:  # no Targets row: the units nothing waited on
+    if requested is None:
         needed = {d for ds in deps.values() for d in ds}
-        primary = {u.index for u in units if u.index not in needed}
-    else:
-        primary = {
-            u.index for u in units if (u.name, u.version, u.target_text.strip()) in requested
-        }
+        return {u.index for u in units if u.index not in needed}
+    return {u.index for u in units if (u.name, u.version, u.target_text.strip()) in requested}
 
+
+def _run_started(text: str, source: str, has_sections: bool) -> RunStarted:
+    """The run as the report's header table describes it."""
     jobs = 1
     if (conc := _field(text, "Max concurrency:")) and (m := re.search(r"jobs=(\d+)", conc)):
-        jobs = int(m.group(1))
-    rustc = (_field(text, "rustc:") or "").split("\n")[0]
+        jobs = max(1, int(m.group(1)))
     started_at = 0.0
     if start_text := _field(text, "Build start:"):
         try:
             started_at = datetime.fromisoformat(start_text[:26].rstrip("Z") + "+00:00").timestamp()
         except ValueError:
             started_at = 0.0
-    profile = _field(text, "Profile:") or ""
-    has_sections = any(u.sections for u in units)
-    command = ["cargo", "build", "--timings"]
-    run = RunStarted(
+    return RunStarted(
         t=0.0,
         schema=SCHEMA_VERSION,
         argv=["cargo-overlap", "import", source],
-        command=command,
+        command=["cargo", "build", "--timings"],
         cwd="",
         cargo_version="",
-        rustc_version=rustc,
+        rustc_version=(_field(text, "rustc:") or "").split("\n")[0],
         jobs=jobs,
         phases="sections" if has_sections else "none",
         phases_reason=f"imported from cargo's --timings report {source}"
         + ("" if has_sections else " (it has no per-unit sections)"),
         started_at=started_at,
     )
+
+
+def _unit_events(u: _Unit, started: UnitStarted) -> list[AnyEvent]:
+    """A unit's start, phases, rmeta and end."""
+    uid = started.unit
+    out: list[AnyEvent] = [started]
+    for phase, a, b in u.sections:
+        out.extend(phase_events(uid, phase, u.start + a, u.start + b))
+    if u.rmeta is not None:
+        out.append(RmetaReady(t=u.start + u.rmeta, unit=uid, path=""))
+    out.append(UnitFinished(t=u.start + u.duration, unit=uid, fresh=False, success=True))
+    return out
+
+
+def events_from_timings(text: str, source: str) -> list[AnyEvent]:
+    """The events of the run a cargo ``--timings`` report describes, summary last."""
+    if text.lstrip().startswith("{"):
+        raise TimingsError(
+            "looks like a JSON/JSONL log; only cargo's --timings HTML report can be imported"
+        )
+    raw_units = _array_after(text, "const UNIT_DATA = ")
+    if raw_units is None:
+        raise TimingsError("not a cargo --timings report (no UNIT_DATA)")
+    units = _parse_units(raw_units)
+    unit_ids = UnitIds()
+    deps, rmeta_deps = _edges(units)
+    primary = _primary(text, units, deps)
+    profile = _field(text, "Profile:") or ""
+    described = {u.index: _describe(u) for u in units}
+    ids = {u.index: unit_ids.new(f"{u.name}@{u.version}:{described[u.index][0]}") for u in units}
     body: list[AnyEvent] = []
     for u in units:
-        uid = ids[u.index]
-        target, kinds, mode = described[u.index]
-        end = u.start + u.duration
-        body.append(
-            UnitStarted(
-                t=u.start,
-                unit=uid,
-                package=u.name,
-                version=u.version,
-                target=target,
-                kinds=kinds,
-                mode=mode,
-                profile=profile,
-                primary=u.index in primary,
-                deps=[ids[d] for d in deps[u.index] if d in by_index],
-                rmeta_deps=[ids[d] for d in rmeta_deps[u.index] if d in by_index],
-            )
+        _tag, target, kinds, mode = described[u.index]
+        started = UnitStarted(
+            t=u.start,
+            unit=ids[u.index],
+            package=u.name,
+            version=u.version,
+            target=target,
+            kinds=kinds,
+            mode=mode,
+            profile=profile,
+            primary=u.index in primary,
+            deps=[ids[d] for d in deps[u.index]],
+            rmeta_deps=[ids[d] for d in rmeta_deps[u.index]],
         )
-        for phase, a, b in u.sections:
-            body.extend(phase_events(uid, phase, u.start + a, u.start + b))
-        if u.rmeta is not None:
-            body.append(RmetaReady(t=u.start + u.rmeta, unit=uid, path=""))
-        body.append(UnitFinished(t=end, unit=uid, fresh=False, success=True))
+        body.extend(_unit_events(u, started))
+    run = _run_started(text, source, has_sections=any(u.sections for u in units))
     wall = max((u.start + u.duration for u in units), default=0.0)
     return close_run(run, body, wall, success=True, exit_code=0)

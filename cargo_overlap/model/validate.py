@@ -16,6 +16,7 @@ import msgspec
 from cargo_overlap.model.events import (
     AnyEvent,
     BuildFinished,
+    Metrics,
     PhaseFinished,
     PhaseStarted,
     RmetaReady,
@@ -23,6 +24,7 @@ from cargo_overlap.model.events import (
     ToolMessage,
     UnitFinished,
     UnitStarted,
+    UnitSummary,
 )
 from cargo_overlap.model.metrics import effective_deps
 from cargo_overlap.model.run_model import RunModel
@@ -63,30 +65,44 @@ def _end_of_run(events: Sequence[AnyEvent]) -> float:
     return MAX_SECONDS
 
 
-def _check_summary(s: Summary, known: set[str], end: float) -> None:
-    for u in s.units:
-        where = f"the summary's unit {u.unit}"
-        for name, value in (("start", u.start), ("end", u.end), ("rmeta", u.rmeta)):
-            if value is not None:
-                _check_time(f"{where} {name}", value, end)
-        for phase, (a, b) in u.phases.items():
-            _check_time(f"{where} {phase} start", a, end)
-            _check_time(f"{where} {phase} end", b, end)
-        _check_non_negative(f"{where} CPU time", u.cpu)
-    m = s.metrics
-    for name in ("wall", "cpu_total", "overlap", "serialized_tail", "critical_path", "bound"):
-        _check_non_negative(f"the summary's {name}", getattr(m, name))
-    _check_non_negative("the summary's mean concurrency", m.mean_concurrency)
-    _check_non_negative("the summary's efficiency", m.efficiency)
+def _check_unit_summary(u: UnitSummary, end: float) -> None:
+    where = f"the summary's unit {u.unit}"
+    for name, value in (("start", u.start), ("end", u.end), ("rmeta", u.rmeta)):
+        if value is not None:
+            _check_time(f"{where} {name}", value, end)
+    for phase, (a, b) in u.phases.items():
+        _check_time(f"{where} {phase} start", a, end)
+        _check_time(f"{where} {phase} end", b, end)
+    _check_non_negative(f"{where} CPU time", u.cpu)
+
+
+def _check_metrics(m: Metrics, known: set[str], end: float) -> None:
+    seconds = {
+        "wall": m.wall,
+        "cpu_total": m.cpu_total,
+        "overlap": m.overlap,
+        "serialized_tail": m.serialized_tail,
+        "critical_path": m.critical_path,
+        "bound": m.bound,
+        "mean concurrency": m.mean_concurrency,
+        "efficiency": m.efficiency,
+        **{f"{name} total": value for name, value in m.phase_totals.items()},
+    }
+    for name, value in seconds.items():
+        _check_non_negative(f"the summary's {name}", value)
     for t, _n in m.concurrency:
         _check_time("the summary's concurrency series", t, end)
-    for name, value in m.phase_totals.items():
-        _check_non_negative(f"the summary's {name} total", value)
     if m.jobs < 1:
         raise InvalidRecording(f"the summary's jobs is {m.jobs}, not at least 1")
     for uid in (*m.requested, *m.critical_path_units):
         if uid not in known:
             raise InvalidRecording(f"the summary names unit {uid}, which never started")
+
+
+def _check_summary(s: Summary, known: set[str], end: float) -> None:
+    for u in s.units:
+        _check_unit_summary(u, end)
+    _check_metrics(s.metrics, known, end)
 
 
 def _check_event(event: AnyEvent, starts: dict[str, float], end: float) -> None:
