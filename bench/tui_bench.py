@@ -1,6 +1,6 @@
 """Benchmark of the Textual UI on big builds: CPU use and frame time, headless.
 
-For 1,000 and 5,000 generated units (cargo_overlap.tui.synthetic, 8 jobs):
+For 1,000 and 5,000 generated units (tests/tui/synthetic.py, 8 jobs):
 - flood: the whole recording replayed in about three seconds (~12,000 events a second
   at 5,000 units) while the app refreshes on its own 10 Hz timer: process CPU over wall,
   refresh count, update and paint times per frame;
@@ -40,13 +40,15 @@ from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.details import DetailsPane
 from cargo_overlap.tui.event_sources import EventCallback, ReplaySource, StderrCallback
 from cargo_overlap.tui.header import RunHeader
-from cargo_overlap.tui.synthetic import synthetic_stream
 from cargo_overlap.tui.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # the generated streams live with the tests
 
 from benchmarks_md import markers, write_section  # noqa: E402
+
+from tests.tui.synthetic import synthetic_stream  # noqa: E402
 
 SIZE = (160, 48)
 STEADY_SECONDS = 6.0

@@ -31,7 +31,6 @@ from cargo_overlap.model.events import (
     Summary,
     UnitFinished,
     UnitStarted,
-    decode_event,
 )
 from cargo_overlap.model.metrics import (
     backend_intervals,
@@ -382,40 +381,3 @@ def comparison_json(
 def tagged_line(side: str, step: int, line: bytes) -> bytes:
     """An NDJSON event line with ``run`` and ``step`` fields first (still an event)."""
     return b'{"run":"%s","step":%d,' % (side.encode(), step) + line[1:]
-
-
-def read_output(lines: Sequence[bytes]) -> tuple[Comparison, dict[str, object] | None]:
-    """A demo's headless output read back: its runs, and its comparison object if present.
-
-    Raises :class:`DemoError` for a line that is neither a tagged event nor the comparison.
-    """
-    steps: dict[tuple[str, int], list[AnyEvent]] = {}
-    summary: dict[str, object] | None = None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            head = msgspec.json.decode(line, type=_Tag)
-            if head.comparison is not None:
-                summary = head.comparison
-                continue
-            event = decode_event(line)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise DemoError(f"line {number}: not demo output ({exc})") from None
-        if head.run not in ("sequential", "combined") or head.step is None:
-            raise DemoError(f"line {number}: an event without run and step")
-        steps.setdefault((head.run, head.step), []).append(event)
-    runs: list[RunResult] = []
-    for side in ("sequential", "combined"):
-        result = RunResult(side="sequential" if side == "sequential" else "combined", round=0)
-        result.events = [evs for (s, _), evs in sorted(steps.items()) if s == side]
-        if result.events:
-            runs.append(result)
-    start = summary.get("start") if summary else "cold"
-    return Comparison(runs=runs, start="warm" if start == "warm" else "cold"), summary
-
-
-class _Tag(msgspec.Struct):
-    run: str | None = None
-    step: int | None = None
-    comparison: dict[str, object] | None = None

@@ -26,6 +26,7 @@ The model
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -130,14 +131,19 @@ def _priorities(units: Mapping[str, SimUnit], width: int) -> dict[str, float]:
     # iterative post-order: the graph may be deep (hundreds of layers)
     for root in units:
         stack: list[tuple[str, bool]] = [(root, False)]
+        open_: set[str] = set()  # expanded, not finished: a dependent among them is a cycle
         while stack:
             uid, expanded = stack.pop()
             if uid in memo:
                 continue
             if not expanded:
+                if uid in open_:
+                    raise SimulationError(f"{uid} depends on itself through a dependency cycle")
+                open_.add(uid)
                 stack.append((uid, True))
                 stack.extend((d, False) for d in dependents[uid] if d not in memo)
                 continue
+            open_.discard(uid)
             tail = max((memo.get(d, 0.0) for d in dependents[uid]), default=0.0)
             memo[uid] = units[uid].standalone(width) + tail
     return memo
@@ -160,6 +166,17 @@ def _shares(demand: Sequence[float], cores: float) -> list[float]:
             out[i] = demand[i]
         left = [i for i in left if i not in capped]
     return out
+
+
+def _rates(running: Mapping[str, list[float]], jobs: int, width: int) -> dict[str, float]:
+    """Cores for each running unit: one in a serial phase, spare ones shared in codegen."""
+    serial = [i for i in running if int(running[i][0]) != 1]
+    codegen = [i for i in running if int(running[i][0]) == 1]
+    rates = dict.fromkeys(serial, 1.0)
+    spare = float(jobs - len(serial))
+    for uid, share in zip(codegen, _shares([float(width)] * len(codegen), spare), strict=True):
+        rates[uid] = share
+    return rates
 
 
 def schedule(
@@ -186,6 +203,8 @@ def schedule(
     sub = {u: units[u] for u in todo}
     prio = _priorities(sub, width)
     rank = {u: i for i, u in enumerate(order)}
+    if not all(math.isfinite(p) for p in prio.values()) or not math.isfinite(scale):
+        raise SimulationError("the units' times are too large to simulate")
     pending = sorted(todo, key=lambda u: (-prio[u], rank.get(u, len(rank)), u))
     rmeta_at: dict[str, float] = {}
     end_at: dict[str, float] = {}
@@ -234,12 +253,7 @@ def schedule(
                 raise SimulationError(f"{pending[0]} can never start (a dependency cycle?)")
             break
         ids = list(running)
-        serial = [i for i in ids if int(running[i][0]) != 1]
-        codegen = [i for i in ids if int(running[i][0]) == 1]
-        rates = dict.fromkeys(serial, 1.0)
-        spare = float(jobs - len(serial))
-        for uid, share in zip(codegen, _shares([float(width)] * len(codegen), spare), strict=True):
-            rates[uid] = share
+        rates = _rates(running, jobs, width)
         dt = min(running[i][1] / rates[i] for i in ids)
         t += dt
         for uid in ids:

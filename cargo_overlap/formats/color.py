@@ -61,7 +61,6 @@ def cargo_color(choice: ColorChoice, stderr_isatty: bool) -> str:
 BOLD = "1"
 RED = "1;31"
 GREEN = "32"
-YELLOW = "33"
 CYAN = "36"
 
 

@@ -19,9 +19,10 @@ the line was written) and ``reason``. Read here:
   ``-Zsection-timings``; without it a unit with an rmeta point is split into frontend and
   codegen there, as in cargo's own report.
 
-There is no format version: the shape is checked instead, and a log of another shape (an
-older nightly's ``timing-info`` records, a unit record without ``index`` or ``elapsed``, a
-unit nothing registered) is refused in one line. So are a non-JSON line, a file cut off
+There is no format version: the shape is checked instead (each record of a known reason
+decodes into a msgspec struct of a tagged union), and a log of another shape (an older
+nightly's ``timing-info`` records, a unit record without ``index`` or ``elapsed``, a unit
+nothing registered) is refused in one line. So are a non-JSON line, a file cut off
 mid-line, two runs in one file and files that are not such a log. Earlier nightlies put
 ``package_id``/``target``/``mode`` on ``unit-started`` itself; those logs are read too,
 with the edges cargo reported as ``unblocked`` and the units nothing waited on as requested.
@@ -35,11 +36,12 @@ their own; they are placed at the last time seen before cargo checked them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated
+
+import msgspec
 
 from cargo_overlap.capture.raw_messages import parse_package_id
 from cargo_overlap.errors import ExitCode
@@ -61,14 +63,135 @@ from cargo_overlap.model.events import (
     UnitMode,
     UnitStarted,
 )
+from cargo_overlap.model.validate import MAX_SECONDS
 
 _SECTIONS: dict[str, PhaseName] = {"frontend": "frontend", "codegen": "codegen", "link": "link"}
 # reasons of cargo's --message-format=json output, to name that mix-up
 _CARGO_JSON = {"compiler-artifact", "compiler-message", "build-script-executed", "build-finished"}
 
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+
 
 class BuildAnalysisError(ImportFormatError):
     """The file is not a -Zbuild-analysis log this importer can read; one line."""
+
+
+# -- the records, as cargo writes them (fields not read here are ignored) --
+
+
+class _Head(msgspec.Struct, kw_only=True):
+    """What every line has: enough to route it, and the clock of a timed record."""
+
+    reason: str | None = None
+    event: str | None = None  # a cargo-overlap recording's lines have this instead
+    run_id: str | None = None
+    timestamp: str | None = None
+    elapsed: Seconds | None = None
+
+
+class _Record(msgspec.Struct, tag_field="reason", kw_only=True):
+    pass
+
+
+class _Target(msgspec.Struct):
+    name: str
+    kind: str
+
+
+class _BuildStarted(_Record, tag="build-started"):
+    command: list[str] = []
+    cwd: str = ""
+    jobs: Annotated[int, msgspec.Meta(ge=1)] = 1
+    profile: str = ""
+    rustc_version: str | None = None
+    rustc_version_verbose: str | None = None
+
+
+class _UnitRegistered(_Record, tag="unit-registered"):
+    index: int
+    package_id: str
+    target: _Target
+    mode: str
+    requested: bool = False
+    dependencies: list[int] = []
+
+
+class _UnitFingerprint(_Record, tag="unit-fingerprint"):
+    index: int
+    status: str = ""
+
+
+class _UnitStarted(_Record, tag="unit-started"):
+    index: int
+    elapsed: Seconds
+    # earlier nightlies describe the unit here instead of in unit-registered
+    package_id: str | None = None
+    target: _Target | None = None
+    mode: str | None = None
+
+
+class _UnitRmeta(_Record, tag="unit-rmeta-finished"):
+    index: int
+    elapsed: Seconds
+    unblocked: list[int] = []
+
+
+class _SectionStarted(_Record, tag="unit-section-started"):
+    index: int
+    elapsed: Seconds
+    section: str
+
+
+class _SectionFinished(_Record, tag="unit-section-finished"):
+    index: int
+    elapsed: Seconds
+    section: str
+
+
+class _UnitFinished(_Record, tag="unit-finished"):
+    index: int
+    elapsed: Seconds
+    unblocked: list[int] = []
+
+
+class _TimingInfo(_Record, tag="timing-info"):
+    pass
+
+
+_AnyRecord = (
+    _BuildStarted
+    | _UnitRegistered
+    | _UnitFingerprint
+    | _UnitStarted
+    | _UnitRmeta
+    | _SectionStarted
+    | _SectionFinished
+    | _UnitFinished
+    | _TimingInfo
+)
+_head_decoder = msgspec.json.Decoder(_Head)
+_record_decoder: msgspec.json.Decoder[_AnyRecord] = msgspec.json.Decoder(_AnyRecord)
+_KNOWN = frozenset(
+    str(t.__struct_config__.tag)
+    for t in (
+        _BuildStarted,
+        _UnitRegistered,
+        _UnitFingerprint,
+        _UnitStarted,
+        _UnitRmeta,
+        _SectionStarted,
+        _SectionFinished,
+        _UnitFinished,
+        _TimingInfo,
+    )
+)
+
+
+@dataclass
+class _Line:
+    number: int
+    head: _Head
+    record: _AnyRecord | None  # None for reasons not read here (resolution, ...)
 
 
 @dataclass
@@ -92,7 +215,7 @@ class _Unit:
 
 @dataclass
 class _Log:
-    header: dict[str, Any]
+    header: _BuildStarted
     units: dict[int, _Unit]
     end: float
     started_at: float
@@ -110,75 +233,69 @@ def newest_log(directory: Path) -> Path | None:
     return logs[-1] if logs else None
 
 
-def _records(text: str) -> list[tuple[int, dict[str, Any]]]:
-    lines = text.split("\n")
-    out: list[tuple[int, dict[str, Any]]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):  # the last line, without its newline
-                raise BuildAnalysisError(
-                    f"line {number} is cut off: the log is truncated"
-                ) from None
-            raise BuildAnalysisError(f"line {number} is not JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise BuildAnalysisError(f"line {number} is not a JSON object")
-        if not isinstance(record.get("reason"), str):
-            if not out and "event" in record:
-                raise BuildAnalysisError(
-                    "this is a cargo-overlap recording, not a cargo log; `replay` reads it"
-                )
-            raise BuildAnalysisError(f"line {number} has no 'reason': not a build-analysis log")
-        out.append((number, record))
+def _head(number: int, line: str, last: bool) -> _Head:
+    try:
+        return _head_decoder.decode(line)
+    except msgspec.ValidationError as exc:  # JSON, but not of the shape of a record
+        if str(exc).startswith("Expected `object`"):
+            raise BuildAnalysisError(f"line {number} is not a JSON object") from None
+        raise BuildAnalysisError(
+            f"line {number} does not fit a build-analysis record ({exc})"
+        ) from None
+    except msgspec.DecodeError as exc:
+        if last:  # the last line, without its newline
+            raise BuildAnalysisError(f"line {number} is cut off: the log is truncated") from None
+        raise BuildAnalysisError(f"line {number} is not JSON ({exc})") from None
+
+
+def _line(number: int, text: str, last: bool, first: bool) -> _Line:
+    head = _head(number, text, last)
+    if head.reason is None:
+        if first and head.event is not None:
+            raise BuildAnalysisError(
+                "this is a cargo-overlap recording, not a cargo log; `replay` reads it"
+            )
+        raise BuildAnalysisError(f"line {number} has no 'reason': not a build-analysis log")
+    if head.reason not in _KNOWN or (first and head.reason != "build-started"):
+        return _Line(number, head, None)  # a first line of another kind: _header says so
+    try:
+        record = _record_decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise BuildAnalysisError(
+            f"line {number}: {head.reason} does not fit ({exc}; a log format this importer "
+            "does not know?)"
+        ) from None
+    return _Line(number, head, record)
+
+
+def _lines(text: str) -> list[_Line]:
+    raw = text.split("\n")
+    out: list[_Line] = []
+    for number, line in enumerate(raw, start=1):
+        if line.strip():
+            out.append(_line(number, line, last=number == len(raw), first=not out))
     if not out:
         raise BuildAnalysisError("the log is empty")
     return out
 
 
-def _check_header(number: int, record: dict[str, Any]) -> None:
-    reason = record["reason"]
+def _header(first: _Line) -> _BuildStarted:
+    reason = first.head.reason
     if reason in _CARGO_JSON:
         raise BuildAnalysisError(
             "this is cargo's --message-format=json output, not a -Zbuild-analysis log"
         )
-    if reason != "build-started":
+    if not isinstance(first.record, _BuildStarted):
         raise BuildAnalysisError(
-            f"not a cargo -Zbuild-analysis log: line {number} is {reason!r}, not 'build-started'"
+            f"not a cargo -Zbuild-analysis log: line {first.number} is {reason!r}, "
+            "not 'build-started'"
         )
+    return first.record
 
 
-def _elapsed(number: int, record: dict[str, Any]) -> float:
-    value = record.get("elapsed")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise BuildAnalysisError(
-            f"line {number}: {record['reason']} has 'elapsed' {value!r}, not seconds "
-            "(a log format this importer does not know?)"
-        )
-    return float(value)
-
-
-def _index(number: int, record: dict[str, Any]) -> int:
-    value = record.get("index")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BuildAnalysisError(
-            f"line {number}: {record['reason']} has no unit 'index' "
-            "(a log format this importer does not know?)"
-        )
-    return value
-
-
-def _ints(value: Any) -> list[int]:
-    if not isinstance(value, list):
-        return []
-    return [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
-
-
-def _timestamp(value: Any) -> float | None:
+def _timestamp(value: str | None) -> float | None:
     """Seconds since the epoch of cargo's ``2026-11-25T12:21:40.895474892Z``."""
-    if not isinstance(value, str) or "T" not in value:
+    if value is None or "T" not in value:
         return None
     text = value.rstrip("Z")
     if "." in text:  # Python reads at most microseconds
@@ -190,138 +307,131 @@ def _timestamp(value: Any) -> float | None:
         return None
 
 
-def _register(number: int, record: dict[str, Any], inline: bool) -> _Unit:
-    package_id, target, mode = record.get("package_id"), record.get("target"), record.get("mode")
-    if not (
-        isinstance(package_id, str)
-        and isinstance(target, dict)
-        and isinstance(target.get("name"), str)
-        and isinstance(target.get("kind"), str)
-        and isinstance(mode, str)
-    ):
-        raise BuildAnalysisError(
-            f"line {number}: {record['reason']} has no package_id, target name and kind, "
-            "and mode (a log format this importer does not know?)"
-        )
+def _register(
+    index: int, package_id: str, target: _Target, mode: str, registered: _UnitRegistered | None
+) -> _Unit:
     name, version = parse_package_id(package_id)
-    requested = record.get("requested", False)
     return _Unit(
-        index=_index(number, record),
+        index=index,
         package=name,
         version=version,
-        target=target["name"],
-        kind=target["kind"],
+        target=target.name,
+        kind=target.kind,
         mode=mode,
-        requested=None if inline else requested is True,
-        deps=None if inline else _ints(record.get("dependencies")),
+        requested=None if registered is None else registered.requested,
+        deps=None if registered is None else registered.dependencies,
     )
 
 
 class _Reader:
-    """Folds the records after build-started into units, one method per reason."""
+    """Folds the records after build-started into units, one method per record type."""
 
     def __init__(self) -> None:
         self.units: dict[int, _Unit] = {}
         self.now = 0.0  # the latest elapsed seen
         self.has_sections = False
 
-    def _started(self, number: int, record: dict[str, Any]) -> _Unit:
-        index = _index(number, record)
+    def fold(self, line: _Line) -> None:
+        """Apply one record; reasons not read here are skipped."""
+        n = line.number
+        match line.record:
+            case _UnitRegistered() as r:
+                self.registered(n, r)
+            case _UnitFingerprint() as r:
+                self.fingerprint(r)
+            case _UnitStarted() as r:
+                self.started(n, r)
+            case _UnitRmeta() as r:
+                self.rmeta(n, r)
+            case _SectionStarted() | _SectionFinished() as r:
+                self.section(n, r)
+            case _UnitFinished() as r:
+                self.finished(n, r)
+
+    def _started(self, number: int, reason: str, index: int) -> _Unit:
         u = self.units.get(index)
         if u is None or u.start is None:
             raise BuildAnalysisError(
-                f"line {number}: {record['reason']} for unit {index}, which has not started"
+                f"line {number}: {reason} for unit {index}, which has not started"
             )
         return u
 
-    def registered(self, number: int, record: dict[str, Any]) -> None:
-        u = _register(number, record, inline=False)
-        if u.index in self.units:
-            raise BuildAnalysisError(f"line {number}: unit {u.index} is registered twice")
-        self.units[u.index] = u
+    def registered(self, number: int, r: _UnitRegistered) -> None:
+        if r.index in self.units:
+            raise BuildAnalysisError(f"line {number}: unit {r.index} is registered twice")
+        self.units[r.index] = _register(r.index, r.package_id, r.target, r.mode, r)
 
-    def fingerprint(self, number: int, record: dict[str, Any]) -> None:
-        u = self.units.get(_index(number, record))
-        if u is not None and record.get("status") == "fresh":
+    def fingerprint(self, r: _UnitFingerprint) -> None:
+        u = self.units.get(r.index)
+        if u is not None and r.status == "fresh":
             u.fresh_at = self.now
 
-    def started(self, number: int, record: dict[str, Any]) -> None:
-        index = _index(number, record)
-        if index not in self.units and "package_id" in record:
-            self.units[index] = _register(number, record, inline=True)
-        u = self.units.get(index)
+    def started(self, number: int, r: _UnitStarted) -> None:
+        if r.index not in self.units and r.package_id and r.target and r.mode:
+            self.units[r.index] = _register(r.index, r.package_id, r.target, r.mode, None)
+        u = self.units.get(r.index)
         if u is None:
             raise BuildAnalysisError(
-                f"line {number}: unit-started for unit {index}, which no unit-registered "
+                f"line {number}: unit-started for unit {r.index}, which no unit-registered "
                 "record describes (a log format this importer does not know?)"
             )
         if u.start is not None:
-            raise BuildAnalysisError(f"line {number}: unit {index} starts twice")
-        u.start = _elapsed(number, record)
+            raise BuildAnalysisError(f"line {number}: unit {r.index} starts twice")
+        u.start = r.elapsed
 
-    def rmeta(self, number: int, record: dict[str, Any]) -> None:
-        u = self._started(number, record)
-        u.rmeta = _elapsed(number, record)
-        u.unblocked_rmeta = _ints(record.get("unblocked"))
+    def rmeta(self, number: int, r: _UnitRmeta) -> None:
+        u = self._started(number, "unit-rmeta-finished", r.index)
+        u.rmeta = r.elapsed
+        u.unblocked_rmeta = r.unblocked
 
-    def section(self, number: int, record: dict[str, Any]) -> None:
-        u = self._started(number, record)
-        section, t = record.get("section"), _elapsed(number, record)
-        if not isinstance(section, str):
-            raise BuildAnalysisError(f"line {number}: {record['reason']} names no section")
+    def section(self, number: int, r: _SectionStarted | _SectionFinished) -> None:
+        reason = str(r.__struct_config__.tag)
+        u = self._started(number, reason, r.index)
         self.has_sections = True
-        if record["reason"] == "unit-section-started":
-            u.sections[section] = [t, None]
+        if isinstance(r, _SectionStarted):
+            u.sections[r.section] = [r.elapsed, None]
         else:
-            u.sections.setdefault(section, [u.start, None])[1] = t
+            u.sections.setdefault(r.section, [u.start, None])[1] = r.elapsed
 
-    def finished(self, number: int, record: dict[str, Any]) -> None:
-        u = self._started(number, record)
-        u.end = _elapsed(number, record)
-        u.unblocked = _ints(record.get("unblocked"))
+    def finished(self, number: int, r: _UnitFinished) -> None:
+        u = self._started(number, "unit-finished", r.index)
+        u.end = r.elapsed
+        u.unblocked = r.unblocked
+
+
+def _check_run(line: _Line, run_id: str | None) -> None:
+    """One build per log: refuse a record of another run, a second start, an old shape."""
+    if line.head.run_id != run_id:
+        raise BuildAnalysisError(
+            f"line {line.number} belongs to another run ({line.head.run_id!r}, not "
+            f"{run_id!r}): one build per log"
+        )
+    if isinstance(line.record, _BuildStarted):
+        raise BuildAnalysisError(f"line {line.number} starts a second build: one build per log")
+    if isinstance(line.record, _TimingInfo):
+        raise BuildAnalysisError(
+            "an older -Zbuild-analysis log (timing-info records) that this importer "
+            "does not read; record the build again with a recent nightly"
+        )
 
 
 def _read(text: str) -> _Log:
-    records = _records(text)
-    number, header = records[0]
-    _check_header(number, header)
-    run_id = header.get("run_id")
+    lines = _lines(text)
+    header = _header(lines[0])
+    run_id = lines[0].head.run_id
     reader = _Reader()
-    handlers = {
-        "unit-registered": reader.registered,
-        "unit-fingerprint": reader.fingerprint,
-        "unit-started": reader.started,
-        "unit-rmeta-finished": reader.rmeta,
-        "unit-section-started": reader.section,
-        "unit-section-finished": reader.section,
-        "unit-finished": reader.finished,
-    }
     starts: list[float] = []  # wall clock of cargo's start, one guess per timed record
-    for number, record in records[1:]:
-        reason = record["reason"]
-        if record.get("run_id") != run_id:
-            raise BuildAnalysisError(
-                f"line {number} belongs to another run ({record.get('run_id')!r}, not "
-                f"{run_id!r}): one build per log"
-            )
-        if reason == "build-started":
-            raise BuildAnalysisError(f"line {number} starts a second build: one build per log")
-        if reason == "timing-info":
-            raise BuildAnalysisError(
-                "an older -Zbuild-analysis log (timing-info records) that this importer "
-                "does not read; record the build again with a recent nightly"
-            )
-        if "elapsed" in record:
-            elapsed = _elapsed(number, record)
+    for line in lines[1:]:
+        _check_run(line, run_id)
+        if (elapsed := line.head.elapsed) is not None:
             reader.now = max(reader.now, elapsed)
-            if (ts := _timestamp(record.get("timestamp"))) is not None:
+            if (ts := _timestamp(line.head.timestamp)) is not None:
                 starts.append(ts - elapsed)
         # other reasons (resolution, unit graph, rebuild causes, ...) carry nothing needed
-        if (handler := handlers.get(reason)) is not None:
-            handler(number, record)
+        reader.fold(line)
     if not reader.units:
         raise BuildAnalysisError("the log has no units: cargo stopped before building anything")
-    started_at = min(starts) if starts else (_timestamp(header.get("timestamp")) or 0.0)
+    started_at = min(starts) if starts else (_timestamp(lines[0].head.timestamp) or 0.0)
     return _Log(header, reader.units, reader.now, started_at, reader.has_sections)
 
 
@@ -366,104 +476,107 @@ def _phases(u: _Unit, end: float) -> list[tuple[PhaseName, float, float]]:
     return sorted(spans, key=lambda s: s[1])
 
 
-def events_from_build_analysis(text: str, source: str) -> list[AnyEvent]:
-    """The events of the run a ``-Zbuild-analysis`` log describes, summary last."""
-    log = _read(text)
-    ran = {
-        i: u for i, u in sorted(log.units.items()) if u.start is not None or u.fresh_at is not None
-    }
-    ids: dict[int, str] = {}
-    described: dict[int, tuple[str, list[str], UnitMode]] = {}
+def _ids(ran: dict[int, _Unit]) -> dict[int, tuple[str, str, list[str], UnitMode]]:
+    """(unique id, target, kinds, mode) of each unit that ran, by index."""
     unit_ids = UnitIds()
+    out: dict[int, tuple[str, str, list[str], UnitMode]] = {}
     for i in sorted(ran):
         uid, target, kinds, mode = _describe(ran[i])
-        ids[i] = unit_ids.new(uid)
-        described[i] = (target, kinds, mode)
+        out[i] = (unit_ids.new(uid), target, kinds, mode)
+    return out
 
-    registered = all(u.deps is not None for u in ran.values())
+
+def _edges(ran: dict[int, _Unit]) -> dict[int, list[int]]:
+    """Each unit's dependencies among the units that ran."""
     deps: dict[int, list[int]] = {i: [] for i in ran}
-    if registered:
+    if all(u.deps is not None for u in ran.values()):
         for i, u in ran.items():
             deps[i] = [d for d in u.deps or [] if d in ran]
-    else:  # older logs: the edges cargo reported as unblocking
-        for i, u in ran.items():
-            for j in u.unblocked + u.unblocked_rmeta:
-                if j in deps and i not in deps[j]:
-                    deps[j].append(i)
+        return deps
+    for i, u in ran.items():  # older logs: the edges cargo reported as unblocking
+        for j in u.unblocked + u.unblocked_rmeta:
+            if j in deps and i not in deps[j]:
+                deps[j].append(i)
+    return deps
 
-    def via_rmeta(u: _Unit, d: _Unit) -> bool:
-        if d.rmeta is None or u.start is None:
-            return False
-        return u.index in d.unblocked_rmeta or d.end is None or u.start < d.end
 
+def _via_rmeta(u: _Unit, d: _Unit) -> bool:
+    """True when ``u`` started on ``d``'s metadata rather than its end."""
+    if d.rmeta is None or u.start is None:
+        return False
+    return u.index in d.unblocked_rmeta or d.end is None or u.start < d.end
+
+
+def _primary(ran: dict[int, _Unit], deps: dict[int, list[int]]) -> set[int]:
+    """The requested units; without requested flags, the units nothing waited on."""
     if any(u.requested is not None for u in ran.values()):
-        primary = {i for i, u in ran.items() if u.requested}
-    else:  # no requested flags: the units nothing waited on
-        needed = {d for ds in deps.values() for d in ds}
-        primary = {i for i in ran if i not in needed}
+        return {i for i, u in ran.items() if u.requested}
+    needed = {d for ds in deps.values() for d in ds}
+    return {i for i in ran if i not in needed}
 
-    header = log.header
-    profile = header.get("profile")
-    profile = profile if isinstance(profile, str) else ""
+
+def _unit_events(u: _Unit, uid: str, started: UnitStarted, log_end: float) -> list[AnyEvent]:
+    """A unit's start, phases, rmeta and end; a fresh unit starts and ends at once."""
+    if u.start is None:
+        return [started, UnitFinished(t=started.t, unit=uid, fresh=True, success=True)]
+    end = u.end if u.end is not None else log_end
+    out: list[AnyEvent] = [started]
+    for phase, a, b in _phases(u, end):
+        out.extend(phase_events(uid, phase, a, b))
+    if u.rmeta is not None:
+        out.append(RmetaReady(t=min(max(u.rmeta, u.start), end), unit=uid, path=""))
+    out.append(UnitFinished(t=end, unit=uid, fresh=False, success=u.end is not None))
+    return out
+
+
+def _body(log: _Log, ran: dict[int, _Unit]) -> list[AnyEvent]:
+    """The events of every unit that ran or was found fresh."""
+    ids = _ids(ran)
+    deps = _edges(ran)
+    primary = _primary(ran, deps)
     body: list[AnyEvent] = []
-    failed: list[str] = []
     for i, u in ran.items():
-        uid = ids[i]
-        target, kinds, mode = described[i]
-        fresh = u.start is None
-        t0 = u.start if u.start is not None else (u.fresh_at or 0.0)
-        body.append(
-            UnitStarted(
-                t=t0,
-                unit=uid,
-                package=u.package,
-                version=u.version,
-                target=target,
-                kinds=kinds,
-                mode=mode,
-                profile=profile,
-                primary=i in primary,
-                deps=[ids[d] for d in deps[i]],
-                rmeta_deps=[ids[d] for d in deps[i] if via_rmeta(u, ran[d])],
-                fresh=fresh,
-            )
+        uid, target, kinds, mode = ids[i]
+        started = UnitStarted(
+            t=u.start if u.start is not None else (u.fresh_at or 0.0),
+            unit=uid,
+            package=u.package,
+            version=u.version,
+            target=target,
+            kinds=kinds,
+            mode=mode,
+            profile=log.header.profile,
+            primary=i in primary,
+            deps=[ids[d][0] for d in deps[i]],
+            rmeta_deps=[ids[d][0] for d in deps[i] if _via_rmeta(u, ran[d])],
+            fresh=u.start is None,
         )
-        if fresh:
-            body.append(UnitFinished(t=t0, unit=uid, fresh=True, success=True))
-            continue
-        end = u.end if u.end is not None else log.end
-        for phase, a, b in _phases(u, end):
-            body.extend(phase_events(uid, phase, a, b))
-        if u.rmeta is not None:
-            body.append(RmetaReady(t=min(max(u.rmeta, t0), end), unit=uid, path=""))
-        body.append(UnitFinished(t=end, unit=uid, fresh=False, success=u.end is not None))
-        if u.end is None:
-            failed.append(uid)
+        body.extend(_unit_events(u, uid, started, log.end))
+    return body
 
-    success = not failed
+
+def _failure(log: _Log, body: list[AnyEvent]) -> ToolMessage | None:
+    """The note for a build whose units did not all finish (the log does not say more)."""
+    failed = [e.unit for e in body if isinstance(e, UnitFinished) and not e.success]
+    if not failed:
+        return None
     never = sum(1 for u in log.units.values() if u.start is None and u.fresh_at is None)
-    if not success:
-        body.append(
-            ToolMessage(
-                t=log.end,
-                level="error",
-                text=f"{', '.join(failed)} started and never finished: the build failed "
-                f"(exit code {ExitCode.CARGO_FAILED} assumed; the log does not record it)"
-                + (f"; {never} unit(s) never started" if never else ""),
-            )
-        )
-    command = header.get("command")
-    if not (isinstance(command, list) and all(isinstance(a, str) for a in command)):
-        command = ["cargo", "build"]
-    verbose = header.get("rustc_version_verbose")
-    short = header.get("rustc_version")
-    rustc = (
-        verbose.split("\n")[0]
-        if isinstance(verbose, str) and verbose.strip()
-        else (f"rustc {short}" if isinstance(short, str) else "")
+    return ToolMessage(
+        t=log.end,
+        level="error",
+        text=f"{', '.join(failed)} started and never finished: the build failed "
+        f"(exit code {ExitCode.CARGO_FAILED} assumed; the log does not record it)"
+        + (f"; {never} unit(s) never started" if never else ""),
     )
-    jobs = header.get("jobs")
-    cwd = header.get("cwd")
+
+
+def _run_started(log: _Log, body: list[AnyEvent], source: str) -> RunStarted:
+    header = log.header
+    verbose, short = header.rustc_version_verbose, header.rustc_version
+    if verbose is not None and verbose.strip():
+        rustc = verbose.split("\n")[0]
+    else:
+        rustc = f"rustc {short}" if short is not None else ""
     has_phases = any(isinstance(e, PhaseStarted) for e in body)
     if log.has_sections:
         detail = " (codegen and link from -Zsection-timings)"
@@ -471,19 +584,32 @@ def events_from_build_analysis(text: str, source: str) -> list[AnyEvent]:
         detail = " (no -Zsection-timings: frontend and codegen split at the rmeta point only)"
     else:
         detail = " (it has no per-unit sections)"
-    run = RunStarted(
+    return RunStarted(
         t=0.0,
         schema=SCHEMA_VERSION,
         argv=["cargo-overlap", "import", source],
-        command=command,
-        cwd=cwd if isinstance(cwd, str) else "",
+        command=header.command or ["cargo", "build"],
+        cwd=header.cwd,
         cargo_version="",
         rustc_version=rustc,
-        jobs=jobs if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > 0 else 1,
+        jobs=header.jobs,
         phases="sections" if has_phases else "none",
         phases_reason=f"imported from cargo's -Zbuild-analysis log {source}{detail}",
         started_at=log.started_at,
     )
+
+
+def events_from_build_analysis(text: str, source: str) -> list[AnyEvent]:
+    """The events of the run a ``-Zbuild-analysis`` log describes, summary last."""
+    log = _read(text)
+    ran = {
+        i: u for i, u in sorted(log.units.items()) if u.start is not None or u.fresh_at is not None
+    }
+    body = _body(log, ran)
+    if (note := _failure(log, body)) is not None:
+        body.append(note)
+    run = _run_started(log, body, source)
+    success = note is None
     return close_run(
         run, body, log.end, success=success, exit_code=0 if success else int(ExitCode.CARGO_FAILED)
     )

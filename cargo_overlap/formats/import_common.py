@@ -20,6 +20,7 @@ from cargo_overlap.model.events import (
 )
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import build_summary
+from cargo_overlap.model.validate import InvalidRecording, validated
 
 # Events at the same instant: a unit starts before its phases, which end before it does.
 _ORDER: dict[type, int] = {
@@ -61,13 +62,21 @@ def phase_events(uid: str, phase: PhaseName, start: float, end: float) -> list[A
 def close_run(
     run: RunStarted, body: list[AnyEvent], wall: float, success: bool, exit_code: int
 ) -> list[AnyEvent]:
-    """``run``, ``body`` in time order, build-finished at ``wall`` and the summary."""
+    """``run``, ``body`` in time order, build-finished at ``wall`` and the summary.
+
+    Raises :class:`ImportFormatError` when the events could not describe a build (a
+    dependency cycle, a time beyond a year): the file was damaged.
+    """
     body = sorted(body, key=lambda e: (e.t, _ORDER.get(type(e), 5)))
     events: list[AnyEvent] = [
         run,
         *body,
         BuildFinished(t=wall, success=success, exit_code=exit_code),
     ]
+    try:
+        events = validated(events)
+    except InvalidRecording as exc:
+        raise ImportFormatError(f"cargo could not have written this: {exc}") from None
     model = RunModel.from_events(events)
     events.append(
         build_summary(

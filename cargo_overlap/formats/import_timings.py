@@ -20,7 +20,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from cargo_overlap.formats.import_common import (
     ImportFormatError,
@@ -38,6 +40,7 @@ from cargo_overlap.model.events import (
     UnitMode,
     UnitStarted,
 )
+from cargo_overlap.model.validate import MAX_SECONDS
 
 KNOWN_KINDS = frozenset(
     {
@@ -59,6 +62,30 @@ _PHASES: dict[str, PhaseName] = {"frontend": "frontend", "codegen": "codegen", "
 
 class TimingsError(ImportFormatError):
     """The file is not a cargo --timings report this importer can read; one line."""
+
+
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+
+
+class _Span(msgspec.Struct, frozen=True):
+    start: float
+    end: float
+
+
+class _RawUnit(msgspec.Struct, frozen=True, kw_only=True):
+    """One object of ``UNIT_DATA`` as cargo writes it; other fields are ignored."""
+
+    i: int | None = None  # older reports number units by position only
+    name: str
+    version: str
+    target: str = ""
+    mode: str = ""
+    start: Seconds
+    duration: Seconds
+    sections: list[tuple[str, _Span]] | None = None
+    rmeta_time: Seconds | None = None
+    unblocked_units: list[int] = []
+    unblocked_rmeta_units: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -92,75 +119,52 @@ def _array_after(text: str, marker: str) -> Any:
     return value
 
 
-def _number(raw: dict[str, Any], key: str, where: str) -> float:
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise TimingsError(f"{where}: {key!r} is {value!r}, not a time in seconds")
-    return float(value)
-
-
-def _ints(raw: dict[str, Any], key: str) -> list[int]:
-    value = raw.get(key) or []
-    if not isinstance(value, list):
-        return []
-    return [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
-
-
-def _sections(raw: Any, duration: float) -> list[tuple[PhaseName, float, float]]:
+def _sections(raw: _RawUnit) -> list[tuple[PhaseName, float, float]]:
+    """The known phases, clamped to the unit's own span (cargo rounds them apart)."""
     out: list[tuple[PhaseName, float, float]] = []
-    if not isinstance(raw, list):
-        return out
-    for item in raw:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)):
-            continue
-        name, span = item
-        phase = _PHASES.get(name) if isinstance(name, str) else None
-        start, end = span.get("start"), span.get("end")
-        if phase is None or not isinstance(start, int | float) or not isinstance(end, int | float):
-            continue
-        out.append((phase, min(float(start), duration), min(max(float(end), start), duration)))
+    for name, span in raw.sections or []:
+        if (phase := _PHASES.get(name)) is not None:
+            start = min(span.start, raw.duration)
+            out.append((phase, start, min(max(span.end, start), raw.duration)))
     return out
 
 
+def _unit(n: int, raw: _RawUnit) -> _Unit:
+    sections = _sections(raw)
+    rmeta: float | None = None
+    if frontend := [s for s in sections if s[0] == "frontend"]:
+        rmeta = frontend[0][2]
+    elif raw.rmeta_time is not None:
+        rmeta = min(raw.rmeta_time, raw.duration)
+        # older reports: cargo's own split at the rmeta point
+        sections = [("frontend", 0.0, rmeta), ("codegen", rmeta, raw.duration)]
+    return _Unit(
+        index=n if raw.i is None else raw.i,
+        name=raw.name,
+        version=raw.version,
+        target_text=raw.target,
+        mode_text=raw.mode,
+        start=raw.start,
+        duration=raw.duration,
+        sections=sections,
+        rmeta=rmeta,
+        unblocked=raw.unblocked_units,
+        unblocked_rmeta=raw.unblocked_rmeta_units,
+    )
+
+
 def _parse_units(raw_units: Any) -> list[_Unit]:
-    if not isinstance(raw_units, list):
-        raise TimingsError("UNIT_DATA is not a list")
-    units: list[_Unit] = []
-    for n, raw in enumerate(raw_units):
-        where = f"UNIT_DATA[{n}]"
-        if not isinstance(raw, dict):
-            raise TimingsError(f"{where} is not an object")
-        index = raw.get("i", n)
-        name, version = raw.get("name"), raw.get("version")
-        if not isinstance(name, str) or not isinstance(version, str) or not isinstance(index, int):
-            raise TimingsError(f"{where}: no unit name, version or index")
-        duration = _number(raw, "duration", where)
-        sections = _sections(raw.get("sections"), duration)
-        rmeta: float | None = None
-        frontend = [s for s in sections if s[0] == "frontend"]
-        if frontend:
-            rmeta = frontend[0][2]
-        elif isinstance(raw.get("rmeta_time"), int | float):
-            rmeta = min(float(raw["rmeta_time"]), duration)
-            # older reports: cargo's own split at the rmeta point
-            sections = [("frontend", 0.0, rmeta), ("codegen", rmeta, duration)]
-        target_text = raw.get("target")
-        mode_text = raw.get("mode")
-        units.append(
-            _Unit(
-                index=index,
-                name=name,
-                version=version,
-                target_text=target_text if isinstance(target_text, str) else "",
-                mode_text=mode_text if isinstance(mode_text, str) else "",
-                start=_number(raw, "start", where),
-                duration=duration,
-                sections=sections,
-                rmeta=rmeta,
-                unblocked=_ints(raw, "unblocked_units"),
-                unblocked_rmeta=_ints(raw, "unblocked_rmeta_units"),
-            )
-        )
+    try:
+        raws = msgspec.convert(raw_units, list[_RawUnit])
+    except msgspec.ValidationError as exc:
+        detail = str(exc).replace("`$", "`UNIT_DATA")
+        raise TimingsError(f"UNIT_DATA is not what cargo writes: {detail}") from None
+    units = [_unit(n, raw) for n, raw in enumerate(raws)]
+    seen: set[int] = set()
+    for n, u in enumerate(units):
+        if u.index in seen:
+            raise TimingsError(f"UNIT_DATA[{n}]: index {u.index} is used twice")
+        seen.add(u.index)
     return units
 
 
@@ -206,27 +210,8 @@ def _field(text: str, label: str) -> str | None:
     return html.unescape(re.sub(r"<br\s*/?>", "\n", m.group(1))).strip() if m else None
 
 
-def events_from_timings(text: str, source: str) -> list[AnyEvent]:
-    """The events of the run a cargo ``--timings`` report describes, summary last."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        raise TimingsError(
-            "looks like a JSON/JSONL log; only cargo's --timings HTML report can be imported"
-        )
-    raw_units = _array_after(text, "const UNIT_DATA = ")
-    if raw_units is None:
-        raise TimingsError("not a cargo --timings report (no UNIT_DATA)")
-    units = _parse_units(raw_units)
-
-    by_index = {u.index: u for u in units}
-    ids: dict[int, str] = {}
-    described: dict[int, tuple[str, list[str], UnitMode]] = {}
-    unit_ids = UnitIds()
-    for u in units:
-        tag, target, kinds, mode = _describe(u)
-        ids[u.index] = unit_ids.new(f"{u.name}@{u.version}:{tag}")
-        described[u.index] = (target, kinds, mode)
-
+def _edges(units: list[_Unit]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Each unit's dependencies, and those of them it started on the rmeta of."""
     deps: dict[int, list[int]] = {u.index: [] for u in units}
     rmeta_deps: dict[int, list[int]] = {u.index: [] for u in units}
     for u in units:
@@ -237,67 +222,90 @@ def events_from_timings(text: str, source: str) -> list[AnyEvent]:
             if j in deps:
                 deps[j].append(u.index)
                 rmeta_deps[j].append(u.index)
+    return deps, rmeta_deps
 
+
+def _primary(text: str, units: list[_Unit], deps: dict[int, list[int]]) -> set[int]:
+    """The units asked for: the report's Targets row, else the units nothing waited on."""
     requested = _requested_targets(text)
-    if requested is None:  # no Targets row: the units nothing waited on
+    if requested is None:
         needed = {d for ds in deps.values() for d in ds}
-        primary = {u.index for u in units if u.index not in needed}
-    else:
-        primary = {
-            u.index for u in units if (u.name, u.version, u.target_text.strip()) in requested
-        }
+        return {u.index for u in units if u.index not in needed}
+    return {u.index for u in units if (u.name, u.version, u.target_text.strip()) in requested}
 
+
+def _run_started(text: str, source: str, has_sections: bool) -> RunStarted:
+    """The run as the report's header table describes it."""
     jobs = 1
     if (conc := _field(text, "Max concurrency:")) and (m := re.search(r"jobs=(\d+)", conc)):
-        jobs = int(m.group(1))
-    rustc = (_field(text, "rustc:") or "").split("\n")[0]
+        jobs = max(1, int(m.group(1)))
     started_at = 0.0
     if start_text := _field(text, "Build start:"):
         try:
             started_at = datetime.fromisoformat(start_text[:26].rstrip("Z") + "+00:00").timestamp()
         except ValueError:
             started_at = 0.0
-    profile = _field(text, "Profile:") or ""
-    has_sections = any(u.sections for u in units)
-    command = ["cargo", "build", "--timings"]
-    run = RunStarted(
+    return RunStarted(
         t=0.0,
         schema=SCHEMA_VERSION,
         argv=["cargo-overlap", "import", source],
-        command=command,
+        command=["cargo", "build", "--timings"],
         cwd="",
         cargo_version="",
-        rustc_version=rustc,
+        rustc_version=(_field(text, "rustc:") or "").split("\n")[0],
         jobs=jobs,
         phases="sections" if has_sections else "none",
         phases_reason=f"imported from cargo's --timings report {source}"
         + ("" if has_sections else " (it has no per-unit sections)"),
         started_at=started_at,
     )
+
+
+def _unit_events(u: _Unit, started: UnitStarted) -> list[AnyEvent]:
+    """A unit's start, phases, rmeta and end."""
+    uid = started.unit
+    out: list[AnyEvent] = [started]
+    for phase, a, b in u.sections:
+        out.extend(phase_events(uid, phase, u.start + a, u.start + b))
+    if u.rmeta is not None:
+        out.append(RmetaReady(t=u.start + u.rmeta, unit=uid, path=""))
+    out.append(UnitFinished(t=u.start + u.duration, unit=uid, fresh=False, success=True))
+    return out
+
+
+def events_from_timings(text: str, source: str) -> list[AnyEvent]:
+    """The events of the run a cargo ``--timings`` report describes, summary last."""
+    if text.lstrip().startswith("{"):
+        raise TimingsError(
+            "looks like a JSON/JSONL log; only cargo's --timings HTML report can be imported"
+        )
+    raw_units = _array_after(text, "const UNIT_DATA = ")
+    if raw_units is None:
+        raise TimingsError("not a cargo --timings report (no UNIT_DATA)")
+    units = _parse_units(raw_units)
+    unit_ids = UnitIds()
+    deps, rmeta_deps = _edges(units)
+    primary = _primary(text, units, deps)
+    profile = _field(text, "Profile:") or ""
+    described = {u.index: _describe(u) for u in units}
+    ids = {u.index: unit_ids.new(f"{u.name}@{u.version}:{described[u.index][0]}") for u in units}
     body: list[AnyEvent] = []
     for u in units:
-        uid = ids[u.index]
-        target, kinds, mode = described[u.index]
-        end = u.start + u.duration
-        body.append(
-            UnitStarted(
-                t=u.start,
-                unit=uid,
-                package=u.name,
-                version=u.version,
-                target=target,
-                kinds=kinds,
-                mode=mode,
-                profile=profile,
-                primary=u.index in primary,
-                deps=[ids[d] for d in deps[u.index] if d in by_index],
-                rmeta_deps=[ids[d] for d in rmeta_deps[u.index] if d in by_index],
-            )
+        _tag, target, kinds, mode = described[u.index]
+        started = UnitStarted(
+            t=u.start,
+            unit=ids[u.index],
+            package=u.name,
+            version=u.version,
+            target=target,
+            kinds=kinds,
+            mode=mode,
+            profile=profile,
+            primary=u.index in primary,
+            deps=[ids[d] for d in deps[u.index]],
+            rmeta_deps=[ids[d] for d in rmeta_deps[u.index]],
         )
-        for phase, a, b in u.sections:
-            body.extend(phase_events(uid, phase, u.start + a, u.start + b))
-        if u.rmeta is not None:
-            body.append(RmetaReady(t=u.start + u.rmeta, unit=uid, path=""))
-        body.append(UnitFinished(t=end, unit=uid, fresh=False, success=True))
+        body.extend(_unit_events(u, started))
+    run = _run_started(text, source, has_sections=any(u.sections for u in units))
     wall = max((u.start + u.duration for u in units), default=0.0)
     return close_run(run, body, wall, success=True, exit_code=0)

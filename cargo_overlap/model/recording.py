@@ -8,15 +8,10 @@ from pathlib import Path
 import msgspec
 
 from cargo_overlap.errors import UserError
-from cargo_overlap.model.events import (
-    AnyEvent,
-    BuildFinished,
-    RunStarted,
-    Summary,
-    decode_event,
-)
+from cargo_overlap.model.events import AnyEvent, RunStarted, Summary, decode_event
 from cargo_overlap.model.run_model import RunModel
-from cargo_overlap.model.summary import build_summary
+from cargo_overlap.model.summary import summary_for
+from cargo_overlap.model.validate import InvalidRecording, validated
 
 
 class RecordingError(UserError):
@@ -27,7 +22,8 @@ def read_events(path: Path) -> list[AnyEvent]:
     """Every event of a ``cargo-overlap build --json`` recording; blank lines are skipped.
 
     Raises :class:`RecordingError` with a one-line message for a missing file, a line that
-    is not an event, or a file without a run-started event.
+    is not an event, a file without a run-started event, or events that cannot describe a
+    build (see :func:`~cargo_overlap.model.validate.validated`).
     """
     try:
         data = path.read_bytes()
@@ -46,7 +42,10 @@ def read_events(path: Path) -> list[AnyEvent]:
         raise RecordingError(
             f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
         )
-    return events
+    try:
+        return validated(events)
+    except InvalidRecording as exc:
+        raise RecordingError(f"{path}: {exc}") from None
 
 
 def final_summary(events: Iterable[AnyEvent]) -> Summary:
@@ -55,19 +54,4 @@ def final_summary(events: Iterable[AnyEvent]) -> Summary:
     A run cut off before cargo exited has no summary; its running units end at the last
     event seen.
     """
-    events = list(events)
-    summaries = [e for e in events if isinstance(e, Summary)]
-    if summaries:
-        return summaries[-1]
-    model = RunModel.from_events(events)
-    run = model.run
-    finished = model.finished
-    exit_code = finished.exit_code if isinstance(finished, BuildFinished) else 1
-    return build_summary(
-        model,
-        exit_code=exit_code,
-        command=run.command if isinstance(run, RunStarted) else [],
-        phases=run.phases if isinstance(run, RunStarted) else "none",
-        jobs=run.jobs if isinstance(run, RunStarted) else 1,
-        t=model.now,
-    )
+    return summary_for(RunModel.from_events(events))

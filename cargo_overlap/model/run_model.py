@@ -25,8 +25,6 @@ from cargo_overlap.model.events import (
     UnitStarted,
 )
 
-LINKABLE_KINDS = frozenset({"bin", "cdylib", "dylib", "staticlib", "proc-macro"})
-
 
 @dataclass
 class UnitState:
@@ -61,11 +59,6 @@ class UnitState:
     def running(self) -> bool:
         """True while rustc runs for this unit."""
         return self.end is None
-
-    @property
-    def links(self) -> bool:
-        """True when the unit ends in a linked artifact (bin, cdylib, ...), not an rlib."""
-        return any(k in LINKABLE_KINDS for k in self.kinds)
 
     def duration(self, now: float) -> float:
         """Seconds from start to end, or to ``now`` while still running."""

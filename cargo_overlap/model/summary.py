@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from cargo_overlap.model.events import PHASES, PhasesMode, Summary, UnitSummary
+from cargo_overlap.model.events import (
+    PHASES,
+    BuildFinished,
+    Metrics,
+    PhasesMode,
+    RunStarted,
+    Summary,
+    UnitSummary,
+)
 from cargo_overlap.model.metrics import compute_metrics
 from cargo_overlap.model.run_model import RunModel
 
@@ -58,3 +66,41 @@ def build_summary(
         units=unit_summaries(model, t),
         metrics=compute_metrics(model, jobs=jobs, now=t),
     )
+
+
+def _recorded(model: RunModel) -> Summary | None:
+    """The model's recorded summary, unless it names units the events do not have."""
+    s = model.summary
+    if s is None:
+        return None
+    m = s.metrics
+    if any(u not in model.units for u in (*m.requested, *m.critical_path_units)):
+        return None
+    return s
+
+
+def summary_for(model: RunModel) -> Summary:
+    """The run's summary: the recorded one when there is one, else computed from the model.
+
+    A run cut off before cargo exited has no summary; its running units end at the latest
+    time seen.
+    """
+    if (recorded := _recorded(model)) is not None:
+        return recorded
+    run = model.run
+    finished = model.finished
+    return build_summary(
+        model,
+        exit_code=finished.exit_code if isinstance(finished, BuildFinished) else 1,
+        command=run.command if isinstance(run, RunStarted) else [],
+        phases=run.phases if isinstance(run, RunStarted) else "none",
+        jobs=run.jobs if isinstance(run, RunStarted) else 1,
+        t=model.now,
+    )
+
+
+def metrics_for(model: RunModel) -> Metrics:
+    """The run's metrics, as :func:`summary_for` would give them, without the units."""
+    if (recorded := _recorded(model)) is not None:
+        return recorded.metrics
+    return compute_metrics(model)

@@ -80,11 +80,6 @@ class Word:
         return tuple(p.text for p in self.pieces if p.opaque)
 
 
-def literal_word(text: str) -> Word:
-    """A word with no opaque part."""
-    return Word((Piece(text),), encoded=text)
-
-
 class OpaqueTable:
     """Placeholders for the opaque pieces met while walking one script."""
 

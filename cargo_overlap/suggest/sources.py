@@ -46,11 +46,6 @@ class ScriptBlock:
     step: StepInfo | None = None
     matrix: tuple[Mapping[str, str], ...] | None = ()
 
-    @property
-    def editable(self) -> bool:
-        """True when every line of the block has a known position in its file."""
-        return self.path is not None and all(n is not None for n in self.line_map)
-
 
 @dataclass(frozen=True)
 class OtherStep:

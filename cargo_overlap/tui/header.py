@@ -7,8 +7,8 @@ from textual.widget import Widget
 
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.messages import ViewOptionsChanged
-from cargo_overlap.tui.metrics_source import metrics_for
 from cargo_overlap.tui.scale import format_seconds
 from cargo_overlap.tui.view import RunView
 

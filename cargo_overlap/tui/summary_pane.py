@@ -11,8 +11,8 @@ from textual.widgets import Static
 
 from cargo_overlap.model.events import Metrics
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.header import run_state
-from cargo_overlap.tui.metrics_source import metrics_for
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
 

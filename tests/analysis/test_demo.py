@@ -15,7 +15,6 @@ from cargo_overlap.analysis.demo import (
     comparison_json,
     ensure_workspace,
     plan_for,
-    read_output,
     stitch,
 )
 from cargo_overlap.analysis.simulate import calibrate, graph_from_model, predict
@@ -30,6 +29,7 @@ from cargo_overlap.model.events import (
     UnitStarted,
 )
 from cargo_overlap.model.run_model import RunModel
+from tests.analysis.demo_output import read_output
 from tests.conftest import small_spec
 from tests.helpers import run_started, run_tool
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.analysis.demo import read_output, scenario
+from cargo_overlap.analysis.demo import scenario
 from cargo_overlap.tui.demo_app import DemoApp
 from cargo_overlap.tui.timeline import Timeline
+from tests.analysis.demo_output import read_output
 
 RECORDED = Path(__file__).parent / "data" / "demo-debug.ndjson"
 

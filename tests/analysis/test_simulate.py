@@ -131,3 +131,23 @@ def test_strategies_on_the_reference_shape() -> None:
 def test_closure_follows_dependencies() -> None:
     g = reference_graph().units
     assert sorted(closure(g, ["pa"])) == ["lib1", "lib2", "pa"]
+
+
+@pytest.mark.timeout(30)
+def test_a_dependency_cycle_is_an_error_not_a_hang() -> None:
+    units = {
+        "a": SimUnit("a", "a", deps=(("b", False),), frontend=1.0),
+        "b": SimUnit("b", "b", deps=(("a", False),), frontend=1.0),
+    }
+    with pytest.raises(SimulationError, match="dependency cycle"):
+        schedule(units, ["a", "b"], jobs=2)
+
+
+@pytest.mark.timeout(30)
+def test_work_too_large_to_add_up_is_an_error_not_a_hang() -> None:
+    units = {
+        "a": SimUnit("a", "a", frontend=1e308),
+        "b": SimUnit("b", "b", deps=(("a", False),), frontend=1e308),
+    }
+    with pytest.raises(SimulationError, match="too large"):
+        schedule(units, ["a", "b"], jobs=2)

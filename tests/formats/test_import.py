@@ -151,12 +151,15 @@ def test_older_reports_with_rmeta_time_and_no_sections() -> None:
         ("<html><body>hello</body></html>", "not a cargo --timings report (no UNIT_DATA)"),
         ('{"reason":"build-started","cargo_version":"9.9"}\n', "looks like a JSON/JSONL log"),
         ('const UNIT_DATA = [{"i": 0, "name": "a", "start":', "truncated or not JSON"),
-        ('const UNIT_DATA = {"a": 1};', "UNIT_DATA is not a list"),
-        ("const UNIT_DATA = [1];", "UNIT_DATA[0] is not an object"),
+        (
+            'const UNIT_DATA = {"a": 1};',
+            "UNIT_DATA is not what cargo writes: Expected `array`, got `object`",
+        ),
+        ("const UNIT_DATA = [1];", "Expected `object`, got `int` - at `UNIT_DATA[0]`"),
         (
             'const UNIT_DATA = [{"i": 0, "name": "a", "version": "1", "start": "soon", '
             '"duration": 1}];',
-            "UNIT_DATA[0]: 'start' is 'soon', not a time in seconds",
+            "Expected `float`, got `str` - at `UNIT_DATA[0].start`",
         ),
     ],
 )

@@ -72,7 +72,7 @@ def test_jobs_steps_and_positions(workflow: Path) -> None:
     assert isinstance(folded, ScriptBlock)
     lines = WORKFLOW.split("\n")
     # Each line of the `run: |` value sits on its own line of the file.
-    assert build.editable
+    assert build.path is not None and None not in build.line_map
     first, third = build.line_map[0], build.line_map[2]
     assert first is not None and third is not None
     assert lines[first].strip() == "cargo build $FLAGS -p a"
@@ -89,7 +89,7 @@ def test_jobs_steps_and_positions(workflow: Path) -> None:
     assert lines[line][begin:end] == "cargo build -p c"
     assert one_line.cwd == "other"
     # A folded scalar has no line-for-line mapping.
-    assert not folded.editable
+    assert None in folded.line_map
 
 
 def test_malformed_yaml_is_one_line_error(tmp_path: Path) -> None:

@@ -287,7 +287,7 @@ async def test_q_during_a_build_asks_first(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.asyncio
 async def test_refreshes_are_throttled_while_events_pour_in() -> None:
-    from cargo_overlap.tui.synthetic import synthetic_stream
+    from tests.tui.synthetic import synthetic_stream
 
     events = synthetic_stream(400, jobs=8, seed=2)
     end = max(e.t for e in events)

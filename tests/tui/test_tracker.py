@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from cargo_overlap.model.events import AnyEvent, UnitFinished, UnitStarted
 from cargo_overlap.model.metrics import concurrency_series, running_intervals
 from cargo_overlap.model.run_model import RunModel
-from cargo_overlap.tui.synthetic import synthetic_stream
 from cargo_overlap.tui.tracker import RunTracker
+from tests.tui.synthetic import synthetic_stream
 
 from .conftest import stream
 

@@ -1,0 +1,203 @@
+"""What every reader of a recording may rely on: sane times, unique units, an acyclic graph.
+
+A recording is a file anyone can edit, and the importers build one from cargo's own files,
+which may be damaged. Everything downstream (the app, ``simulate``'s scheduler, the trace
+writer) assumes a finite timeline and a dependency graph it can walk to the end, so a
+recording is checked once, where it is read, and refused in one line otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from cargo_overlap.model.events import (
+    AnyEvent,
+    BuildFinished,
+    Metrics,
+    PhaseFinished,
+    PhaseStarted,
+    RmetaReady,
+    Summary,
+    ToolMessage,
+    UnitFinished,
+    UnitStarted,
+    UnitSummary,
+)
+from cargo_overlap.model.metrics import effective_deps
+from cargo_overlap.model.run_model import RunModel
+
+# No build runs for a year; a bound on every time keeps arithmetic on them finite (a
+# trace's microseconds, a schedule's sums).
+MAX_SECONDS = 366 * 24 * 3600.0
+# The shim stamps its events with its own reading of the wall clock, the tool stamps
+# build-finished with its own, so a unit may end a hair after the build did.
+_CLOCK_SLACK = 1.0
+
+
+class InvalidRecording(ValueError):
+    """The events cannot describe a build; the message is one line for the user."""
+
+
+def _kind(event: AnyEvent) -> str:
+    return str(event.__struct_config__.tag)
+
+
+def _check_time(what: str, value: float, end: float) -> None:
+    if not math.isfinite(value) or value < 0 or value > end:
+        limit = "the end of the build" if end < MAX_SECONDS else "a year"
+        raise InvalidRecording(
+            f"{what} has time {value!r}: not a number of seconds between 0 and {limit}"
+        )
+
+
+def _check_non_negative(what: str, value: float | None) -> None:
+    if value is not None and (not math.isfinite(value) or value < 0 or value > MAX_SECONDS):
+        raise InvalidRecording(f"{what} is {value!r}: not a number of seconds")
+
+
+def _end_of_run(events: Sequence[AnyEvent]) -> float:
+    ends = [e.t for e in events if isinstance(e, BuildFinished)]
+    if ends and math.isfinite(ends[-1]) and 0 <= ends[-1] <= MAX_SECONDS:
+        return ends[-1] + _CLOCK_SLACK
+    return MAX_SECONDS
+
+
+def _check_unit_summary(u: UnitSummary, end: float) -> None:
+    where = f"the summary's unit {u.unit}"
+    for name, value in (("start", u.start), ("end", u.end), ("rmeta", u.rmeta)):
+        if value is not None:
+            _check_time(f"{where} {name}", value, end)
+    for phase, (a, b) in u.phases.items():
+        _check_time(f"{where} {phase} start", a, end)
+        _check_time(f"{where} {phase} end", b, end)
+    _check_non_negative(f"{where} CPU time", u.cpu)
+
+
+def _check_metrics(m: Metrics, known: set[str], end: float) -> None:
+    seconds = {
+        "wall": m.wall,
+        "cpu_total": m.cpu_total,
+        "overlap": m.overlap,
+        "serialized_tail": m.serialized_tail,
+        "critical_path": m.critical_path,
+        "bound": m.bound,
+        "mean concurrency": m.mean_concurrency,
+        "efficiency": m.efficiency,
+        **{f"{name} total": value for name, value in m.phase_totals.items()},
+    }
+    for name, value in seconds.items():
+        _check_non_negative(f"the summary's {name}", value)
+    for t, _n in m.concurrency:
+        _check_time("the summary's concurrency series", t, end)
+    if m.jobs < 1:
+        raise InvalidRecording(f"the summary's jobs is {m.jobs}, not at least 1")
+    for uid in (*m.requested, *m.critical_path_units):
+        if uid not in known:
+            raise InvalidRecording(f"the summary names unit {uid}, which never started")
+
+
+def _check_summary(s: Summary, known: set[str], end: float) -> None:
+    for u in s.units:
+        _check_unit_summary(u, end)
+    _check_metrics(s.metrics, known, end)
+
+
+def _check_event(event: AnyEvent, starts: dict[str, float], end: float) -> None:
+    _check_time(f"a {_kind(event)} event", event.t, end)
+    if isinstance(event, UnitStarted):
+        if event.unit in starts:
+            raise InvalidRecording(f"unit {event.unit} starts twice (unit ids must be unique)")
+        starts[event.unit] = event.t
+    elif isinstance(event, UnitFinished):
+        _check_non_negative(f"the CPU time of {event.unit}", event.cpu)
+
+
+def _unit_order(events: Iterable[AnyEvent], starts: dict[str, float]) -> None:
+    """A unit's own events come at or after its start."""
+    for e in events:
+        if isinstance(e, PhaseStarted | PhaseFinished | RmetaReady | UnitFinished):
+            start = starts.get(e.unit)
+            if start is not None and e.t < start:
+                raise InvalidRecording(
+                    f"the {_kind(e)} event of {e.unit} at {e.t} s comes before the unit "
+                    f"started ({start} s)"
+                )
+
+
+def _known_deps(events: list[AnyEvent], starts: dict[str, float]) -> list[AnyEvent]:
+    """``events`` with dependencies on units that never started dropped, and a note."""
+    dropped: list[str] = []
+    out: list[AnyEvent] = []
+    for e in events:
+        if isinstance(e, UnitStarted) and any(d not in starts for d in e.deps + e.rmeta_deps):
+            dropped.extend(f"{e.unit} -> {d}" for d in e.deps if d not in starts)
+            e = msgspec.structs.replace(
+                e,
+                deps=[d for d in e.deps if d in starts],
+                rmeta_deps=[d for d in e.rmeta_deps if d in starts],
+            )
+        out.append(e)
+    if dropped:
+        more = f" and {len(dropped) - 3} more" if len(dropped) > 3 else ""
+        shown = ", ".join(dropped[:3]) + more
+        out.append(
+            ToolMessage(
+                t=0.0,
+                level="warning",
+                text=f"dropped dependencies on units the recording never started: {shown}",
+            )
+        )
+    return out
+
+
+def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
+    """One dependency cycle (its units, the first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for root in deps:
+        if root in state:
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            uid, i = stack.pop()
+            if i == 0:
+                state[uid] = 1
+                path.append(uid)
+            children = deps.get(uid, [])
+            if i < len(children):
+                stack.append((uid, i + 1))
+                child = children[i]
+                if state.get(child) == 1:
+                    return [*path[path.index(child) :], child]
+                if child not in state:
+                    stack.append((child, 0))
+                continue
+            state[uid] = 2
+            path.pop()
+    return None
+
+
+def validated(events: Sequence[AnyEvent]) -> list[AnyEvent]:
+    """``events`` if they can describe a build, dependencies on unknown units dropped.
+
+    Raises :class:`InvalidRecording` for a time that is not finite or lies outside the run
+    (or beyond a year), a negative CPU time, a unit id started twice, a unit's event before
+    its start, a summary naming units that never started, and a dependency cycle (build
+    script edges included).
+    """
+    end = _end_of_run(events)
+    starts: dict[str, float] = {}
+    for event in events:
+        _check_event(event, starts, end)
+    _unit_order(events, starts)
+    for event in events:
+        if isinstance(event, Summary):
+            _check_summary(event, set(starts), end)
+    out = _known_deps(list(events), starts)
+    graph = {u: [d for d, _ in ds] for u, ds in effective_deps(RunModel.from_events(out)).items()}
+    if (cycle := find_cycle(graph)) is not None:
+        raise InvalidRecording(f"the units depend on each other in a cycle: {' -> '.join(cycle)}")
+    return out
