@@ -83,7 +83,7 @@ class PhasesUnavailable(Exception):
 class BuildRequest:
     """One `cargo build` (or `cargo zigbuild`) to run and watch."""
 
-    __slots__ = ("argv", "cargo_args", "cwd", "env", "phases")
+    __slots__ = ("argv", "cargo_args", "cwd", "env", "job", "phases")
 
     def __init__(
         self,
@@ -92,6 +92,7 @@ class BuildRequest:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         argv: Sequence[str] = (),
+        job: str | None = None,
     ) -> None:
         self.cargo_args = cargo_args
         self.phases: PhasesChoice = phases
@@ -99,6 +100,8 @@ class BuildRequest:
         self.env = env
         # The command line the user typed, recorded in run-started.
         self.argv = argv
+        # The CI job this build is one of (`--job`), recorded in run-started.
+        self.job = job
 
 
 class BuildPlan:

@@ -58,6 +58,10 @@ it installed cargo says "no such command: `zigbuild`" and exits 101.
   --phases MODE       auto (default), stable, or sections (nightly rustc's own timings)
   --events FILE       also write the NDJSON events to FILE
   --no-tui            headless with a text summary, even in a terminal
+  --job NAME          the CI job this build is one of, recorded in run-started for
+                      `replay`/`export`/`simulate` of several recordings (default in
+                      GitHub Actions: $GITHUB_JOB, plus the values of the JSON object in
+                      $CARGO_OVERLAP_MATRIX, e.g. `${{ toJSON(matrix) }}`)
   --color WHEN        auto, always or never, for cargo's output and ours (default:
                       CARGO_TERM_COLOR, else never if NO_COLOR is set, else auto)
   --trace FILE        also write a Chrome/Perfetto trace (JSON) of the run to FILE
@@ -94,7 +98,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 # --phases, checked by split_own_flags, as the type BuildRequest takes
 _PHASES: dict[str, PhasesChoice] = {"auto": "auto", "stable": "stable", "sections": "sections"}
-_VALUE_FLAGS = ("--phases", "--events", "--trace", "--color", "--baseline", "--max-regression")
+_VALUE_FLAGS = (
+    "--phases",
+    "--events",
+    "--trace",
+    "--color",
+    "--baseline",
+    "--max-regression",
+    "--job",
+)
 
 
 class UsageError(Exception):
@@ -114,6 +126,7 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         # False until given, so that an empty value is still reported as bad
         "baseline": False,
         "max_regression": False,
+        "job": False,
     }
     rest: list[str] = []
     i = 0
@@ -143,6 +156,8 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         i += 1
     if own["phases"] not in _PHASES:
         raise UsageError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
+    if own["job"] is not False and not str(own["job"]).strip():
+        raise UsageError("--job needs a non-empty name")
     return own, rest
 
 
@@ -187,6 +202,7 @@ def run_args(args: list[str]) -> int:
         cargo_args=cargo_args,
         phases=_PHASES[str(own["phases"])],
         argv=["cargo-overlap", "build", *args],
+        job=_job_name(own),
     )
     events_path = str(own["events"]) or None
     trace_path = None
@@ -232,6 +248,18 @@ def run_args(args: list[str]) -> int:
             return code
         _write_trace(trace_path, summary)
     return code
+
+
+def _job_name(own: dict[str, str | bool]) -> str | None:
+    """``--job``, else the GitHub Actions job this runs in (warning on a bad matrix)."""
+    if own["job"] is not False:
+        return str(own["job"]).strip()
+    from cargo_overlap.capture.ci_job import job_from_env
+
+    name, warning = job_from_env(os.environ)
+    if warning is not None:
+        print(f"cargo-overlap: warning: {warning}", file=sys.stderr)
+    return name
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -53,6 +53,8 @@ class RunStarted(Event, frozen=True, tag="run-started"):
     phases_reason: str
     wrapper_chain: str | None = None
     started_at: float = 0.0
+    # The CI job this run is one of, for pipelines of several recordings; None when unnamed.
+    job: str | None = None
 
 
 class UnitStarted(Event, frozen=True, tag="unit-started"):
