@@ -106,6 +106,8 @@ class UnitFinished(Event, frozen=True, tag="unit-finished"):
     cpu: float | None = None
     exit_code: int | None = None
     cache: CacheOutcome | None = None
+    # cargo's features of the unit, from its artifact message; None when not known
+    features: list[str] | None = None
 
 
 class Diagnostic(Event, frozen=True, tag="diagnostic"):
