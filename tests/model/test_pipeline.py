@@ -2,84 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cargo_overlap.model.events import (
-    SCHEMA_VERSION,
-    AnyEvent,
-    BuildFinished,
-    CacheOutcome,
-    RunStarted,
-    UnitFinished,
-    UnitStarted,
-)
+from cargo_overlap.model.events import SCHEMA_VERSION
 from cargo_overlap.model.pipeline import PipelineError, build_pipeline
 from cargo_overlap.model.run_model import RunModel
-
-T0 = 1_790_000_000.0
-
-
-@dataclass(frozen=True)
-class U:
-    """A unit a test job compiled."""
-
-    unit: str
-    cpu: float = 1.0
-    cache: CacheOutcome | None = None
-    features: tuple[str, ...] | None = ()
-    fresh: bool = False
-    mode: str = "build"
-
-
-def job(started_at: float, wall: float, units: list[U], schema: int = SCHEMA_VERSION) -> RunModel:
-    events: list[AnyEvent] = [
-        RunStarted(
-            t=0.0,
-            schema=schema,
-            argv=[],
-            command=["cargo", "build"],
-            cwd="/ci/repo",
-            cargo_version="cargo 1.95.0",
-            rustc_version="rustc 1.95.0",
-            jobs=2,
-            phases="stable",
-            phases_reason="",
-            started_at=started_at,
-        )
-    ]
-    for n, u in enumerate(units):
-        package = u.unit.split("@", 1)[0]
-        events.append(
-            UnitStarted(
-                t=0.01 * n,
-                unit=u.unit,
-                package=package,
-                version="0.1.0",
-                target=package,
-                kinds=["lib"],
-                mode=u.mode,  # type: ignore[arg-type]
-                profile="opt-level=3",
-                primary=False,
-                fresh=u.fresh,
-            )
-        )
-        events.append(
-            UnitFinished(
-                t=min(wall, 0.01 * n + 0.5),
-                unit=u.unit,
-                fresh=u.fresh,
-                success=True,
-                cpu=None if u.fresh else u.cpu,
-                cache=u.cache,
-                features=None if u.features is None else list(u.features),
-            )
-        )
-    events.append(BuildFinished(t=wall, success=True, exit_code=0))
-    return RunModel.from_events(events)
+from tests.pipeline_jobs import T0, U, job
 
 
 def test_two_jobs_wall_runner_time_critical_job_and_duplicated_work() -> None:
