@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def job(started_at: float, wall: float, units: list[U], schema: int = SCHEMA_VER
     return RunModel.from_events(job_events(started_at, wall, units, schema))
 
 
-def write_recording(path: Path, events: list[AnyEvent]) -> Path:
+def write_recording(path: Path, events: Sequence[AnyEvent]) -> Path:
     """``events`` as an NDJSON recording at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(encode_event(e) for e in events))
