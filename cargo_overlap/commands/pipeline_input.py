@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargo_overlap.model.events import AnyEvent
+from cargo_overlap.model.job_digest import JobDigest, digest_lines
 from cargo_overlap.model.pipeline import Pipeline, build_pipeline
-from cargo_overlap.model.recording import read_events
+from cargo_overlap.model.recording import RecordingError, read_events
 from cargo_overlap.model.run_model import RunModel
 
 
@@ -48,3 +49,26 @@ def read_jobs(paths: list[Path]) -> list[JobRecording]:
 def pipeline_of(jobs: list[JobRecording]) -> Pipeline:
     """The pipeline of the jobs; raises PipelineError (one line)."""
     return build_pipeline([(j.name, j.model) for j in jobs])
+
+
+def read_digest(path: Path) -> JobDigest:
+    """What the pipeline needs of one recording, read the quick way; raises RecordingError
+    with the same one line :func:`read_events` gives for a file that is not a recording."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    digest = digest_lines([line for line in data.splitlines() if line.strip()])
+    if digest is None or digest.run is None:
+        read_events(path)  # the line that is not an event, or the missing run-started
+        raise RecordingError(f"{path}: not a cargo-overlap recording")
+    return digest
+
+
+def read_pipeline(paths: list[Path]) -> Pipeline:
+    """The pipeline of the recordings at ``paths``; raises RecordingError or PipelineError
+    (one line each)."""
+    digests = [read_digest(p) for p in paths]
+    recorded = [d.run.job if d.run is not None else None for d in digests]
+    names = job_names(paths, recorded)
+    return build_pipeline(list(zip(names, digests, strict=True)))

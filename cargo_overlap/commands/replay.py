@@ -74,13 +74,13 @@ def run(ns: argparse.Namespace) -> int:
 
 def print_pipeline(paths: list[Path], as_json: bool) -> int:
     """The pipeline of the recordings on stdout; 0, or 2 with one line on stderr."""
-    from cargo_overlap.commands.pipeline_input import pipeline_of, read_jobs
+    from cargo_overlap.commands.pipeline_input import read_pipeline
     from cargo_overlap.formats.pipeline import pipeline_json, pipeline_text
     from cargo_overlap.model.pipeline import PipelineError
     from cargo_overlap.model.recording import RecordingError
 
     try:
-        pipeline = pipeline_of(read_jobs(paths))
+        pipeline = read_pipeline(paths)
     except (RecordingError, PipelineError) as exc:
         print(f"cargo-overlap: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -19,10 +19,50 @@ clock by its ``run-started`` ``started_at`` (Unix time). Definitions, in seconds
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from cargo_overlap.model.run_model import RunModel, UnitState
+from cargo_overlap.model.events import CacheOutcome
+
+
+class RunRecord(Protocol):
+    """What a pipeline reads of a run's run-started event."""
+
+    @property
+    def schema(self) -> int: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def job(self) -> str | None: ...
+
+
+class UnitRecord(Protocol):
+    """What a pipeline reads of a unit (a run model's unit state, or a job digest's)."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def fresh(self) -> bool: ...
+    @property
+    def cpu(self) -> float | None: ...
+    @property
+    def cache(self) -> CacheOutcome | None: ...
+    @property
+    def features(self) -> list[str] | None: ...
+
+
+class JobRecord(Protocol):
+    """What a pipeline reads of one job's recording: a RunModel, or a JobDigest."""
+
+    @property
+    def run(self) -> RunRecord | None: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def units(self) -> Mapping[str, UnitRecord]: ...
 
 
 class PipelineError(Exception):
@@ -85,18 +125,18 @@ class Pipeline:
 UnitKey = tuple[str, tuple[str, ...] | None]
 
 
-def compiled(unit: UnitState) -> bool:
+def compiled(unit: UnitRecord) -> bool:
     """True when the job compiled ``unit``: rustc ran for it, or the cache answered."""
     return not unit.fresh and unit.mode != "run-build-script"
 
 
-def unit_key(unit: UnitState) -> UnitKey:
+def unit_key(unit: UnitRecord) -> UnitKey:
     """What makes two jobs' units the same work: the unit id and its features."""
     features = None if unit.features is None else tuple(sorted(unit.features))
     return (unit.unit, features)
 
 
-def build_pipeline(jobs: Sequence[tuple[str, RunModel]]) -> Pipeline:
+def build_pipeline(jobs: Sequence[tuple[str, JobRecord]]) -> Pipeline:
     """The pipeline of ``jobs``, each a name and the model of its recording.
 
     Raises :class:`PipelineError` for no jobs, a recording without run-started, two jobs
@@ -158,9 +198,9 @@ def build_pipeline(jobs: Sequence[tuple[str, RunModel]]) -> Pipeline:
     )
 
 
-def duplicated_units(jobs: Sequence[tuple[str, RunModel]]) -> tuple[DuplicatedUnit, ...]:
+def duplicated_units(jobs: Sequence[tuple[str, JobRecord]]) -> tuple[DuplicatedUnit, ...]:
     """Units compiled by more than one job, the most CPU first."""
-    copies: dict[UnitKey, list[tuple[str, UnitState]]] = {}
+    copies: dict[UnitKey, list[tuple[str, UnitRecord]]] = {}
     for name, model in jobs:
         for u in model.units.values():
             if compiled(u):
