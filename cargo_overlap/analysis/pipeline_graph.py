@@ -6,11 +6,13 @@ artifacts together are requested): a unit several jobs compiled keeps its deares
 the one that compiled rather than came from the cache, since one build compiles it once
 and nothing filled a cache for it first. A unit counts as already built only when it was
 fresh in every job that had it. Each job's calibration (its machine's load) is kept as a
-CPU-weighted mean, and cargo's start and finish costs as the jobs' mean.
+CPU-weighted mean, cargo's start and finish costs as the jobs' mean, and the time of a
+cache hit as the median of the jobs' own.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from cargo_overlap.analysis.simulate import SimGraph, SimulationError, SimUnit
@@ -45,6 +47,7 @@ def merge_graphs(graphs: Sequence[SimGraph]) -> SimGraph:
     for uid in units:
         order.setdefault(uid, None)
     n = len(graphs)
+    hit_times = [g.hit_time for g in graphs if g.hit_time is not None]
     return SimGraph(
         units=units,
         order=list(order),
@@ -53,6 +56,7 @@ def merge_graphs(graphs: Sequence[SimGraph]) -> SimGraph:
         start_cost=sum(g.start_cost for g in graphs) / n,
         finish_cost=sum(g.finish_cost for g in graphs) / n,
         prebuilt=frozenset(uid for uid in units if uid not in compiled),
+        hit_time=statistics.median(hit_times) if hit_times else None,
     )
 
 
