@@ -27,16 +27,17 @@ The model
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from cargo_overlap.errors import UserError
 from cargo_overlap.model.metrics import effective_deps
-from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.model.run_model import RunModel, UnitState
 
 Strategy = Literal["combined", "sequential", "split-jobs"]
-Cache = Literal["cold", "warm"]
+Cache = Literal["cold", "warm", "shared"]
 STRATEGIES: tuple[Strategy, ...] = ("combined", "sequential", "split-jobs")
 DEFAULT_JOB_OVERHEAD = 30.0
 _EPS = 1e-9
@@ -58,6 +59,9 @@ class SimUnit:
     link: float = 0.0
     # True when the unit emits an rmeta (end of frontend) that dependents may start on.
     pipelined: bool = False
+    # True when a compiler cache (sccache) can store and serve the unit: an rlib, not a
+    # bin, cdylib, proc-macro or build script, nor one the recording saw it not cache.
+    cacheable: bool = False
 
     def standalone(self, width: int) -> float:
         """Seconds the unit takes alone with ``width`` cores for its codegen."""
@@ -78,6 +82,8 @@ class SimGraph:
     recorded_span: float | None = None
     # units the recording found already built (fresh)
     prebuilt: frozenset[str] = frozenset()
+    # wall seconds of a cache hit, the median of the recording's hits; None without any
+    hit_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class Invocation:
     end: float
     units: list[str]
     cpu: float
+    # units the invocation got from a shared compiler cache, among ``units``
+    hits: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -319,6 +327,7 @@ def graph_from_model(model: RunModel) -> SimGraph:
     prebuilt: set[str] = set()
     starts: list[float] = []
     ends: list[float] = []
+    hit_walls: list[float] = []
     for u in model.units.values():
         if u.fresh:
             prebuilt.add(u.unit)
@@ -326,6 +335,8 @@ def graph_from_model(model: RunModel) -> SimGraph:
             continue
         end = u.end if u.end is not None else now
         wall = max(0.0, end - u.start)
+        if u.cache == "hit":
+            hit_walls.append(wall)
         starts.append(u.start)
         ends.append(end)
         front = u.phase_span("frontend", now)
@@ -347,6 +358,7 @@ def graph_from_model(model: RunModel) -> SimGraph:
             codegen=cg,
             link=ln,
             pipelined=u.rmeta is not None,
+            cacheable=_cacheable(u),
         )
     if not starts:
         raise SimulationError("the recording built nothing (every unit was fresh)")
@@ -361,7 +373,18 @@ def graph_from_model(model: RunModel) -> SimGraph:
         recorded_wall=model.finished.t - run_t,
         recorded_span=max(ends) - min(starts),
         prebuilt=frozenset(prebuilt),
+        hit_time=statistics.median(hit_walls) if hit_walls else None,
     )
+
+
+_CACHEABLE_KINDS = frozenset({"lib", "rlib", "staticlib"})
+
+
+def _cacheable(u: UnitState) -> bool:
+    """Whether sccache could serve the unit: what the recording saw, else its kind."""
+    if u.cache is not None:
+        return u.cache != "uncacheable"
+    return u.mode == "build" and bool(u.kinds) and _CACHEABLE_KINDS.issuperset(u.kinds)
 
 
 def calibrate(graph: SimGraph, codegen_width: int | None = None) -> float:
@@ -400,8 +423,10 @@ def predict(
     """Predicted wall time of building ``graph.requested`` with ``strategy``.
 
     ``cache`` applies to split-jobs: cold rebuilds each artifact's whole graph, warm
-    restores everything outside the artifact's own package. combined and sequential start
-    from the recording's start state (its fresh units stay built).
+    restores everything outside the artifact's own package, shared starts every job at
+    once with an empty shared cache (:mod:`cargo_overlap.analysis.shared_cache`).
+    combined and sequential start from the recording's start state (its fresh units stay
+    built).
     """
     n = jobs if jobs is not None else graph.jobs
     cost = (graph.start_cost if start_cost is None else start_cost) + graph.finish_cost
@@ -436,6 +461,18 @@ def predict(
             invocations.append(inv)
             at = inv.end
         wall = at
+    elif strategy == "split-jobs" and cache == "shared":
+        from cargo_overlap.analysis.shared_cache import shared_cache_jobs
+
+        invocations = shared_cache_jobs(
+            graph,
+            jobs=n,
+            cost=cost,
+            job_overhead=job_overhead,
+            codegen_width=codegen_width,
+            scale=scale,
+        )
+        wall = max(i.end for i in invocations)
     elif strategy == "split-jobs":
         for artifact in graph.requested:
             todo = closure(graph.units, [artifact])

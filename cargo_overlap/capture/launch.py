@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from contextlib import suppress
 
@@ -84,7 +85,7 @@ class PhasesUnavailable(UserError):
 class BuildRequest:
     """One `cargo build` (or `cargo zigbuild`) to run and watch."""
 
-    __slots__ = ("argv", "cargo_args", "cwd", "env", "phases")
+    __slots__ = ("argv", "cargo_args", "cwd", "env", "job", "phases")
 
     def __init__(
         self,
@@ -93,6 +94,7 @@ class BuildRequest:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         argv: Sequence[str] = (),
+        job: str | None = None,
     ) -> None:
         self.cargo_args = cargo_args
         self.phases: PhasesChoice = phases
@@ -100,6 +102,8 @@ class BuildRequest:
         self.env = env
         # The command line the user typed, recorded in run-started.
         self.argv = argv
+        # The CI job this build is one of (`--job`), recorded in run-started.
+        self.job = job
 
 
 class BuildPlan:
@@ -263,6 +267,11 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
             "RUSTC_WRAPPER is cargo-overlap's own shim (from an enclosing run): not chained"
         )
         chain = None
+    if chain and (why := _sccache_cannot_start(chain, env)) is not None:
+        # Chained, the build would fail; cargo without its wrapper still builds.
+        notes.append(why)
+        print(f"cargo-overlap: warning: {why}", file=sys.stderr, flush=True)
+        chain = None
     if chain:
         with open(os.path.join(run_dir, "chain"), "w", encoding="utf-8") as f:
             f.write(chain + "\n")
@@ -350,6 +359,16 @@ def _bind_events_socket(run_dir: str) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _sccache_cannot_start(chain: str, env: Mapping[str, str]) -> str | None:
+    """Why a chained sccache would fail the build (its Redis is down), or None."""
+    if "SCCACHE_REDIS_ENDPOINT" not in env and "SCCACHE_REDIS" not in env:
+        return None
+    # Imported here: psutil and socket are start-up time that only Redis users need.
+    from cargo_overlap.capture.sccache import cannot_start_reason
+
+    return cannot_start_reason(chain, env)
 
 
 def _find_sccache_server(

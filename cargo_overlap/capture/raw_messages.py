@@ -45,6 +45,7 @@ class CompilerArtifact(
     filenames: list[str]
     fresh: bool
     executable: str | None = None
+    features: list[str] | None = None
 
 
 class BuildScriptExecuted(

@@ -167,6 +167,7 @@ async def watch_build(
                 phases_reason=plan.phases_reason,
                 wrapper_chain=plan.chain,
                 started_at=build.t0_ns / 1e9,
+                job=build.request.job,
             )
         )
         for note in plan.notes:

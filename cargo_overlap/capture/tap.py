@@ -354,6 +354,7 @@ class EventTap:
                 cpu=round(end.cpu_us / 1e6, 6) if end is not None and end.cpu_us >= 0 else None,
                 exit_code=end.code if end is not None else None,
                 cache=cache_outcome(end.cache) if end is not None else None,
+                features=list(art.features) if art and art.features is not None else None,
             )
         )
 
@@ -415,6 +416,7 @@ class EventTap:
                 success=True,
                 filenames=list(msg.filenames),
                 executable=msg.executable,
+                features=None if msg.features is None else list(msg.features),
             )
         )
 

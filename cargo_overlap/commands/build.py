@@ -88,6 +88,14 @@ OWN_FLAGS: tuple[tuple[str, str | None, str | bool, str], ...] = (
         "with --baseline: exit 4 when wall or critical path grew more than PERCENT (a failing "
         "build keeps cargo's exit code)",
     ),
+    (
+        "--job",
+        "NAME",
+        False,
+        "the CI job this build is one of, recorded in run-started for `replay`/`export`/"
+        "`simulate` of several recordings (default in GitHub Actions: $GITHUB_JOB, plus the "
+        "values of the JSON object in $CARGO_OVERLAP_MATRIX, e.g. `${{ toJSON(matrix) }}`)",
+    ),
 )
 
 _HELP_BEFORE = """\
@@ -185,6 +193,8 @@ def split_own_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         i += 1
     if own["phases"] not in _PHASES:
         raise UserError(f"--phases must be auto, stable or sections, not {own['phases']!r}")
+    if own["job"] is not False and not str(own["job"]).strip():
+        raise UserError("--job needs a non-empty name")
     return own, rest
 
 
@@ -217,6 +227,7 @@ def run_args(args: list[str]) -> int:
         cargo_args=cargo_args,
         phases=_PHASES[str(own["phases"])],
         argv=["cargo-overlap", "build", *args],
+        job=_job_name(own),
     )
     events_path = str(own["events"]) or None
     trace_path = None
@@ -257,6 +268,18 @@ def run_args(args: list[str]) -> int:
             return code
         _write_trace(trace_path, summary)
     return code
+
+
+def _job_name(own: dict[str, str | bool]) -> str | None:
+    """``--job``, else the GitHub Actions job this runs in (warning on a bad matrix)."""
+    if own["job"] is not False:
+        return str(own["job"]).strip()
+    from cargo_overlap.capture.ci_job import job_from_env
+
+    name, warning = job_from_env(os.environ)
+    if warning is not None:
+        print(f"cargo-overlap: warning: {warning}", file=sys.stderr)
+    return name
 
 
 def _isatty(stream: IO[str]) -> bool:

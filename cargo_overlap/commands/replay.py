@@ -1,9 +1,12 @@
-"""`cargo-overlap replay RUN.ndjson [--speed X | --instant]`: open the app on a recording."""
+"""`cargo-overlap replay RUN.ndjson... [--speed X | --instant] [--json | --no-tui]`: open the
+app on a recording, or summarise several recordings as the jobs of one CI pipeline."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 from pathlib import Path
 
 
@@ -23,10 +26,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "replay",
         help="open the timeline app on a recorded run (`build --json` output)",
         description="Replay a run recorded with `cargo-overlap build --json > RUN.ndjson`, "
-        "e.g. one captured in CI, in the same app a live build uses.",
-        epilog="Exit codes: 0 after viewing; 2 unreadable or malformed recording, or no terminal.",
+        "e.g. one captured in CI, in the same app a live build uses. Several recordings, one "
+        "per CI job, are one pipeline (docs/pipeline.md): aligned on their start, they give "
+        "the pipeline's wall, runner time, per-job wall, critical job and the units compiled "
+        "by more than one job; as JSON with --json or when stdout is not a terminal, as text "
+        "otherwise.",
+        epilog="Exit codes: 0 after viewing; 2 unreadable or malformed recording, recordings "
+        "that are not one pipeline, or one recording and no terminal.",
     )
-    p.add_argument("path", type=Path, metavar="RUN.ndjson", help="the recorded events")
+    p.add_argument("paths", type=Path, nargs="+", metavar="RUN.ndjson", help="the recorded events")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="print the pipeline as one JSON document"
+    )
+    output.add_argument(
+        "--no-tui", action="store_true", help="print the pipeline as a text summary"
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
         "--speed",
@@ -44,8 +59,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Open the app on the recording; returns 0, or 2 for a bad file or no terminal."""
-    from cargo_overlap.tui.run_app import run_replay_app
+    """Open the app on the recording, or print the pipeline of several; 0, or 2 for bad
+    input or one recording and no terminal."""
+    paths = [Path(p) for p in ns.paths]
+    if len(paths) == 1 and not ns.json and not ns.no_tui:
+        from cargo_overlap.tui.run_app import run_replay_app
 
-    speed = 0.0 if ns.instant else float(ns.speed)
-    return run_replay_app(Path(ns.path), speed)
+        speed = 0.0 if ns.instant else float(ns.speed)
+        return run_replay_app(paths[0], speed)
+    return print_pipeline(paths, as_json=ns.json or (not ns.no_tui and not sys.stdout.isatty()))
+
+
+def print_pipeline(paths: list[Path], as_json: bool) -> int:
+    """The pipeline of the recordings on stdout; returns 0 (bad recordings raise a
+    UserError: 2)."""
+    from cargo_overlap.commands.pipeline_input import read_pipeline
+    from cargo_overlap.formats.pipeline import pipeline_json, pipeline_text
+
+    pipeline = read_pipeline(paths)
+    if as_json:
+        sys.stdout.write(json.dumps(pipeline_json(pipeline)) + "\n")
+    else:
+        sys.stdout.write(pipeline_text(pipeline))
+    return 0

@@ -1,8 +1,10 @@
-"""`cargo-overlap simulate RUN.ndjson`: predict other build strategies from a recording."""
+"""`cargo-overlap simulate RUN.ndjson...`: predict other build strategies from a recording,
+or from the recordings of a CI pipeline's jobs taken together."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -14,10 +16,13 @@ from cargo_overlap.analysis.simulate import (
     STRATEGIES,
     Prediction,
     SimGraph,
+    SimulationError,
+    Strategy,
     calibrate,
     graph_from_model,
     predict,
 )
+from cargo_overlap.model.pipeline import Pipeline
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.model.run_model import RunModel
 
@@ -28,7 +33,15 @@ strategies:
               building what is not built yet and paying cargo's start again
   split-jobs  one CI job per artifact in parallel, each on its own machine with the same
               jobs; --cache cold rebuilds the artifact's whole dependency graph, warm
-              restores everything outside the artifact's own package from a cache
+              restores everything outside the artifact's own package from a cache,
+              shared starts all jobs at once with one empty shared compiler cache
+              (sccache on Redis): a job gets an rlib from it when another job stored
+              it before this job would start it, at the measured hit time (--hit-time)
+
+Several recordings, one per CI job (docs/pipeline.md), are simulated as one build of
+everything the jobs built (default strategy: combined, one runner), beside the pipeline's
+recorded wall and runner time. A unit several jobs compiled counts once, at its dearest
+copy (compiled, not served by a cache); each job's calibration is kept.
 
 The model (docs/demo.md): N jobserver tokens, one per running unit; a unit starts when its
 dependencies are ready (rmeta for pipelined edges) and a token is free, longest remaining
@@ -69,10 +82,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", type=Path, metavar="RUN.ndjson", help="`build --json` output")
+    p.add_argument(
+        "paths", type=Path, nargs="+", metavar="RUN.ndjson", help="`build --json` output"
+    )
     p.add_argument("--jobs", "-j", type=_positive_int, help="tokens (default: the run's)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="sequential")
-    p.add_argument("--cache", choices=("cold", "warm"), default="cold", help="for split-jobs")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="default: sequential for one recording, combined for several",
+    )
+    p.add_argument(
+        "--cache", choices=("cold", "warm", "shared"), default="cold", help="for split-jobs"
+    )
+    p.add_argument(
+        "--hit-time",
+        type=_non_negative,
+        metavar="SECONDS",
+        help="wall of one cache hit, for --cache shared (default: the recording's median "
+        "hit, else 0.08, measured here with Redis on the same machine)",
+    )
     p.add_argument(
         "--job-overhead",
         type=_non_negative,
@@ -97,6 +125,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _with_hit_time(graph: SimGraph, seconds: float | None) -> SimGraph:
+    return graph if seconds is None else dataclasses.replace(graph, hit_time=seconds)
+
+
 def prediction_json(pred: Prediction) -> dict[str, Any]:
     """A prediction as plain JSON values."""
     return {
@@ -112,6 +144,7 @@ def prediction_json(pred: Prediction) -> dict[str, Any]:
                 "end": round(i.end, 6),
                 "units": i.units,
                 "cpu": round(i.cpu, 6),
+                "hits": i.hits,
             }
             for i in pred.invocations
         ],
@@ -153,21 +186,48 @@ def simulate_text(graph: SimGraph, load: float, pred: Prediction, cost: float) -
         f"CPU {pred.cpu:.2f} s"
     )
     for n, inv in enumerate(pred.invocations, start=1):
+        hits = f", {len(inv.hits)} from the shared cache" if inv.hits else ""
         lines.append(
-            f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units)"
+            f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units{hits})"
         )
+    return "\n".join(lines) + "\n"
+
+
+def pipeline_simulate_text(
+    pipeline: Pipeline, graph: SimGraph, load: float, pred: Prediction, cost: float
+) -> str:
+    """The recorded pipeline, then the prediction for its jobs' units built together."""
+    built = len(graph.units) - len(graph.prebuilt)
+    ratio = f" ({pred.wall / pipeline.wall:.2f}x the pipeline's wall)" if pipeline.wall > 0 else ""
+    lines = [
+        f"recorded: a pipeline of {len(pipeline.jobs)} jobs, wall {pipeline.wall:.2f} s, "
+        f"runner time {pipeline.runner_time:.2f} s; {built} distinct units built, "
+        f"{len(pipeline.duplicated)} of them in more than one job",
+        f"model: load factor {load:.2f} (the jobs' own, weighted by CPU), cargo start "
+        f"{cost:.2f} s + finish {graph.finish_cost:.2f} s per invocation",
+        f"{pred.strategy}, -j{pred.jobs}: predicted wall {pred.wall:.2f} s{ratio}, "
+        f"CPU {pred.cpu:.2f} s",
+    ]
+    lines.extend(
+        f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units)"
+        for n, inv in enumerate(pred.invocations, start=1)
+    )
     return "\n".join(lines) + "\n"
 
 
 def run(ns: argparse.Namespace) -> int:
     """Print the prediction; returns 0 (a file that is not a recording of this tool raises
     a UserError: 2)."""
-    events = read_events(Path(ns.path))
-    graph = graph_from_model(RunModel.from_events(events))
+    paths = [Path(p) for p in ns.paths]
+    strategy: Strategy = ns.strategy or ("sequential" if len(paths) == 1 else "combined")
+    if len(paths) > 1:
+        return run_pipeline(ns, paths, strategy)
+    events = read_events(paths[0])
+    graph = _with_hit_time(graph_from_model(RunModel.from_events(events)), ns.hit_time)
     load = calibrate(graph, ns.codegen_width)
     pred = predict(
         graph,
-        ns.strategy,
+        strategy,
         jobs=ns.jobs,
         cache=ns.cache,
         job_overhead=ns.job_overhead,
@@ -180,4 +240,45 @@ def run(ns: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(simulate_json(graph, load, pred, cost)) + "\n")
     else:
         sys.stdout.write(simulate_text(graph, load, pred, cost))
+    return 0
+
+
+def run_pipeline(ns: argparse.Namespace, paths: list[Path], strategy: Strategy) -> int:
+    """The prediction for several jobs' recordings built as one."""
+    from cargo_overlap.analysis.pipeline_graph import merge_graphs, merged_load
+    from cargo_overlap.commands.pipeline_input import pipeline_of, read_jobs
+    from cargo_overlap.formats.pipeline import pipeline_json
+
+    jobs = read_jobs(paths)
+    pipeline = pipeline_of(jobs)
+    graphs = []
+    for job in jobs:
+        try:
+            graphs.append(graph_from_model(job.model))
+        except SimulationError as exc:
+            raise SimulationError(f"{job.path}: {exc}") from None
+    loads = [calibrate(g, ns.codegen_width) for g in graphs]
+    graph = _with_hit_time(merge_graphs(graphs), ns.hit_time)
+    load = merged_load(graphs, loads)
+    pred = predict(
+        graph,
+        strategy,
+        jobs=ns.jobs,
+        cache=ns.cache,
+        job_overhead=ns.job_overhead,
+        start_cost=ns.start_cost,
+        codegen_width=ns.codegen_width,
+        scale=load,
+    )
+    cost = graph.start_cost if ns.start_cost is None else ns.start_cost
+    if ns.json:
+        doc = simulate_json(graph, load, pred, cost)
+        doc["recorded"] = {
+            "units": len(graph.units) - len(graph.prebuilt),
+            "requested": list(graph.requested),
+            **pipeline_json(pipeline),
+        }
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        sys.stdout.write(pipeline_simulate_text(pipeline, graph, load, pred, cost))
     return 0

@@ -11,11 +11,16 @@ cargo does not say which jobserver token a rustc held, so the slots are a recons
 and the app show the same rows. That packing lets a unit start up to a millisecond before
 the previous one on its row ends; the trace starts it at that end instead (its true start
 stays in ``args``), because trace viewers need the events of one track to nest properly.
+
+Several recordings of one CI pipeline (``export A B --trace F``) make one process per job,
+named after it, on the pipeline's clock: each job's events are shifted by its start after
+the pipeline's first.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from cargo_overlap.formats.report import command_line
@@ -38,12 +43,28 @@ def unit_label(u: UnitSummary) -> str:
     return f"{u.package} {u.target} ({kinds})" if kinds else f"{u.package} {u.target}"
 
 
-def _metadata(name: str, tid: int, args: dict[str, object]) -> TraceEvent:
-    return {"name": name, "ph": "M", "ts": 0, "pid": PID, "tid": tid, "args": args}
+def _metadata(name: str, tid: int, args: dict[str, object], pid: int = PID) -> TraceEvent:
+    return {"name": name, "ph": "M", "ts": 0, "pid": pid, "tid": tid, "args": args}
 
 
-def trace_events(summary: Summary) -> list[TraceEvent]:
-    """The trace events of a finished run, metadata first, then tracks in slot order."""
+def trace_events(
+    summary: Summary, pid: int = PID, offset: float = 0.0, name: str | None = None
+) -> list[TraceEvent]:
+    """The trace events of a finished run, metadata first, then tracks in slot order.
+
+    ``pid``, ``offset`` (seconds added to every time) and ``name`` (of the process,
+    by default the command line) place the run as one job of a pipeline.
+    """
+    events = _run_events(summary, pid, name)
+    shift = _us(offset)
+    for e in events:
+        ts = e["ts"]
+        if e["ph"] != "M" and isinstance(ts, int):
+            e["ts"] = ts + shift
+    return events
+
+
+def _run_events(summary: Summary, pid: int, name: str | None) -> list[TraceEvent]:
     wall = summary.metrics.wall
     by_id = {u.unit: u for u in summary.units}
     spans = [
@@ -52,14 +73,18 @@ def trace_events(summary: Summary) -> list[TraceEvent]:
         if not u.fresh and u.start is not None
     ]
     rows = pack_slots(spans, summary.metrics.jobs)
+    command = command_line(summary.command)
+    labels = f"phases: {summary.phases_mode}" if name is None else command
     events: list[TraceEvent] = [
-        _metadata("process_name", COUNTER_TID, {"name": command_line(summary.command)}),
-        _metadata("process_labels", COUNTER_TID, {"labels": f"phases: {summary.phases_mode}"}),
+        _metadata("process_name", COUNTER_TID, {"name": name or command}, pid),
+        _metadata("process_labels", COUNTER_TID, {"labels": labels}, pid),
     ]
+    if name is not None:
+        events.append(_metadata("process_sort_index", COUNTER_TID, {"sort_index": pid}, pid))
     for index in range(len(rows)):
         tid = index + 1
-        events.append(_metadata("thread_name", tid, {"name": f"slot {tid}"}))
-        events.append(_metadata("thread_sort_index", tid, {"sort_index": tid}))
+        events.append(_metadata("thread_name", tid, {"name": f"slot {tid}"}, pid))
+        events.append(_metadata("thread_sort_index", tid, {"sort_index": tid}, pid))
     for index, row in enumerate(rows):
         tid = index + 1
         track_end = 0
@@ -68,14 +93,14 @@ def trace_events(summary: Summary) -> list[TraceEvent]:
             start = max(_us(span.start), track_end)
             end = max(start, _us(span.end))
             track_end = end
-            events.extend(_unit_events(u, start, end, tid))
+            events.extend(_unit_events(u, start, end, tid, pid))
     for t, running in summary.metrics.concurrency:
         events.append(
             {
                 "name": "units running",
                 "ph": "C",
                 "ts": _us(t),
-                "pid": PID,
+                "pid": pid,
                 "tid": COUNTER_TID,
                 "args": {"units": running},
             }
@@ -83,7 +108,7 @@ def trace_events(summary: Summary) -> list[TraceEvent]:
     return events
 
 
-def _unit_events(u: UnitSummary, start: int, end: int, tid: int) -> list[TraceEvent]:
+def _unit_events(u: UnitSummary, start: int, end: int, tid: int, pid: int) -> list[TraceEvent]:
     """The unit's complete event, its phases nested in it and its rmeta instant."""
     args: dict[str, object] = {
         "unit": u.unit,
@@ -102,7 +127,7 @@ def _unit_events(u: UnitSummary, start: int, end: int, tid: int) -> list[TraceEv
             "ph": "X",
             "ts": start,
             "dur": end - start,
-            "pid": PID,
+            "pid": pid,
             "tid": tid,
             "args": args,
         }
@@ -123,7 +148,7 @@ def _unit_events(u: UnitSummary, start: int, end: int, tid: int) -> list[TraceEv
                 "ph": "X",
                 "ts": p_start,
                 "dur": p_end - p_start,
-                "pid": PID,
+                "pid": pid,
                 "tid": tid,
                 "args": {"unit": u.unit},
             }
@@ -136,7 +161,7 @@ def _unit_events(u: UnitSummary, start: int, end: int, tid: int) -> list[TraceEv
                 "ph": "i",
                 "s": "t",
                 "ts": min(max(_us(u.rmeta), start), end),
-                "pid": PID,
+                "pid": pid,
                 "tid": tid,
                 "args": {"unit": u.unit},
             }
@@ -165,7 +190,30 @@ def trace_document(summary: Summary) -> dict[str, object]:
     }
 
 
+def pipeline_trace_document(jobs: Sequence[tuple[str, float, Summary]]) -> dict[str, object]:
+    """One trace of a pipeline's jobs: ``(name, offset in seconds, summary)`` each, one
+    process per job, numbered from 1 in the order given."""
+    events: list[TraceEvent] = []
+    for pid, (name, offset, summary) in enumerate(jobs, start=1):
+        events.extend(trace_events(summary, pid=pid, offset=offset, name=name))
+    return {
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "jobs": [
+                {"name": name, "offset_s": offset, "wall_s": summary.metrics.wall}
+                for name, offset, summary in jobs
+            ]
+        },
+    }
+
+
+def write_trace_document(path: Path, document: dict[str, object]) -> None:
+    """Write a trace document to ``path``; raises :class:`OSError`."""
+    text = json.dumps(document, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
+
+
 def write_trace(path: Path, summary: Summary) -> None:
     """Write the trace of ``summary`` to ``path``; raises :class:`OSError`."""
-    text = json.dumps(trace_document(summary), separators=(",", ":"))
-    path.write_text(text + "\n", encoding="utf-8")
+    write_trace_document(path, trace_document(summary))

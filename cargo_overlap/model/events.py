@@ -53,6 +53,8 @@ class RunStarted(Event, frozen=True, tag="run-started"):
     phases_reason: str
     wrapper_chain: str | None = None
     started_at: float = 0.0
+    # The CI job this run is one of, for pipelines of several recordings; None when unnamed.
+    job: str | None = None
 
 
 class UnitStarted(Event, frozen=True, tag="unit-started"):
@@ -104,6 +106,8 @@ class UnitFinished(Event, frozen=True, tag="unit-finished"):
     cpu: float | None = None
     exit_code: int | None = None
     cache: CacheOutcome | None = None
+    # cargo's features of the unit, from its artifact message; None when not known
+    features: list[str] | None = None
 
 
 class Diagnostic(Event, frozen=True, tag="diagnostic"):

@@ -48,6 +48,7 @@ class UnitState:
     cpu: float | None = None
     exit_code: int | None = None
     cache: CacheOutcome | None = None
+    features: list[str] | None = None
     filenames: list[str] = field(default_factory=list)
     # phase -> [start, end or None while running]
     phases: dict[str, list[float | None]] = field(default_factory=dict)
@@ -177,6 +178,7 @@ class RunModel:
         u.cpu = e.cpu
         u.exit_code = e.exit_code
         u.cache = e.cache
+        u.features = None if e.features is None else list(e.features)
         u.filenames = list(e.filenames)
         for span in u.phases.values():
             if span[1] is None:

@@ -1,5 +1,6 @@
 """The tap joins shim and cargo messages into one event stream."""
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -282,3 +283,18 @@ def test_fresh_final_artifacts_count_as_asked_for() -> None:
     tap.on_cargo(artifact("core", "lib", fresh=True), 0.1)
     model = RunModel.from_events(events)
     assert model.requested_units() == ["plug@0.1.0:cdylib:plug"]
+
+
+def test_cargo_features_reach_the_finished_unit() -> None:
+    # a pipeline tells two jobs' copies of a unit apart by their features
+    tap, events = make_tap()
+    tap.on_shim(start(1, 0.0, "core", "lib"))
+    with_features = msgspec.structs.replace(artifact("core", "lib"), features=["default", "std"])
+    tap.on_cargo(with_features, 0.5)
+    tap.on_shim(ShimEnd(u=1, t=int(0.6 * S), code=0, cpu_us=5))
+    tap.on_cargo(msgspec.structs.replace(artifact("dep", "lib", fresh=True), features=["x"]), 0.7)
+    tap.on_cargo(artifact("old", "lib", fresh=True), 0.8)  # a cargo that sent none
+    model = RunModel.from_events(events)
+    assert model.units["core@0.1.0:lib:core"].features == ["default", "std"]
+    assert model.units["dep@0.1.0:lib:dep"].features == ["x"]
+    assert model.units["old@0.1.0:lib:old"].features is None

@@ -1,0 +1,123 @@
+"""Benchmark: 20 recordings of 1,000 units each put together as one pipeline.
+
+Each recording is a generated build (tests/tui/synthetic.py: phases, rmeta,
+diagnostics and the closing summary, as `build --json` writes them) with its own seed and
+start time, so the jobs share most unit ids, as CI jobs sharing a dependency graph do.
+What is timed is the whole command a user runs, `cargo-overlap replay --json A B ...`
+(Python's start-up, reading and decoding every file, the pipeline, the JSON), best and
+median of several runs, and its peak memory (the child's maximum resident set).
+
+Usage: ``.venv/bin/python bench/pipeline_bench.py [--rounds N] [--write]``; ``--write``
+replaces the ``## Pipeline`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+
+from cargo_overlap.model.events import RunStarted, encode_event
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # the generated streams live with the tests
+
+from benchmarks_md import markers, write_section  # noqa: E402
+
+from tests.tui.synthetic import synthetic_stream  # noqa: E402
+
+JOBS = 20
+UNITS = 1000
+TOOL = Path(sys.executable).parent / "cargo-overlap"
+
+
+def write_recordings(directory: Path) -> tuple[list[Path], int]:
+    """The recordings, and their total size in bytes."""
+    paths = []
+    size = 0
+    for n in range(JOBS):
+        events = [
+            msgspec.structs.replace(e, job=f"job-{n:02d}", started_at=1.79e9 + 3 * n)
+            if isinstance(e, RunStarted)
+            else e
+            for e in synthetic_stream(UNITS, seed=n + 1)
+        ]
+        path = directory / f"job-{n:02d}.ndjson"
+        data = b"".join(encode_event(e) for e in events)
+        path.write_bytes(data)
+        size += len(data)
+        paths.append(path)
+    return paths, size
+
+
+def run_once(paths: list[Path]) -> tuple[float, float, int]:
+    """Wall and CPU seconds and the child's peak RSS in KiB of one `replay --json`."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(TOOL), "replay", "--json", *map(str, paths)], capture_output=True, check=True
+    )
+    wall = time.perf_counter() - start
+    assert proc.stdout.startswith(b'{"pipeline"'), proc.stdout[:100]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss of children is the largest of any child so far: each round is its own
+    # process, so a round that is not the largest reports the earlier maximum.
+    return wall, usage.ru_utime + usage.ru_stime - cpu_before, max(usage.ru_maxrss, before)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cargo-overlap-bench-") as tmp:
+        paths, size = write_recordings(Path(tmp))
+        run_once(paths)  # warm the page cache and Python's bytecode cache
+        results = [run_once(paths) for _ in range(args.rounds)]
+    walls = sorted(w for w, _, _ in results)
+    cpus = sorted(c for _, c, _ in results)
+    peak_mib = max(p for _, _, p in results) / 1024
+    load = os.getloadavg()[0]
+    day = datetime.date.today().isoformat()
+    begin, end = markers("pipeline-bench")
+    text = "\n".join(
+        [
+            begin,
+            "## Pipeline",
+            "",
+            f"Measured by `bench/pipeline_bench.py` on {day}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}. {JOBS} generated recordings of {UNITS:,} "
+            f"units each ({size / 2**20:.0f} MiB of NDJSON), one `cargo-overlap replay --json` "
+            f"of all of them, {args.rounds} rounds after one warm-up; load average "
+            f"{load:.1f} at the end (the machine is shared: the CPU row is the steadier).",
+            "",
+            "| what | figure | target |",
+            "|---|---|---|",
+            f"| wall of the whole command (start-up, decoding, pipeline, JSON), median "
+            f"(best) | **{statistics.median(walls):.2f} s** ({walls[0]:.2f} s) | under 2 s |",
+            f"| CPU of that process (user + system), median (best) "
+            f"| **{statistics.median(cpus):.2f} s** ({cpus[0]:.2f} s) | - |",
+            f"| peak memory of that process (maximum resident set) | **{peak_mib:.0f} MiB** "
+            "| under 300 MB |",
+            end,
+        ]
+    )
+    print(text)
+    if args.write:
+        write_section("pipeline-bench", text)
+
+
+if __name__ == "__main__":
+    main()
