@@ -119,7 +119,10 @@ def redis_port(tmp_path: Path) -> Iterator[int]:
 
 def job_env(tmp_path: Path, name: str, redis: str) -> dict[str, str]:
     """One machine's environment: its own sccache server and local directory."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCCACHE_", "CARGO_"))}
+    # nothing of an outer sccache or target directory; CARGO_HOME and the rest stay (rustup
+    # finds its toolchains through them)
+    dropped = ("CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_BUILD_RUSTC_WRAPPER")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_") and k not in dropped}
     env.update(
         RUSTC_WRAPPER=str(SCCACHE),
         SCCACHE_REDIS_ENDPOINT=redis,
