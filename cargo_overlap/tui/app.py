@@ -341,7 +341,9 @@ class OverlapApp(App[int]):
 
     @on(ScaleChanged)
     def _scale_changed(self, message: ScaleChanged) -> None:
-        self.query_one(Charts).set_scale(message.scale)
+        # The timeline may post its last scale while the app tears its widgets down.
+        for charts in self.query(Charts):
+            charts.set_scale(message.scale)
 
     @on(ViewOptionsChanged)
     def _options_changed(self, message: ViewOptionsChanged) -> None:
