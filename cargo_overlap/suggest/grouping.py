@@ -13,7 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cargo_overlap.suggest.cargo_args import BuildCommand, parse_build
+from cargo_overlap.suggest.cargo_args import (
+    BuildCommand,
+    launcher_environment,
+    parse_build,
+    unknown_prefix,
+)
+from cargo_overlap.suggest.mentions import mentions_build
+from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.script import ScriptCommand
 from cargo_overlap.suggest.sources import ScriptBlock, StepInfo
 
@@ -94,15 +101,62 @@ def step_difference(before: StepInfo, after: StepInfo) -> str | None:
     ):
         if a != b:
             return f"step {what} differs: {a or 'none'} vs {b or 'none'}"
+    if before.run_options != after.run_options:
+        shown = (before.run_options or "none", after.run_options or "none")
+        return f"`RUN` options differ: {shown[0]} vs {shown[1]}"
     return None
 
 
-def classify(block: ScriptBlock, commands: Sequence[ScriptCommand]) -> list[Entry]:
-    """The entries of one script block, in order (harmless commands are left out)."""
+def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
+    """The 1-based line of `command` in its file (in the block when the file's is unknown)."""
+    line = block.line_map[command.first_line] if command.first_line < len(block.line_map) else None
+    return (line if line is not None else command.first_line) + 1
+
+
+def shown_text(block: ScriptBlock, text: str) -> str:
+    """A command as the user wrote it: one line, the reader's stand-ins undone."""
+    for file_text, read_as in block.unmap:
+        text = text.replace(read_as, file_text)
+    return " ".join(text.split())
+
+
+def _skipped(block: ScriptBlock, command: ScriptCommand, reason: str) -> Skipped:
+    return Skipped(
+        block.source, command_line_number(block, command), shown_text(block, command.raw), reason
+    )
+
+
+def _why_not_read(command: ScriptCommand) -> str | None:
+    """Why a command mentioning a cargo build is not read as one, or None when it is not
+    a build at all."""
+    if not mentions_build(command.raw):
+        return None
+    if command.kind == "unparsable":
+        return "its quoting could not be read"
+    if command.kind == "compound":
+        return "part of a pipeline, `||` list, subshell or background job"
+    prefix = unknown_prefix(command.words)
+    if prefix is not None:
+        return f"cargo behind an unknown prefix `{_short(prefix, 40)}`"
+    if command.redirect:
+        return "its input or output is redirected"
+    if command.words and not any("cargo" in w.text or "cross" in w.text for w in command.words):
+        return None
+    return (
+        f"cargo run through `{_short(command.words[0].text if command.words else command.raw, 40)}`"
+    )
+
+
+def classify(
+    block: ScriptBlock, commands: Sequence[ScriptCommand]
+) -> tuple[list[Entry], list[Skipped]]:
+    """The entries of one script block, in order (harmless commands are left out), and the
+    builds in it that cannot be read as such."""
     mates: dict[int, int] = {}
     for c in commands:
         mates[c.line_id] = mates.get(c.line_id, 0) + 1
     entries: list[Entry] = []
+    skipped: list[Skipped] = []
     for c in commands:
         if c.kind == "control":
             entries.append(Break())
@@ -110,20 +164,27 @@ def classify(block: ScriptBlock, commands: Sequence[ScriptCommand]) -> list[Entr
             continue
         elif c.kind in ("compound", "unparsable"):
             entries.append(_stop_for(c))
+            why = _why_not_read(c)
+            if why is not None:
+                skipped.append(_skipped(block, c, why))
         elif c.words and c.words[0].text in _HARMLESS and not touches_target_dir(c):
             continue
         else:
             build = parse_build(c.words)
             if build is None or c.redirect:
                 entries.append(_stop_for(c))
+                why = _why_not_read(c)
+                if why is not None:
+                    skipped.append(_skipped(block, c, why))
                 continue
             environment = dict(block.variables)
             environment.update(dict(c.exported))
             environment.update({k: v.text for k, v in c.env})
+            environment.update(dict(launcher_environment(build.tool_words)))
             entries.append(
                 BuildEntry(block, c, build, tuple(sorted(environment.items())), mates[c.line_id])
             )
-    return entries
+    return entries, skipped
 
 
 def _describe_env(env: dict[str, str], name: str) -> str:
@@ -135,6 +196,10 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
     x, y = a.build, b.build
     if x.tool != y.tool:
         return f"tool differs: {x.tool} vs {y.tool}"
+    if x.launcher != y.launcher:
+        return "launcher differs: " + " vs ".join(
+            f"`{' '.join(w)}`" if w else "none" for w in (x.launcher, y.launcher)
+        )
     if x.toolchain != y.toolchain:
         return "toolchain differs: " + " vs ".join(
             f"+{t}" if t else "default" for t in (x.toolchain, y.toolchain)

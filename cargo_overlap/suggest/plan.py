@@ -29,6 +29,8 @@ from cargo_overlap.suggest.grouping import (
     Stop,
     chain_builds,
     classify,
+    command_line_number,
+    shown_text,
     step_difference,
 )
 from cargo_overlap.suggest.metadata import WorkspaceCache, find_manifest
@@ -39,6 +41,7 @@ from cargo_overlap.suggest.model import (
     LineEdit,
     NotMerged,
     Report,
+    Skipped,
     Suggestion,
 )
 from cargo_overlap.suggest.script import ScriptCommand, walk_script
@@ -103,8 +106,11 @@ def _combination(entries: Sequence[BuildEntry], cache: WorkspaceCache) -> Combin
         return str(exc)
 
 
-def _job_entries(job: Job) -> tuple[list[Entry], dict[int, Sequence[ScriptCommand]]]:
+def _job_entries(
+    job: Job,
+) -> tuple[list[Entry], dict[int, Sequence[ScriptCommand]], list[Skipped]]:
     entries: list[Entry] = []
+    skipped: list[Skipped] = list(job.skipped)
     commands_by_block: dict[int, Sequence[ScriptCommand]] = {}
     previous_step: StepInfo | None = None
     for item in job.items:
@@ -116,17 +122,20 @@ def _job_entries(job: Job) -> tuple[list[Entry], dict[int, Sequence[ScriptComman
             difference = step_difference(previous_step, item.step)
             if difference is not None:
                 entries.append(Stop(difference))
-        commands = walk_script(item.text, item.variables, item.cwd)
+        commands = walk_script(item.text, item.variables, item.cwd, item.cwd_note)
         commands_by_block[id(item)] = commands
-        entries += classify(item, commands)
+        found, not_read = classify(item, commands)
+        entries += found
+        skipped += not_read
         previous_step = item.step
-    return entries, commands_by_block
+    return entries, commands_by_block, skipped
 
 
 def _command_line(entry: BuildEntry) -> CommandLine:
-    line = entry.block.line_map[entry.command.first_line]
-    number = (line if line is not None else entry.command.first_line) + 1
-    return CommandLine(number, " ".join(entry.command.raw.split()))
+    return CommandLine(
+        command_line_number(entry.block, entry.command),
+        shown_text(entry.block, entry.command.raw),
+    )
 
 
 def _labels(selections: Sequence[frozenset[TargetRef]]) -> list[str]:
@@ -228,8 +237,11 @@ class Planner:
     def _report(self, jobs: Sequence[Job]) -> Report:
         suggestions: list[Suggestion] = []
         refused: list[NotMerged] = []
+        skipped: list[Skipped] = []
         for job in jobs:
-            entries, commands_by_block = _job_entries(job)
+            entries, commands_by_block, not_read = _job_entries(job)
+            skipped += not_read
+            skipped += self._unknown_context(entries)
 
             def check(chain: Sequence[BuildEntry]) -> str | None:
                 found = _combination(chain, self.cache)
@@ -246,7 +258,32 @@ class Planner:
                 )
                 for r in refusals
             ]
-        return Report(tuple(suggestions), tuple(refused))
+        return Report(tuple(suggestions), tuple(refused), tuple(skipped))
+
+    def _unknown_context(self, entries: Sequence[Entry]) -> list[Skipped]:
+        """Builds whose directory or workspace cannot be known offline: never merged, so
+        named here rather than dropped."""
+        out: list[Skipped] = []
+        for entry in entries:
+            if not isinstance(entry, BuildEntry):
+                continue
+            if entry.command.cwd is None:
+                why = entry.command.cwd_note or "the working directory is only known in CI"
+                reason = f"directory unknown {why}" if why.startswith("after") else why
+            else:
+                context = build_context(entry, self.cache)
+                if not isinstance(context, str):
+                    continue
+                reason = context
+            out.append(
+                Skipped(
+                    entry.block.source,
+                    command_line_number(entry.block, entry.command),
+                    shown_text(entry.block, entry.command.raw),
+                    reason,
+                )
+            )
+        return out
 
     def _suggestion(
         self, chain: Sequence[BuildEntry], commands_by_block: dict[int, Sequence[ScriptCommand]]
@@ -257,7 +294,7 @@ class Planner:
         assert not isinstance(context, str) and not isinstance(combination, str)
         builds = [e.build for e in chain]
         flags = combination.request.flags()
-        combined = render_combined(chain[0], flags)
+        combined = shown_text(chain[0].block, render_combined(chain[0], flags))
         lines, gain = _explain(builds, combination)
         static = _static_check(context, builds, combination)
         lines += static or ["static feature check: no crate gains features in the combined build"]
@@ -273,6 +310,12 @@ class Planner:
             verdict = None
         verdict_name = verdict.verdict if verdict else UNVERIFIED
         lines += verdict.lines if verdict else ["unit graph not computed: verification disabled"]
+        layers = len({id(e.block) for e in chain})
+        if chain[0].block.dialect == "dockerfile" and layers > 1:
+            lines.append(
+                f"joins {layers} `RUN` instructions into one: the image gets one layer "
+                f"instead of {layers}"
+            )
         safe = verdict_name == EQUIVALENT or (verdict_name == UNVERIFIED and not static)
         block = chain[0].block
         diff = ""
@@ -282,7 +325,7 @@ class Planner:
                 raise NotEditable("commands given with -c have no file to edit")
             original = self._file_text(block.path)
             edits = group_edits(chain, combined, original.split("\n"), commands_by_block)
-            is_yaml = block.step is not None
+            is_yaml = block.dialect in ("workflow", "gitlab")
             diff = unified_diff(original, edited_text(original, edits, is_yaml), block.source)
         except NotEditable as exc:
             lines.append(f"no diff: {exc}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.model import Skipped
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class StepInfo:
     continue_on_error: str | None
     first_line: int  # the step's lines in the file (0-based, inclusive), to delete it whole
     last_line: int
+    # A Dockerfile `RUN`'s own options (`--mount=...`): builds must agree on them.
+    run_options: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class ScriptBlock:
     label: str = ""
     step: StepInfo | None = None
     matrix: tuple[Mapping[str, str], ...] | None = ()
+    # What file format the block sits in: "workflow", "gitlab", "dockerfile", "make",
+    # "just" or "shell"; decides how an edit is written back (YAML re-parse, `$$`).
+    dialect: str = "shell"
+    # Text the reader put in place of the file's own (e.g. a Makefile's `$$` read as `$`),
+    # undone when a command is shown or written back.
+    unmap: tuple[tuple[str, str], ...] = ()
+    # For each line of `text`, the column of the file line where it starts, when the file
+    # line holds more in front of it than indentation (`RUN `, `- `, a tab and `@`).
+    lead_columns: tuple[int | None, ...] = ()
+    # Why `cwd` is None, when the reader knows (e.g. a Dockerfile `WORKDIR` elsewhere).
+    cwd_note: str | None = None
 
     @property
     def editable(self) -> bool:
@@ -66,6 +80,8 @@ class Job:
     source: str
     name: str
     items: tuple[ScriptBlock | OtherStep, ...]
+    # Builds the reader saw but cannot hand on (e.g. in a `shell: pwsh` step).
+    skipped: tuple[Skipped, ...] = ()
 
 
 def script_file_job(path: Path, root: Path, display: str) -> Job:

@@ -160,3 +160,15 @@ def write_workflow(root: Path, text: str, name: str = "release.yml") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def bins_shape() -> list[Crate]:
+    """One package `app` with three binaries and a lib, like a server and its tools."""
+    return [Crate("app", bins=("server", "worker", "admin"))]
+
+
+# Workspaces the corpus cases (tests/suggest/corpus/*/expected.toml) name.
+SHAPES = {
+    "heph": lambda: (heph_shape(), [fakedep()]),
+    "bins": lambda: (bins_shape(), []),
+}
