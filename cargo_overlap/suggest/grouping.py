@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cargo_overlap.suggest.cargo_args import (
+    Arg,
     BuildCommand,
     launcher_environment,
     parse_build,
@@ -103,7 +104,7 @@ def step_difference(before: StepInfo, after: StepInfo) -> str | None:
             return f"step {what} differs: {a or 'none'} vs {b or 'none'}"
     if before.run_options != after.run_options:
         shown = (before.run_options or "none", after.run_options or "none")
-        return f"`RUN` options differ: {shown[0]} vs {shown[1]}"
+        return f"{after.options_label} differ: {shown[0]} vs {shown[1]}"
     return None
 
 
@@ -113,11 +114,20 @@ def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
     return (line if line is not None else command.first_line) + 1
 
 
+def unmapped(block: ScriptBlock, text: str) -> str:
+    """`text` with the reader's stand-ins (a justfile's `{{` read as `${{`, a Makefile
+    variable's value) put back as the file writes them, whole words only."""
+    for file_text, read_as in block.unmap:
+        pattern = re.escape(read_as)
+        if read_as[:1].isalnum() or read_as[:1] == "-":
+            pattern = rf"(?<![^\s\"']){pattern}(?![^\s\"'])"
+        text = re.sub(pattern, lambda _m, t=file_text: t, text)  # type: ignore[misc]
+    return text
+
+
 def shown_text(block: ScriptBlock, text: str) -> str:
     """A command as the user wrote it: one line, the reader's stand-ins undone."""
-    for file_text, read_as in block.unmap:
-        text = text.replace(read_as, file_text)
-    return " ".join(text.split())
+    return " ".join(unmapped(block, text).split())
 
 
 def _skipped(block: ScriptBlock, command: ScriptCommand, reason: str) -> Skipped:
@@ -234,6 +244,52 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
     return None
 
 
+def with_targets(build: BuildCommand, targets: Sequence[Arg]) -> BuildCommand:
+    """`build` with its `--target` arguments replaced by `targets` (at the first one's
+    place, so the command reads as written)."""
+    args: list[Arg] = []
+    placed = False
+    for arg in build.args:
+        if arg.flag != "--target":
+            args.append(arg)
+        elif not placed:
+            args += targets
+            placed = True
+    return replace(build, args=tuple(args))
+
+
+def target_args(builds: Sequence[BuildCommand]) -> tuple[Arg, ...]:
+    """The `--target` arguments of `builds`, each triple once, in order."""
+    seen: dict[str, Arg] = {}
+    for build in builds:
+        for arg in build.args:
+            if arg.flag == "--target" and arg.value is not None:
+                seen.setdefault(arg.value.text, arg)
+    return tuple(seen.values())
+
+
+def targets_only_difference(
+    chain: Sequence[BuildEntry], entry: BuildEntry, reason: str
+) -> str | None:
+    """None when `entry` may join `chain` as one more `--target` of one invocation
+    (cargo 1.64+): same selection and everything else, a literal `--target` each.
+    Otherwise why not (`reason`, the targets' difference, when that says it)."""
+    first = chain[0].build
+    build = entry.build
+    if build.tool.startswith("cross"):
+        return f"{reason} (cross builds one target per run)"
+    for b in (*(e.build for e in chain), build):
+        literal = all(
+            a.value is not None and not a.value.opaque for a in b.args if a.flag == "--target"
+        )
+        if not b.targets or not literal or b.selection != first.selection:
+            return reason
+    if set(build.targets) & {t for e in chain for t in e.build.targets}:
+        return reason
+    aligned = replace(entry, build=with_targets(build, target_args([first])))
+    return key_difference(chain[0], aligned)
+
+
 def chain_builds(
     entries: Sequence[Entry], check: Callable[[Sequence[BuildEntry]], str | None]
 ) -> tuple[list[list[BuildEntry]], list[Refusal]]:
@@ -248,10 +304,14 @@ def chain_builds(
     previous: BuildEntry | None = None
     stop: Stop | None = None
 
+    chain_by_target = False
+
     def close() -> None:
+        nonlocal chain_by_target
         if len(chain) >= 2:
             chains.append(list(chain))
         chain.clear()
+        chain_by_target = False
 
     for entry in entries:
         if isinstance(entry, Break):
@@ -270,7 +330,16 @@ def chain_builds(
             elif entry.build.unsupported is not None:
                 reason = f"the second command {entry.build.unsupported}"
             else:
-                reason = key_difference(chain[0], entry) or check([*chain, entry])
+                reason = key_difference(chain[0], entry)
+                by_target = reason is not None and reason.startswith("--target differs")
+                if by_target or chain_by_target:
+                    reason = (
+                        targets_only_difference(chain, entry, reason or "")
+                        if by_target
+                        else (reason or "same --target as a build merged by target")
+                    )
+                    chain_by_target = reason is None
+                reason = reason or check([*chain, entry])
             if reason is not None:
                 refusals.append(Refusal(previous, entry, reason))
         if previous is not None and reason is None:

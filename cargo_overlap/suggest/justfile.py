@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cargo_overlap.suggest.mentions import skipped_lines
 from cargo_overlap.suggest.model import Skipped
-from cargo_overlap.suggest.sources import Job, ScriptBlock
+from cargo_overlap.suggest.sources import Job, ScriptBlock, recipe_line_step
 
 _RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)([^:]*?)\s*:(?!=)")
 _SET_SHELL = re.compile(r"^set\s+shell\s*:=\s*\[\s*['\"]([^'\"]+)['\"]")
@@ -126,6 +126,7 @@ def _recipe_job(
                 dialect="just",
                 unmap=_UNMAP,
                 lead_columns=(column, *([None] * (last - first))),
+                step=recipe_line_step(first, last, lines[first][indent:column]),
             )
         )
     return Job(display, name, tuple(blocks))

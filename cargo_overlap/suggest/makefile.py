@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cargo_overlap.suggest.sources import Job, ScriptBlock
+from cargo_overlap.suggest.sources import Job, ScriptBlock, recipe_line_step
 
 _ASSIGN = re.compile(
-    r"^(?:export\s+|override\s+)*([A-Za-z_][A-Za-z0-9_.-]*)\s*(:::?=|\?=|\+=|!=|=)\s*(.*)$"
+    r"^(?:export\s+|override\s+)*([A-Za-z_][A-Za-z0-9_.-]*)\s*(:::=|::=|:=|\?=|\+=|!=|=)\s*(.*)$"
 )
 _RULE = re.compile(r"^([^\t#:=][^:=]*?)\s*(::?)(?!=)\s*(.*)$")
 _REFERENCE = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_.-]*)[)}]")
@@ -33,8 +33,9 @@ def _joined(lines: list[str], start: int) -> tuple[str, int]:
     return text, end
 
 
-def _substitute(text: str, simple: dict[str, str]) -> str:
-    """Put in the values of simply assigned variables; `$$` and the rest stay."""
+def _substitute(text: str, simple: dict[str, str], used: dict[str, str]) -> str:
+    """Put in the values of simply assigned variables; `$$` and the rest stay. `used`
+    collects each reference put in, with its value."""
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -45,6 +46,7 @@ def _substitute(text: str, simple: dict[str, str]) -> str:
         m = _REFERENCE.match(text, i)
         if m and m.group(1) in simple:
             out.append(simple[m.group(1)])
+            used[m.group(0)] = simple[m.group(1)]
             i = m.end()
             continue
         out.append(text[i])
@@ -115,16 +117,22 @@ def _recipe_job(
             lines[first][column:],
             *(lines[n].lstrip("\t") for n in range(first + 1, last + 1)),
         ]
+        used: dict[str, str] = {}
+        text = "\n".join(_substitute(t, simple, used) for t in texts)
         blocks.append(
             ScriptBlock(
                 source=display,
                 path=path,
-                text="\n".join(_substitute(t, simple) for t in texts),
+                text=text,
+                # The values are read for the analysis; the command is written back with
+                # the references, so that `make VAR=...` still overrides them.
+                unmap=tuple((ref, value) for ref, value in used.items() if value.strip()),
                 line_map=tuple(range(first, last + 1)),
                 root=root,
                 label=f"target {target}",
                 dialect="make",
                 lead_columns=(column, *([None] * (last - first))),
+                step=recipe_line_step(first, last, body[: column - 1]),
             )
         )
     if one_shell and blocks:
@@ -137,6 +145,7 @@ def _recipe_job(
             label=f"target {target}",
             dialect="make",
             lead_columns=tuple(c for b in blocks for c in b.lead_columns),
+            unmap=tuple(dict.fromkeys(u for b in blocks for u in b.unmap)),
         )
         return Job(display, target, (merged,))
     return Job(display, target, tuple(blocks))

@@ -32,6 +32,9 @@ from cargo_overlap.suggest.grouping import (
     command_line_number,
     shown_text,
     step_difference,
+    target_args,
+    unmapped,
+    with_targets,
 )
 from cargo_overlap.suggest.metadata import WorkspaceCache, find_manifest
 from cargo_overlap.suggest.model import (
@@ -150,12 +153,61 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def render_combined(entry: BuildEntry, flags: Sequence[str]) -> str:
+def render_combined(
+    entry: BuildEntry, flags: Sequence[str], build: BuildCommand | None = None
+) -> str:
     """The combined command line: the first command's environment prefix, tool and
-    settings as written, then the combined selection flags."""
+    settings as written (or `build`'s, for several `--target`s), then the combined
+    selection flags."""
     env = [f"{name}={value.render()}" for name, value in entry.command.env]
     selection = [shlex.quote(f) for f in flags]
-    return " ".join([*env, entry.build.render_prefix(), *selection])
+    return " ".join([*env, (build or entry.build).render_prefix(), *selection])
+
+
+def _explain_targets(
+    builds: Sequence[BuildCommand], combined: BuildCommand
+) -> tuple[list[str], str]:
+    targets = combined.values("--target")
+    lines = [
+        f"one invocation with {len(targets)} `--target` flags (cargo 1.64 or later): "
+        "each target's outputs still land in target/<triple>/...",
+        "same tool, toolchain, selection, profile, feature flags, --locked/--frozen/--offline, "
+        "environment and working directory",
+    ]
+    gain = (
+        f"one cargo start and freshness check instead of {len(builds)}; the codegen and link "
+        f"of {_and(list(targets))} run under one jobserver instead of one after another"
+    )
+    return lines, gain
+
+
+def _target_specific_features(context: BuildContext, builds: Sequence[BuildCommand]) -> list[str]:
+    """Dependencies only some targets have that ask for features: one invocation for
+    several targets resolves features once, so those features can reach every target."""
+    workspace = context.workspace
+    roots = selected_packages(workspace, builds[0].selection.packages, context.current)
+    seen: set[str] = set()
+    todo = list(roots)
+    lines: list[str] = []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        package = workspace.member(name)
+        if package is None:
+            continue
+        for dep in package.dependencies:
+            if dep.member is not None and dep.kind != "dev":
+                todo.append(dep.member)
+            if dep.platform is not None and dep.kind != "dev" and (dep.features or dep.optional):
+                asked = ", ".join(dep.features) or "an optional dependency"
+                lines.append(
+                    f"{name} depends on {dep.name} only for `{dep.platform}` with {asked}: "
+                    "one invocation for several targets may unify those features into the "
+                    "other targets' builds"
+                )
+    return lines
 
 
 def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[list[str], str]:
@@ -254,7 +306,7 @@ class Planner:
                     source=r.first.block.source,
                     location=r.first.block.label,
                     original=(_command_line(r.first), _command_line(r.second)),
-                    reason=r.reason,
+                    reason=unmapped(r.first.block, r.reason),
                 )
                 for r in refusals
             ]
@@ -294,10 +346,18 @@ class Planner:
         assert not isinstance(context, str) and not isinstance(combination, str)
         builds = [e.build for e in chain]
         flags = combination.request.flags()
-        combined = shown_text(chain[0].block, render_combined(chain[0], flags))
-        lines, gain = _explain(builds, combination)
-        static = _static_check(context, builds, combination)
-        lines += static or ["static feature check: no crate gains features in the combined build"]
+        by_target = len({b.targets for b in builds}) > 1
+        combined_build = with_targets(builds[0], target_args(builds)) if by_target else None
+        combined = shown_text(chain[0].block, render_combined(chain[0], flags, combined_build))
+        if combined_build is not None:
+            lines, gain = _explain_targets(builds, combined_build)
+            static = _target_specific_features(context, builds)
+            ok = "static feature check: no target-specific dependency asks for features"
+        else:
+            lines, gain = _explain(builds, combination)
+            static = _static_check(context, builds, combination)
+            ok = "static feature check: no crate gains features in the combined build"
+        lines += static or [ok]
         if self.verify:
             setting = Setting(
                 context.directory,
@@ -305,7 +365,7 @@ class Planner:
                 chain[0].block.matrix,
                 self._scratch_lockfile(context.workspace),
             )
-            verdict = verify_units(builds, flags, setting, self._unit_graphs)
+            verdict = verify_units(builds, flags, setting, self._unit_graphs, combined_build)
         else:
             verdict = None
         verdict_name = verdict.verdict if verdict else UNVERIFIED

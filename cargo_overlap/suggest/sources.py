@@ -25,8 +25,10 @@ class StepInfo:
     continue_on_error: str | None
     first_line: int  # the step's lines in the file (0-based, inclusive), to delete it whole
     last_line: int
-    # A Dockerfile `RUN`'s own options (`--mount=...`): builds must agree on them.
+    # A Dockerfile `RUN`'s own options (`--mount=...`) or a recipe line's `-` (errors
+    # ignored): builds must agree on them. `options_label` names them in a message.
     run_options: str | None = None
+    options_label: str = "`RUN` options"
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,19 @@ def command_strings_job(commands: Sequence[str], cwd: Path) -> Job:
         label="",
     )
     return Job("-c", "-c", (block,))
+
+
+def recipe_line_step(first: int, last: int, prefix: str) -> StepInfo:
+    """A Makefile or justfile recipe line as a step: a `-` in front of it (errors
+    ignored) must agree between merged lines, since one command cannot ignore half."""
+    return StepInfo(
+        index=first,
+        name=f"line {first + 1}",
+        condition=None,
+        shell=None,
+        continue_on_error=None,
+        first_line=first,
+        last_line=last,
+        run_options="`-` (errors ignored)" if "-" in prefix else None,
+        options_label="recipe line prefixes",
+    )
