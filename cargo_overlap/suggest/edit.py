@@ -161,7 +161,8 @@ def unified_diff(original: str, edited: str, name: str) -> str:
         difflib.unified_diff(
             original.splitlines(keepends=True),
             edited.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
+            # An absolute name must not give `a//tmp/...`, which `git apply` refuses.
+            fromfile=f"a/{name.lstrip('/')}",
+            tofile=f"b/{name.lstrip('/')}",
         )
     )

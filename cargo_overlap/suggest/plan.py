@@ -222,7 +222,9 @@ def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[
         "same tool, toolchain, profile, --target, feature flags, --locked/--frozen/--offline, "
         "environment and working directory"
     )
-    artifacts = _and([t.name if t.kind != "lib" else t.package for t in union]) or "the builds"
+    # A bin and the lib of one package are often named alike: name each artifact once.
+    names = list(dict.fromkeys(t.name if t.kind != "lib" else t.package for t in union))
+    artifacts = _and(names) if names else "the builds"
     gain = (
         f"one cargo start and freshness check instead of {len(builds)}; the codegen/LTO/link "
         f"tails of {artifacts} overlap under one jobserver instead of running one after another"
