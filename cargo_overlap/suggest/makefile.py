@@ -84,7 +84,10 @@ def load_makefile(path: Path, text: str, root: Path, display: str) -> list[Job]:
         targets = rule.group(1).split()
         i = end + 1
         recipe: list[tuple[int, int]] = []
-        while i < len(lines) and (lines[i].startswith("\t") or not lines[i].strip()):
+        # Blank lines and comment lines (indented with spaces or not) do not end a recipe.
+        while i < len(lines) and (
+            lines[i].startswith("\t") or not lines[i].strip() or lines[i].lstrip().startswith("#")
+        ):
             if lines[i].startswith("\t") and lines[i].strip():
                 _, last = _joined(lines, i)
                 recipe.append((i, last))
