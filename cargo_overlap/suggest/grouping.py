@@ -67,6 +67,33 @@ class Refusal:
     reason: str
 
 
+_PACKAGE_RUN = re.compile(r"(?:(?:-p|--package)[ =]\S+ ?){4,}")
+_BIN_RUN = re.compile(r"(?:--bin[ =]\S+ ?){4,}")
+
+
+def compact_reason(reason: str) -> str:
+    """A reason on one short line: long runs of `-p x` or `--bin x` are counted, not
+    listed ("selects 60 packages")."""
+
+    def packages(m: re.Match[str]) -> str:
+        count = len(re.findall(r"(?:-p|--package)[ =]", m.group(0)))
+        return (
+            f"(-p for {count} packages) "
+            if m.group(0).endswith(" ")
+            else f"(-p for {count} packages)"
+        )
+
+    def bins(m: re.Match[str]) -> str:
+        count = m.group(0).count("--bin")
+        return (
+            f"(--bin for {count} binaries) "
+            if m.group(0).endswith(" ")
+            else f"(--bin for {count} binaries)"
+        )
+
+    return _BIN_RUN.sub(bins, _PACKAGE_RUN.sub(packages, reason))
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

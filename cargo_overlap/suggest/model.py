@@ -74,3 +74,5 @@ class Report:
     skipped: tuple[Skipped, ...] = ()
     # The files read, as named to the user (empty for `-c` only).
     sources: tuple[str, ...] = ()
+    # How many cargo builds were read as such and weighed for merging.
+    considered: int = 0

@@ -30,6 +30,7 @@ from cargo_overlap.suggest.grouping import (
     chain_builds,
     classify,
     command_line_number,
+    compact_reason,
     shown_text,
     step_difference,
     target_args,
@@ -292,8 +293,10 @@ class Planner:
         suggestions: list[Suggestion] = []
         refused: list[NotMerged] = []
         skipped: list[Skipped] = []
+        considered = 0
         for job in jobs:
             entries, commands_by_block, not_read = _job_entries(job)
+            considered += sum(isinstance(e, BuildEntry) for e in entries)
             skipped += not_read
             skipped += self._unknown_context(entries)
 
@@ -308,11 +311,11 @@ class Planner:
                     source=r.first.block.source,
                     location=r.first.block.label,
                     original=(_command_line(r.first), _command_line(r.second)),
-                    reason=unmapped(r.first.block, r.reason),
+                    reason=compact_reason(unmapped(r.first.block, r.reason)),
                 )
                 for r in refusals
             ]
-        return Report(tuple(suggestions), tuple(refused), tuple(skipped))
+        return Report(tuple(suggestions), tuple(refused), tuple(skipped), considered=considered)
 
     def _unknown_context(self, entries: Sequence[Entry]) -> list[Skipped]:
         """Builds whose directory or workspace cannot be known offline: never merged, so

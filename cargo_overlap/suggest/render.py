@@ -56,7 +56,9 @@ def report_text(report: Report) -> str:
     """The whole report as text."""
     parts = [suggestion_text(s) for s in report.suggestions]
     if not report.suggestions:
-        parts.append("nothing to merge: no consecutive cargo builds can run as one command")
+        seen = report.considered
+        count = f" ({seen} cargo build{'s' if seen != 1 else ''} considered)" if seen else ""
+        parts.append(f"nothing to merge: no consecutive cargo builds can run as one command{count}")
     if report.not_merged:
         parts.append("not merged:\n" + "\n".join(not_merged_text(n) for n in report.not_merged))
     if report.skipped:

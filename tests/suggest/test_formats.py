@@ -9,6 +9,7 @@ import pytest
 
 from cargo_overlap.cli import main
 from cargo_overlap.suggest import suggest
+from cargo_overlap.suggest.grouping import compact_reason
 from cargo_overlap.suggest.kinds import detect_kind, discover
 from cargo_overlap.suggest.metadata import error_summary
 from cargo_overlap.suggest.workflow import shell_is_posix
@@ -208,3 +209,29 @@ def test_metadata_error_keeps_the_cause() -> None:
         "error: failed to load manifest for workspace member `/w/a`: failed to load manifest "
         "for dependency `nope`: No such file or directory (os error 2)"
     )
+
+
+def test_reasons_count_long_flag_runs() -> None:
+    packages = " ".join(f"-p crate{i}" for i in range(60))
+    reason = f"no single flag set selects exactly their union: --lib {packages} would also build x"
+    assert compact_reason(reason) == (
+        "no single flag set selects exactly their union: --lib (-p for 60 packages) "
+        "would also build x"
+    )
+    assert compact_reason("--target differs: x vs y") == "--target differs: x vs y"
+
+
+def test_nothing_to_merge_says_what_was_considered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_workspace(tmp_path / "ws", bins_shape(), lockfile=False)
+    (root / "build.sh").write_text("cargo build --bin server\ncargo build --release --bin worker\n")
+    monkeypatch.chdir(root)
+    assert main(["suggest", "build.sh"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "nothing to merge: no consecutive cargo builds can run as one command "
+        "(2 cargo builds considered)\n\nnot merged:\n"
+        "  build.sh: build.sh, lines 1 and 2: profile differs: dev vs release\n"
+    )
+    assert out.endswith("read: build.sh\n")
