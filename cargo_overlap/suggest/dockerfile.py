@@ -154,31 +154,25 @@ def _run_block(
     ins: _Instruction,
     file_lines: list[str],
 ) -> ScriptBlock:
-    first_text = ins.lines[0]
-    options = []
-    offset = 0
-    while True:
-        m = _RUN_OPTION.match(first_text, offset)
-        if not m:
-            break
-        options.append(first_text[m.start() : m.end()].strip())
-        offset = m.end()
-    command = first_text[offset:]
+    options, start, offset = _run_options(ins)
     cwd, note = stage.cwd()
     lines: list[str]
     line_map: list[int | None]
     leads: list[int | None]
+    rest = ins.lines[start][offset:]
     if ins.heredoc is not None:
         body_first, body_last = ins.heredoc
         lines = file_lines[body_first : body_last + 1]
         line_map = list(range(body_first, body_last + 1))
         leads = [None] * len(lines)
-    elif command.lstrip().startswith("["):
-        lines, line_map, leads = [_exec_form(" ".join(ins.lines)[offset:])], [None], [None]
+    elif rest.lstrip().startswith("["):
+        joined = " ".join([rest, *ins.lines[start + 1 :]])
+        lines, line_map, leads = [_exec_form(joined)], [None], [None]
     else:
-        lines = [command, *ins.lines[1:]]
-        line_map = list(range(ins.first, ins.last + 1))
-        leads = [ins.column + offset, *([None] * (len(lines) - 1))]
+        lines = [rest, *ins.lines[start + 1 :]]
+        line_map = list(range(ins.first + start, ins.last + 1))
+        column = (ins.column if start == 0 else 0) + offset
+        leads = [column, *([None] * (len(lines) - 1))]
     info = StepInfo(
         index=ins.first,
         name=f"RUN at line {ins.first + 1}",
@@ -203,6 +197,23 @@ def _run_block(
         lead_columns=tuple(leads),
         cwd_note=note,
     )
+
+
+def _run_options(ins: _Instruction) -> tuple[list[str], int, int]:
+    """A `RUN`'s own options (`--mount=...`, possibly over several continued lines), and
+    where its command starts: the index into `ins.lines` and the column in that line."""
+    options: list[str] = []
+    for index, text in enumerate(ins.lines):
+        offset = len(text) - len(text.lstrip())
+        while True:
+            m = _RUN_OPTION.match(text, offset)
+            if not m:
+                break
+            options.append(text[m.start() : m.end()].strip())
+            offset = m.end()
+        if text[offset:].strip() not in ("\\", ""):
+            return options, index, offset
+    return options, 0, 0
 
 
 def _exec_form(text: str) -> str:

@@ -159,7 +159,10 @@ def shown_text(block: ScriptBlock, text: str) -> str:
 
 def _skipped(block: ScriptBlock, command: ScriptCommand, reason: str) -> Skipped:
     return Skipped(
-        block.source, command_line_number(block, command), shown_text(block, command.raw), reason
+        block.source,
+        command_line_number(block, command),
+        shown_text(block, command.raw),
+        unmapped(block, reason),
     )
 
 
