@@ -35,10 +35,12 @@ _Loader.add_multi_constructor("!", _any_tag)
 
 
 def _variables(value: Any) -> dict[str, str]:
+    """Variables with literal values; one naming another (`$CI_PROJECT_DIR/cargo`) is
+    only known in CI and left out."""
     if not isinstance(value, Mapping):
         return {}
     flat = {k: (v.get("value") if isinstance(v, Mapping) else v) for k, v in value.items()}
-    return string_map(flat)
+    return {k: v for k, v in string_map(flat).items() if "$" not in v}
 
 
 def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
@@ -75,8 +77,9 @@ def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
         texts: list[str] = []
         line_map: list[int | None] = []
         leads: list[int | None] = []
+        shown: list[int | None] = []
         for value, value_node in parts:
-            _add(value, value_node, lines, texts, line_map, leads)
+            _add(value, value_node, lines, texts, line_map, leads, shown)
         block = ScriptBlock(
             source=display,
             path=path,
@@ -87,6 +90,7 @@ def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
             label=f"job {name}",
             dialect="gitlab",
             lead_columns=tuple(leads),
+            shown_lines=tuple(shown),
         )
         jobs.append(Job(display, str(name), (block,)))
     return jobs
@@ -99,15 +103,17 @@ def _add(
     texts: list[str],
     line_map: list[int | None],
     leads: list[int | None],
+    shown: list[int | None],
 ) -> None:
     """Append one script entry (a string or a list of them) with its file positions."""
     if isinstance(value, list):
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [None] * len(value)
         for item, item_node in zip(value, nodes, strict=False):
-            _add(item, item_node, lines, texts, line_map, leads)
+            _add(item, item_node, lines, texts, line_map, leads, shown)
         return
     text = str(value)
     count = len(text.split("\n"))
+    shown += [node.start_mark.line if node is not None else None] * count
     if isinstance(node, yaml.ScalarNode):
         positions, inline = run_positions(node, text, lines)
         texts.append(text)

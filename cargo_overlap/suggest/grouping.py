@@ -137,8 +137,11 @@ def step_difference(before: StepInfo, after: StepInfo) -> str | None:
 
 def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
     """The 1-based line of `command` in its file (in the block when the file's is unknown)."""
-    line = block.line_map[command.first_line] if command.first_line < len(block.line_map) else None
-    return (line if line is not None else command.first_line) + 1
+    index = command.first_line
+    line = block.line_map[index] if index < len(block.line_map) else None
+    if line is None and index < len(block.shown_lines):
+        line = block.shown_lines[index]
+    return (line if line is not None else index) + 1
 
 
 def unmapped(block: ScriptBlock, text: str) -> str:

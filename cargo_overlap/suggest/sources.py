@@ -59,6 +59,9 @@ class ScriptBlock:
     # For each line of `text`, the column of the file line where it starts, when the file
     # line holds more in front of it than indentation (`RUN `, `- `, a tab and `@`).
     lead_columns: tuple[int | None, ...] = ()
+    # For lines whose place `line_map` cannot give (a folded YAML value), the file line
+    # to name them by: where the value starts.
+    shown_lines: tuple[int | None, ...] = ()
     # Why `cwd` is None, when the reader knows (e.g. a Dockerfile `WORKDIR` elsewhere).
     cwd_note: str | None = None
 

@@ -276,6 +276,10 @@ class _Reader:
                     step=info,
                     matrix=matrix,
                     dialect="workflow",
+                    shown_lines=tuple(
+                        run_node.start_mark.line if run_node is not None else None
+                        for _ in value.split("\n")
+                    ),
                 )
             )
         return Job(self.display, name, tuple(items), tuple(skipped))
