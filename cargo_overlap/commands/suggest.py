@@ -12,9 +12,11 @@ from cargo_overlap.suggest.apply import applicable, file_changes, write_changes
 from cargo_overlap.suggest.render import report_json, report_text
 
 EPILOG = """\
-With no --workflow, --script or -c, reads .github/workflows/*.yml of the workspace (found
-from --manifest-path or the current directory). Workflow steps and scripts run from the
-workspace root; -c commands from the current directory.
+A PATH is any CI file: a GitHub workflow or composite action, .gitlab-ci.yml, a
+Dockerfile, a Makefile, a justfile or a shell script, told apart by name and content.
+With no PATH, --workflow, --script or -c, reads every such file of the workspace's
+repository (found from --manifest-path or the current directory). Workflow steps and
+scripts run from the repository root; -c commands from the current directory.
 
 --diff and --write apply only suggestions whose unit graphs match (or that could not be
 verified and show no feature difference); a "differs" suggestion is shown, never applied.
@@ -33,6 +35,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH",
+        help="a CI file of any kind, detected by name and content",
+    )  # fmt: skip
     p.add_argument(
         "--workflow", action="append", type=Path, default=[], metavar="PATH",
         help="a GitHub Actions workflow file (repeatable)",
@@ -60,6 +66,7 @@ def run(ns: argparse.Namespace) -> int:
         scripts=ns.script,
         commands=ns.commands,
         manifest_path=ns.manifest_path,
+        paths=ns.paths,
     )
     changes = file_changes(report.suggestions) if (ns.diff or ns.write) else []
     if ns.write:

@@ -7,9 +7,16 @@ The UI's "suggested CI command" panel calls :func:`suggest_for_workspace`; the C
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from cargo_overlap.suggest import kinds
+from cargo_overlap.suggest.dockerfile import load_dockerfile
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.gitlab import load_gitlab
+from cargo_overlap.suggest.justfile import load_justfile
+from cargo_overlap.suggest.kinds import detect_kind, discover
+from cargo_overlap.suggest.makefile import load_makefile
 from cargo_overlap.suggest.metadata import (
     WorkspaceCache,
     find_manifest,
@@ -22,6 +29,7 @@ from cargo_overlap.suggest.model import (
     CommandLine,
     NotMerged,
     Report,
+    Skipped,
     Suggestion,
 )
 from cargo_overlap.suggest.plan import Planner
@@ -36,6 +44,7 @@ __all__ = [
     "CommandLine",
     "NotMerged",
     "Report",
+    "Skipped",
     "SuggestError",
     "Suggestion",
     "suggest",
@@ -44,19 +53,79 @@ __all__ = [
 ]
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def _display(path: Path, root: Path, cwd: Path | None = None) -> str:
+    """How to name a file to the user: relative to the current directory when inside it,
+    else to the repository or workspace root, else as given."""
+    resolved = path.resolve()
+    for base in (cwd, root):
+        if base is None:
+            continue
+        try:
+            return resolved.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _repo_root(workflow: Path, fallback: Path) -> Path:
-    """Steps run from the repository root: the directory holding `.github/workflows`."""
-    parent = workflow.resolve().parent
-    if parent.name == "workflows" and parent.parent.name == ".github":
-        return parent.parent.parent
+    """Steps run from the repository root: the directory holding `.github/workflows`
+    (or `.github/actions` for a composite action)."""
+    for parent in workflow.resolve().parents:
+        if parent.name == ".github":
+            return parent.parent
     return fallback
+
+
+def repository_root(workspace_root: Path) -> Path:
+    """The repository the workspace sits in: the nearest parent holding `.git` (or
+    `.github`), else the workspace root itself."""
+    for directory in (workspace_root, *workspace_root.parents):
+        if (directory / ".git").exists():
+            return directory
+    for directory in (workspace_root, *workspace_root.parents):
+        if (directory / ".github").is_dir():
+            return directory
+    return workspace_root
+
+
+def _read_text(path: Path, display: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SuggestError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SuggestError(f"{display} is not UTF-8 text") from exc
+
+
+def load_path(
+    path: Path, kind: str | None, workspace_root: Path, cwd: Path
+) -> tuple[list[Job], list[Skipped], str]:
+    """The jobs of one CI file of any kind (detected when `kind` is None), the builds its
+    reader skipped, and the file's name as shown. Raises SuggestError."""
+    if not path.is_file():
+        raise SuggestError(f"no such file: {path}")
+    display = _display(path, workspace_root, cwd)
+    text = _read_text(path, display)
+    kind = kind or detect_kind(path, text)
+    directory = path.resolve().parent
+    if kind in (kinds.WORKFLOW, kinds.ACTION):
+        repo = _repo_root(path, workspace_root)
+        return load_workflow(path, repo, _display(path, repo, cwd)), [], display
+    if kind == kinds.GITLAB:
+        return load_gitlab(path, text, directory, display), [], display
+    if kind == kinds.DOCKERFILE:
+        return load_dockerfile(path, text, directory, display), [], display
+    if kind == kinds.MAKEFILE:
+        return load_makefile(path, text, directory, display), [], display
+    if kind == kinds.JUSTFILE:
+        jobs, skipped = load_justfile(path, text, directory, display)
+        return jobs, skipped, display
+    if kind == kinds.SCRIPT:
+        return [script_file_job(path, workspace_root, display)], [], display
+    raise SuggestError(
+        f"{display}: not a CI file suggest reads (a GitHub workflow or action, GitLab CI, "
+        "Dockerfile, Makefile, justfile or shell script); name it with --workflow or --script"
+    )
 
 
 def main_workspace(manifest_path: Path | None, cwd: Path) -> Workspace:
@@ -99,27 +168,38 @@ def suggest(
     manifest_path: Path | None = None,
     cwd: Path | None = None,
     verify: bool = True,
+    paths: Sequence[Path] = (),
 ) -> Report:
-    """Everything `cargo-overlap suggest` reports. With no workflow, script or command given,
-    reads the workspace's `.github/workflows`. Raises SuggestError on bad input."""
+    """Everything `cargo-overlap suggest` reports. `paths` are CI files of any kind,
+    detected by name and content. With no source given, reads every CI file of the
+    workspace's repository. Raises SuggestError on bad input."""
     cwd = (cwd or Path.cwd()).resolve()
     workspace = main_workspace(manifest_path, cwd)
     root = Path(workspace.root)
-    if not (workflows or scripts or commands):
-        workflows = workflow_files(root)
-    jobs: list[Job] = []
+    sources: list[tuple[Path, str | None]] = []
+    if not (workflows or scripts or commands or paths):
+        sources = [(p, k) for p, k in discover(repository_root(root))]
     for path in workflows:
         if not path.is_file():
             raise SuggestError(f"no such workflow file: {path}")
-        repo = _repo_root(path, root)
-        jobs += load_workflow(path, repo, _display(path, repo))
+        sources.append((path, kinds.WORKFLOW))
     for path in scripts:
         if not path.is_file():
             raise SuggestError(f"no such script file: {path}")
-        jobs.append(script_file_job(path, root, _display(path, root)))
+        sources.append((path, kinds.SCRIPT))
+    sources += [(p, None) for p in paths]
+    jobs: list[Job] = []
+    skipped: list[Skipped] = []
+    shown: list[str] = []
+    for path, kind in sources:
+        found, not_read, display = load_path(path, kind, root, cwd)
+        jobs += found
+        skipped += not_read
+        shown.append(display)
     if commands:
         jobs.append(command_strings_job(commands, cwd))
-    return Planner(WorkspaceCache(workspace), verify=verify).report(jobs)
+    report = Planner(WorkspaceCache(workspace), verify=verify).report(jobs)
+    return replace(report, skipped=(*skipped, *report.skipped), sources=tuple(shown))
 
 
 def suggest_for_workspace(workspace_root: Path) -> list[Suggestion]:

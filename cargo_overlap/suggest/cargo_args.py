@@ -82,6 +82,8 @@ class BuildCommand:
     """One recognised build command."""
 
     tool: str
+    # Words running the tool (`sudo -E`, `env X=1`, `time`), as written; () for none.
+    launcher: tuple[str, ...]
     tool_words: tuple[Word, ...]
     toolchain: str | None
     args: tuple[Arg, ...]
@@ -162,14 +164,82 @@ def _split_flag(word: Word) -> tuple[str, Word | None]:
     return text, None
 
 
+# Programs that run the command after them unchanged: (options taking a value, whether
+# NAME=value words may follow, whether one bare operand precedes the command).
+_LAUNCHERS: dict[str, tuple[frozenset[str], bool, bool]] = {
+    "command": (frozenset(), False, False),
+    "exec": (frozenset({"-a"}), False, False),
+    "env": (frozenset({"-u", "--unset"}), True, False),
+    "time": (frozenset({"-f", "--format", "-o", "--output"}), False, False),
+    "nice": (frozenset({"-n", "--adjustment"}), False, False),
+    "sudo": (frozenset({"-u", "--user", "-g", "--group"}), False, False),
+    "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), False, True),
+}
+# Launcher options that change where or how the command runs, beyond its environment.
+_LAUNCHER_REFUSED = frozenset(
+    {"-C", "--chdir", "-S", "--split-string", "-i", "--ignore-environment"}
+)
+_ENV_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def is_cargo_word(word: Word) -> bool:
+    """`cargo`, `cross`, or a path to one (`$HOME/.cargo/bin/cargo`, `~/.cargo/bin/cargo`)."""
+    if not word.pieces or word.pieces[-1].opaque:
+        return False
+    text = word.text
+    if posixpath.basename(text) not in ("cargo", "cross"):
+        return False
+    return not word.opaque or "/" in word.pieces[-1].text
+
+
+def launcher_length(words: Sequence[Word]) -> int | None:
+    """How many leading words are known launchers (`sudo -E`, `env X=1`, `time`...) before
+    the program; None when a launcher is used in a way that changes more than that."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = posixpath.basename(word.text) if not word.opaque else ""
+        if name not in _LAUNCHERS:
+            return i
+        valued, assignments, operand = _LAUNCHERS[name]
+        i += 1
+        while i < len(words) and words[i].text.startswith("-"):
+            flag = words[i].text.split("=", 1)[0]
+            if name == "env" and flag in _LAUNCHER_REFUSED:
+                return None
+            i += 2 if flag in valued and "=" not in words[i].text else 1
+        while assignments and i < len(words) and _ENV_WORD.match(words[i].text):
+            i += 1
+        if operand:
+            i += 1
+    return i
+
+
+def launcher_environment(launcher: Sequence[Word]) -> tuple[tuple[str, str], ...]:
+    """The `NAME=value` words an `env` launcher sets."""
+    return tuple(
+        (w.text.split("=", 1)[0], w.text.split("=", 1)[1])
+        for w in launcher
+        if not w.opaque and _ENV_WORD.match(w.text)
+    )
+
+
+def unknown_prefix(words: Sequence[Word]) -> str | None:
+    """The words in front of a cargo build that are not a known launcher, as written
+    (`$CENTOS`, `docker run img`); None when there is no such build or no such prefix."""
+    start = launcher_length(words) or 0
+    for index in range(start, len(words)):
+        if is_cargo_word(words[index]) and _tool(words[index:]) is not None:
+            return " ".join(w.text for w in words[start:index]) if index > start else None
+    return None
+
+
 def _tool(words: Sequence[Word]) -> tuple[str, str | None, int, int, int] | None:
     """The build tool a command runs, its toolchain, and where its global flags, its
     subcommand and its arguments start."""
-    if not words or words[0].opaque:
+    if not words or not is_cargo_word(words[0]):
         return None
     program = posixpath.basename(words[0].text)
-    if program not in ("cargo", "cross"):
-        return None
     i = 1
     toolchain = None
     if i < len(words) and words[i].text.startswith("+"):
@@ -200,11 +270,16 @@ def _tool(words: Sequence[Word]) -> tuple[str, str | None, int, int, int] | None
 
 def parse_build(words: Sequence[Word]) -> BuildCommand | None:
     """The build command `words` run, or None when they are not a cargo build."""
+    skip = launcher_length(words)
+    if skip is None:
+        return None
+    launcher = tuple(words[:skip])
+    words = words[skip:]
     found = _tool(words)
     if found is None:
         return None
     tool, toolchain, global_start, sub_start, args_start = found
-    tool_words = tuple(words[:global_start]) + tuple(words[sub_start:args_start])
+    tool_words = launcher + tuple(words[:global_start]) + tuple(words[sub_start:args_start])
     # Global flags written before the subcommand are arguments like any other.
     arg_words = list(words[global_start:sub_start]) + list(words[args_start:])
     args: list[Arg] = []
@@ -284,6 +359,7 @@ def parse_build(words: Sequence[Word]) -> BuildCommand | None:
     filters = TargetFilter(default=not targeted, lib=lib, bins=bins, examples=examples)
     return BuildCommand(
         tool=tool,
+        launcher=tuple(w.text for w in launcher),
         tool_words=tool_words,
         toolchain=toolchain,
         args=tuple(args),

@@ -39,8 +39,23 @@ def _file_lines(entry: BuildEntry) -> tuple[int, int]:
     first = block.line_map[entry.command.first_line]
     last = block.line_map[entry.command.last_line]
     if first is None or last is None:
-        raise NotEditable(f"{block.label}: the `run:` value is not a `|` block; edit it by hand")
+        what = {
+            "workflow": "the `run:` value is not a `|` block",
+            "gitlab": "the script line is not a plain or `|` YAML value",
+            "dockerfile": "a `RUN` in exec form (`[...]`)",
+        }.get(block.dialect, "the command's place in the file is not known")
+        where = f"{block.label}: " if block.label else ""
+        raise NotEditable(f"{where}{what}; edit it by hand")
     return first, last
+
+
+def _lead(entry: BuildEntry, file_line: str) -> str:
+    """What stays in front of the combined command on its line: the indentation, and a
+    Dockerfile's `RUN `, a YAML list's `- ` or a recipe's tab and `@` where there are."""
+    columns = entry.block.lead_columns
+    index = entry.command.first_line
+    column = columns[index] if index < len(columns) else None
+    return file_line[:column] if column is not None else _indent(file_line)
 
 
 def group_edits(
@@ -75,7 +90,7 @@ def group_edits(
     else:
         indent = _indent(file_lines[start])
         kept = _kept_comments(file_lines, start, end, indent)
-        edits.append(LineEdit(start, end, (*kept, indent + combined)))
+        edits.append(LineEdit(start, end, (*kept, _lead(first, file_lines[start]) + combined)))
     done_lines = {(id(first.block), first.command.line_id)}
     for e in entries[1:]:
         key = (id(e.block), e.command.line_id)
@@ -146,7 +161,8 @@ def unified_diff(original: str, edited: str, name: str) -> str:
         difflib.unified_diff(
             original.splitlines(keepends=True),
             edited.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
+            # An absolute name must not give `a//tmp/...`, which `git apply` refuses.
+            fromfile=f"a/{name.lstrip('/')}",
+            tofile=f"b/{name.lstrip('/')}",
         )
     )

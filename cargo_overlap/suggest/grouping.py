@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from cargo_overlap.suggest.cargo_args import BuildCommand, parse_build
+from cargo_overlap.suggest.cargo_args import (
+    Arg,
+    BuildCommand,
+    launcher_environment,
+    parse_build,
+    unknown_prefix,
+)
+from cargo_overlap.suggest.mentions import mentions_build
+from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.script import ScriptCommand
 from cargo_overlap.suggest.sources import ScriptBlock, StepInfo
 
@@ -59,6 +67,33 @@ class Refusal:
     reason: str
 
 
+_PACKAGE_RUN = re.compile(r"(?:(?:-p|--package)[ =]\S+ ?){4,}")
+_BIN_RUN = re.compile(r"(?:--bin[ =]\S+ ?){4,}")
+
+
+def compact_reason(reason: str) -> str:
+    """A reason on one short line: long runs of `-p x` or `--bin x` are counted, not
+    listed ("selects 60 packages")."""
+
+    def packages(m: re.Match[str]) -> str:
+        count = len(re.findall(r"(?:-p|--package)[ =]", m.group(0)))
+        return (
+            f"(-p for {count} packages) "
+            if m.group(0).endswith(" ")
+            else f"(-p for {count} packages)"
+        )
+
+    def bins(m: re.Match[str]) -> str:
+        count = m.group(0).count("--bin")
+        return (
+            f"(--bin for {count} binaries) "
+            if m.group(0).endswith(" ")
+            else f"(--bin for {count} binaries)"
+        )
+
+    return _BIN_RUN.sub(bins, _PACKAGE_RUN.sub(packages, reason))
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -94,15 +129,77 @@ def step_difference(before: StepInfo, after: StepInfo) -> str | None:
     ):
         if a != b:
             return f"step {what} differs: {a or 'none'} vs {b or 'none'}"
+    if before.run_options != after.run_options:
+        shown = (before.run_options or "none", after.run_options or "none")
+        return f"{after.options_label} differ: {shown[0]} vs {shown[1]}"
     return None
 
 
-def classify(block: ScriptBlock, commands: Sequence[ScriptCommand]) -> list[Entry]:
-    """The entries of one script block, in order (harmless commands are left out)."""
+def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
+    """The 1-based line of `command` in its file (in the block when the file's is unknown)."""
+    index = command.first_line
+    line = block.line_map[index] if index < len(block.line_map) else None
+    if line is None and index < len(block.shown_lines):
+        line = block.shown_lines[index]
+    return (line if line is not None else index) + 1
+
+
+def unmapped(block: ScriptBlock, text: str) -> str:
+    """`text` with the reader's stand-ins (a justfile's `{{` read as `${{`, a Makefile
+    variable's value) put back as the file writes them, whole words only."""
+    for file_text, read_as in block.unmap:
+        pattern = re.escape(read_as)
+        if read_as[:1].isalnum() or read_as[:1] == "-":
+            pattern = rf"(?<![^\s\"']){pattern}(?![^\s\"'])"
+        text = re.sub(pattern, lambda _m, t=file_text: t, text)  # type: ignore[misc]
+    return text
+
+
+def shown_text(block: ScriptBlock, text: str) -> str:
+    """A command as the user wrote it: one line, the reader's stand-ins undone."""
+    return " ".join(unmapped(block, text).split())
+
+
+def _skipped(block: ScriptBlock, command: ScriptCommand, reason: str) -> Skipped:
+    return Skipped(
+        block.source,
+        command_line_number(block, command),
+        shown_text(block, command.raw),
+        unmapped(block, reason),
+    )
+
+
+def _why_not_read(command: ScriptCommand) -> str | None:
+    """Why a command mentioning a cargo build is not read as one, or None when it is not
+    a build at all."""
+    if not mentions_build(command.raw):
+        return None
+    if command.kind == "unparsable":
+        return "its quoting could not be read"
+    if command.kind == "compound":
+        return "part of a pipeline, `||` list, subshell or background job"
+    prefix = unknown_prefix(command.words)
+    if prefix is not None:
+        return f"cargo behind an unknown prefix `{_short(prefix, 40)}`"
+    if command.redirect:
+        return "its input or output is redirected"
+    if command.words and not any("cargo" in w.text or "cross" in w.text for w in command.words):
+        return None
+    return (
+        f"cargo run through `{_short(command.words[0].text if command.words else command.raw, 40)}`"
+    )
+
+
+def classify(
+    block: ScriptBlock, commands: Sequence[ScriptCommand]
+) -> tuple[list[Entry], list[Skipped]]:
+    """The entries of one script block, in order (harmless commands are left out), and the
+    builds in it that cannot be read as such."""
     mates: dict[int, int] = {}
     for c in commands:
         mates[c.line_id] = mates.get(c.line_id, 0) + 1
     entries: list[Entry] = []
+    skipped: list[Skipped] = []
     for c in commands:
         if c.kind == "control":
             entries.append(Break())
@@ -110,20 +207,27 @@ def classify(block: ScriptBlock, commands: Sequence[ScriptCommand]) -> list[Entr
             continue
         elif c.kind in ("compound", "unparsable"):
             entries.append(_stop_for(c))
+            why = _why_not_read(c)
+            if why is not None:
+                skipped.append(_skipped(block, c, why))
         elif c.words and c.words[0].text in _HARMLESS and not touches_target_dir(c):
             continue
         else:
             build = parse_build(c.words)
             if build is None or c.redirect:
                 entries.append(_stop_for(c))
+                why = _why_not_read(c)
+                if why is not None:
+                    skipped.append(_skipped(block, c, why))
                 continue
             environment = dict(block.variables)
             environment.update(dict(c.exported))
             environment.update({k: v.text for k, v in c.env})
+            environment.update(dict(launcher_environment(build.tool_words)))
             entries.append(
                 BuildEntry(block, c, build, tuple(sorted(environment.items())), mates[c.line_id])
             )
-    return entries
+    return entries, skipped
 
 
 def _describe_env(env: dict[str, str], name: str) -> str:
@@ -135,6 +239,10 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
     x, y = a.build, b.build
     if x.tool != y.tool:
         return f"tool differs: {x.tool} vs {y.tool}"
+    if x.launcher != y.launcher:
+        return "launcher differs: " + " vs ".join(
+            f"`{' '.join(w)}`" if w else "none" for w in (x.launcher, y.launcher)
+        )
     if x.toolchain != y.toolchain:
         return "toolchain differs: " + " vs ".join(
             f"+{t}" if t else "default" for t in (x.toolchain, y.toolchain)
@@ -169,6 +277,52 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
     return None
 
 
+def with_targets(build: BuildCommand, targets: Sequence[Arg]) -> BuildCommand:
+    """`build` with its `--target` arguments replaced by `targets` (at the first one's
+    place, so the command reads as written)."""
+    args: list[Arg] = []
+    placed = False
+    for arg in build.args:
+        if arg.flag != "--target":
+            args.append(arg)
+        elif not placed:
+            args += targets
+            placed = True
+    return replace(build, args=tuple(args))
+
+
+def target_args(builds: Sequence[BuildCommand]) -> tuple[Arg, ...]:
+    """The `--target` arguments of `builds`, each triple once, in order."""
+    seen: dict[str, Arg] = {}
+    for build in builds:
+        for arg in build.args:
+            if arg.flag == "--target" and arg.value is not None:
+                seen.setdefault(arg.value.text, arg)
+    return tuple(seen.values())
+
+
+def targets_only_difference(
+    chain: Sequence[BuildEntry], entry: BuildEntry, reason: str
+) -> str | None:
+    """None when `entry` may join `chain` as one more `--target` of one invocation
+    (cargo 1.64+): same selection and everything else, a literal `--target` each.
+    Otherwise why not (`reason`, the targets' difference, when that says it)."""
+    first = chain[0].build
+    build = entry.build
+    if build.tool.startswith("cross"):
+        return f"{reason} (cross builds one target per run)"
+    for b in (*(e.build for e in chain), build):
+        literal = all(
+            a.value is not None and not a.value.opaque for a in b.args if a.flag == "--target"
+        )
+        if not b.targets or not literal or b.selection != first.selection:
+            return reason
+    if set(build.targets) & {t for e in chain for t in e.build.targets}:
+        return reason
+    aligned = replace(entry, build=with_targets(build, target_args([first])))
+    return key_difference(chain[0], aligned)
+
+
 def chain_builds(
     entries: Sequence[Entry], check: Callable[[Sequence[BuildEntry]], str | None]
 ) -> tuple[list[list[BuildEntry]], list[Refusal]]:
@@ -183,10 +337,14 @@ def chain_builds(
     previous: BuildEntry | None = None
     stop: Stop | None = None
 
+    chain_by_target = False
+
     def close() -> None:
+        nonlocal chain_by_target
         if len(chain) >= 2:
             chains.append(list(chain))
         chain.clear()
+        chain_by_target = False
 
     for entry in entries:
         if isinstance(entry, Break):
@@ -205,7 +363,16 @@ def chain_builds(
             elif entry.build.unsupported is not None:
                 reason = f"the second command {entry.build.unsupported}"
             else:
-                reason = key_difference(chain[0], entry) or check([*chain, entry])
+                reason = key_difference(chain[0], entry)
+                by_target = reason is not None and reason.startswith("--target differs")
+                if by_target or chain_by_target:
+                    reason = (
+                        targets_only_difference(chain, entry, reason or "")
+                        if by_target
+                        else (reason or "same --target as a build merged by target")
+                    )
+                    chain_by_target = reason is None
+                reason = reason or check([*chain, entry])
             if reason is not None:
                 refusals.append(Refusal(previous, entry, reason))
         if previous is not None and reason is None:

@@ -38,6 +38,20 @@ def first_error_line(stderr: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def error_summary(stderr: str) -> str:
+    """cargo's error as one line: what failed, then each `Caused by:` down to the root
+    cause (the first line alone often names only a manifest, not what is wrong in it)."""
+    lines = [line.strip() for line in stderr.splitlines()]
+    head = first_error_line(stderr)
+    causes: list[str] = []
+    for index, line in enumerate(lines):
+        if line == "Caused by:":
+            following = next((x for x in lines[index + 1 :] if x), "")
+            if following:
+                causes.append(following)
+    return ": ".join([head, *causes])
+
+
 def find_manifest(start: Path) -> Path | None:
     """The nearest Cargo.toml at or above `start`, as cargo looks for it."""
     for directory in (start, *start.parents):
@@ -82,7 +96,7 @@ def load_workspace(manifest: Path) -> Workspace:
     except subprocess.TimeoutExpired as exc:
         raise SuggestError(f"cargo metadata timed out after {METADATA_TIMEOUT_S} s") from exc
     if done.returncode != 0:
-        raise SuggestError(f"cargo metadata failed: {first_error_line(done.stderr)}")
+        raise SuggestError(f"cargo metadata failed: {error_summary(done.stderr)}")
     try:
         metadata = json.loads(done.stdout)
         root = Path(str(metadata["workspace_root"]))

@@ -56,8 +56,23 @@ class NotMerged:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A cargo build (or a step or recipe holding one) seen but not considered, and why."""
+
+    source: str
+    line: int  # 1-based, in `source`
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one `suggest` run found."""
 
     suggestions: tuple[Suggestion, ...]
     not_merged: tuple[NotMerged, ...]
+    skipped: tuple[Skipped, ...] = ()
+    # The files read, as named to the user (empty for `-c` only).
+    sources: tuple[str, ...] = ()
+    # How many cargo builds were read as such and weighed for merging.
+    considered: int = 0

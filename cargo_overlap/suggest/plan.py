@@ -29,7 +29,13 @@ from cargo_overlap.suggest.grouping import (
     Stop,
     chain_builds,
     classify,
+    command_line_number,
+    compact_reason,
+    shown_text,
     step_difference,
+    target_args,
+    unmapped,
+    with_targets,
 )
 from cargo_overlap.suggest.metadata import WorkspaceCache, find_manifest
 from cargo_overlap.suggest.model import (
@@ -39,6 +45,7 @@ from cargo_overlap.suggest.model import (
     LineEdit,
     NotMerged,
     Report,
+    Skipped,
     Suggestion,
 )
 from cargo_overlap.suggest.script import ScriptCommand, walk_script
@@ -103,8 +110,11 @@ def _combination(entries: Sequence[BuildEntry], cache: WorkspaceCache) -> Combin
         return str(exc)
 
 
-def _job_entries(job: Job) -> tuple[list[Entry], dict[int, Sequence[ScriptCommand]]]:
+def _job_entries(
+    job: Job,
+) -> tuple[list[Entry], dict[int, Sequence[ScriptCommand]], list[Skipped]]:
     entries: list[Entry] = []
+    skipped: list[Skipped] = list(job.skipped)
     commands_by_block: dict[int, Sequence[ScriptCommand]] = {}
     previous_step: StepInfo | None = None
     for item in job.items:
@@ -116,17 +126,20 @@ def _job_entries(job: Job) -> tuple[list[Entry], dict[int, Sequence[ScriptComman
             difference = step_difference(previous_step, item.step)
             if difference is not None:
                 entries.append(Stop(difference))
-        commands = walk_script(item.text, item.variables, item.cwd)
+        commands = walk_script(item.text, item.variables, item.cwd, item.cwd_note)
         commands_by_block[id(item)] = commands
-        entries += classify(item, commands)
+        found, not_read = classify(item, commands)
+        entries += found
+        skipped += not_read
         previous_step = item.step
-    return entries, commands_by_block
+    return entries, commands_by_block, skipped
 
 
 def _command_line(entry: BuildEntry) -> CommandLine:
-    line = entry.block.line_map[entry.command.first_line]
-    number = (line if line is not None else entry.command.first_line) + 1
-    return CommandLine(number, " ".join(entry.command.raw.split()))
+    return CommandLine(
+        command_line_number(entry.block, entry.command),
+        shown_text(entry.block, entry.command.raw),
+    )
 
 
 def _labels(selections: Sequence[frozenset[TargetRef]]) -> list[str]:
@@ -141,12 +154,61 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def render_combined(entry: BuildEntry, flags: Sequence[str]) -> str:
+def render_combined(
+    entry: BuildEntry, flags: Sequence[str], build: BuildCommand | None = None
+) -> str:
     """The combined command line: the first command's environment prefix, tool and
-    settings as written, then the combined selection flags."""
+    settings as written (or `build`'s, for several `--target`s), then the combined
+    selection flags."""
     env = [f"{name}={value.render()}" for name, value in entry.command.env]
     selection = [shlex.quote(f) for f in flags]
-    return " ".join([*env, entry.build.render_prefix(), *selection])
+    return " ".join([*env, (build or entry.build).render_prefix(), *selection])
+
+
+def _explain_targets(
+    builds: Sequence[BuildCommand], combined: BuildCommand
+) -> tuple[list[str], str]:
+    targets = combined.values("--target")
+    lines = [
+        f"one invocation with {len(targets)} `--target` flags (cargo 1.64 or later): "
+        "each target's outputs still land in target/<triple>/...",
+        "same tool, toolchain, selection, profile, feature flags, --locked/--frozen/--offline, "
+        "environment and working directory",
+    ]
+    gain = (
+        f"one cargo start and freshness check instead of {len(builds)}; the codegen and link "
+        f"of {_and(list(targets))} run under one jobserver instead of one after another"
+    )
+    return lines, gain
+
+
+def _target_specific_features(context: BuildContext, builds: Sequence[BuildCommand]) -> list[str]:
+    """Dependencies only some targets have that ask for features: one invocation for
+    several targets resolves features once, so those features can reach every target."""
+    workspace = context.workspace
+    roots = selected_packages(workspace, builds[0].selection.packages, context.current)
+    seen: set[str] = set()
+    todo = list(roots)
+    lines: list[str] = []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        package = workspace.member(name)
+        if package is None:
+            continue
+        for dep in package.dependencies:
+            if dep.member is not None and dep.kind != "dev":
+                todo.append(dep.member)
+            if dep.platform is not None and dep.kind != "dev" and (dep.features or dep.optional):
+                asked = ", ".join(dep.features) or "an optional dependency"
+                lines.append(
+                    f"{name} depends on {dep.name} only for `{dep.platform}` with {asked}: "
+                    "one invocation for several targets may unify those features into the "
+                    "other targets' builds"
+                )
+    return lines
 
 
 def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[list[str], str]:
@@ -161,7 +223,9 @@ def _explain(builds: Sequence[BuildCommand], combination: Combination) -> tuple[
         "same tool, toolchain, profile, --target, feature flags, --locked/--frozen/--offline, "
         "environment and working directory"
     )
-    artifacts = _and([t.name if t.kind != "lib" else t.package for t in union]) or "the builds"
+    # A bin and the lib of one package are often named alike: name each artifact once.
+    names = list(dict.fromkeys(t.name if t.kind != "lib" else t.package for t in union))
+    artifacts = _and(names) if names else "the builds"
     gain = (
         f"one cargo start and freshness check instead of {len(builds)}; the codegen/LTO/link "
         f"tails of {artifacts} overlap under one jobserver instead of running one after another"
@@ -228,8 +292,13 @@ class Planner:
     def _report(self, jobs: Sequence[Job]) -> Report:
         suggestions: list[Suggestion] = []
         refused: list[NotMerged] = []
+        skipped: list[Skipped] = []
+        considered = 0
         for job in jobs:
-            entries, commands_by_block = _job_entries(job)
+            entries, commands_by_block, not_read = _job_entries(job)
+            considered += sum(isinstance(e, BuildEntry) for e in entries)
+            skipped += not_read
+            skipped += self._unknown_context(entries)
 
             def check(chain: Sequence[BuildEntry]) -> str | None:
                 found = _combination(chain, self.cache)
@@ -242,11 +311,36 @@ class Planner:
                     source=r.first.block.source,
                     location=r.first.block.label,
                     original=(_command_line(r.first), _command_line(r.second)),
-                    reason=r.reason,
+                    reason=compact_reason(unmapped(r.first.block, r.reason)),
                 )
                 for r in refusals
             ]
-        return Report(tuple(suggestions), tuple(refused))
+        return Report(tuple(suggestions), tuple(refused), tuple(skipped), considered=considered)
+
+    def _unknown_context(self, entries: Sequence[Entry]) -> list[Skipped]:
+        """Builds whose directory or workspace cannot be known offline: never merged, so
+        named here rather than dropped."""
+        out: list[Skipped] = []
+        for entry in entries:
+            if not isinstance(entry, BuildEntry):
+                continue
+            if entry.command.cwd is None:
+                why = entry.command.cwd_note or "the working directory is only known in CI"
+                reason = f"directory unknown {why}" if why.startswith("after") else why
+            else:
+                context = build_context(entry, self.cache)
+                if not isinstance(context, str):
+                    continue
+                reason = context
+            out.append(
+                Skipped(
+                    entry.block.source,
+                    command_line_number(entry.block, entry.command),
+                    shown_text(entry.block, entry.command.raw),
+                    reason,
+                )
+            )
+        return out
 
     def _suggestion(
         self, chain: Sequence[BuildEntry], commands_by_block: dict[int, Sequence[ScriptCommand]]
@@ -257,10 +351,18 @@ class Planner:
         assert not isinstance(context, str) and not isinstance(combination, str)
         builds = [e.build for e in chain]
         flags = combination.request.flags()
-        combined = render_combined(chain[0], flags)
-        lines, gain = _explain(builds, combination)
-        static = _static_check(context, builds, combination)
-        lines += static or ["static feature check: no crate gains features in the combined build"]
+        by_target = len({b.targets for b in builds}) > 1
+        combined_build = with_targets(builds[0], target_args(builds)) if by_target else None
+        combined = shown_text(chain[0].block, render_combined(chain[0], flags, combined_build))
+        if combined_build is not None:
+            lines, gain = _explain_targets(builds, combined_build)
+            static = _target_specific_features(context, builds)
+            ok = "static feature check: no target-specific dependency asks for features"
+        else:
+            lines, gain = _explain(builds, combination)
+            static = _static_check(context, builds, combination)
+            ok = "static feature check: no crate gains features in the combined build"
+        lines += static or [ok]
         if self.verify:
             setting = Setting(
                 context.directory,
@@ -268,11 +370,17 @@ class Planner:
                 chain[0].block.matrix,
                 self._scratch_lockfile(context.workspace),
             )
-            verdict = verify_units(builds, flags, setting, self._unit_graphs)
+            verdict = verify_units(builds, flags, setting, self._unit_graphs, combined_build)
         else:
             verdict = None
         verdict_name = verdict.verdict if verdict else UNVERIFIED
         lines += verdict.lines if verdict else ["unit graph not computed: verification disabled"]
+        layers = len({id(e.block) for e in chain})
+        if chain[0].block.dialect == "dockerfile" and layers > 1:
+            lines.append(
+                f"joins {layers} `RUN` instructions into one: the image gets one layer "
+                f"instead of {layers}"
+            )
         safe = verdict_name == EQUIVALENT or (verdict_name == UNVERIFIED and not static)
         block = chain[0].block
         diff = ""
@@ -282,7 +390,7 @@ class Planner:
                 raise NotEditable("commands given with -c have no file to edit")
             original = self._file_text(block.path)
             edits = group_edits(chain, combined, original.split("\n"), commands_by_block)
-            is_yaml = block.step is not None
+            is_yaml = block.dialect in ("workflow", "gitlab")
             diff = unified_diff(original, edited_text(original, edits, is_yaml), block.source)
         except NotEditable as exc:
             lines.append(f"no diff: {exc}")

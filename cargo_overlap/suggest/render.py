@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from cargo_overlap.suggest.model import NotMerged, Report, Suggestion
+from cargo_overlap.suggest.model import NotMerged, Report, Skipped, Suggestion
 
 
 def _where(s: Suggestion | NotMerged) -> str:
@@ -43,13 +43,30 @@ def not_merged_text(n: NotMerged) -> str:
     return f"  {_where(n)}: {n.reason}"
 
 
+def skipped_text(s: Skipped) -> str:
+    """One skipped build as a line."""
+    return f"  {s.source}, line {s.line}: {_short(s.text)}: {s.reason}"
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def report_text(report: Report) -> str:
     """The whole report as text."""
     parts = [suggestion_text(s) for s in report.suggestions]
     if not report.suggestions:
-        parts.append("nothing to merge: no consecutive cargo builds can run as one command")
+        seen = report.considered
+        count = f" ({seen} cargo build{'s' if seen != 1 else ''} considered)" if seen else ""
+        parts.append(f"nothing to merge: no consecutive cargo builds can run as one command{count}")
     if report.not_merged:
         parts.append("not merged:\n" + "\n".join(not_merged_text(n) for n in report.not_merged))
+    if report.skipped:
+        parts.append(
+            "skipped (seen, not considered):\n" + "\n".join(skipped_text(s) for s in report.skipped)
+        )
+    if report.sources and not report.suggestions:
+        parts.append("read: " + ", ".join(report.sources))
     return "\n\n".join(parts) + "\n"
 
 
@@ -65,5 +82,7 @@ def report_json(report: Report) -> str:
     document = {
         "suggestions": [_public(s) for s in report.suggestions],
         "not_merged": [dataclasses.asdict(n) for n in report.not_merged],
+        "skipped": [dataclasses.asdict(s) for s in report.skipped],
+        "sources": list(report.sources),
     }
     return json.dumps(document, indent=2) + "\n"

@@ -49,6 +49,8 @@ class ScriptCommand:
     redirect: bool = False
     # Variables the script exported so far: part of every later command's environment.
     exported: tuple[tuple[str, str], ...] = ()
+    # Why `cwd` is None, when a command of the script made it so (e.g. "after `cd $DIR`").
+    cwd_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,18 +86,117 @@ def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
     return out
 
 
+@dataclass
+class _State:
+    """What the shell knows that a branch can change."""
+
+    variables: dict[str, str]
+    exported: dict[str, str]
+    cwd: str | None
+    cwd_note: str | None
+    dir_stack: list[str | None]
+
+    def copy(self) -> _State:
+        return _State(
+            dict(self.variables),
+            dict(self.exported),
+            self.cwd,
+            self.cwd_note,
+            list(self.dir_stack),
+        )
+
+
+def _common(outcomes: Sequence[_State]) -> _State:
+    """What holds after a construct whatever path it took: values set alike on every path."""
+    first = outcomes[0]
+
+    def agreed(maps: Sequence[dict[str, str]]) -> dict[str, str]:
+        return {k: v for k, v in maps[0].items() if all(m.get(k) == v for m in maps[1:])}
+
+    state = _State(
+        agreed([o.variables for o in outcomes]),
+        agreed([o.exported for o in outcomes]),
+        first.cwd,
+        first.cwd_note,
+        list(first.dir_stack),
+    )
+    if any(o.cwd != first.cwd for o in outcomes[1:]):
+        state.cwd = None
+        state.cwd_note = "after a `cd` on only some paths through an `if`, `case` or loop"
+    return state
+
+
+@dataclass
+class _Frame:
+    """An open `if`, loop or `case`: the state before it and at the end of each branch."""
+
+    kind: str  # "if", "loop" or "case"
+    before: _State
+    outcomes: list[_State]
+    has_else: bool = False
+
+
+_FRAME_OF = {"if": "if", "while": "loop", "until": "loop", "for": "loop", "select": "loop"}
+_FRAME_END = {"fi": "if", "done": "loop", "esac": "case"}
+
+
 class _Walker:
     """Shell state while walking: variables, directory stack, control-flow segment."""
 
-    def __init__(self, variables: Mapping[str, str], cwd: str | None) -> None:
+    def __init__(
+        self, variables: Mapping[str, str], cwd: str | None, cwd_note: str | None = None
+    ) -> None:
         self.table = OpaqueTable()
-        self.variables = {k: self.table.encode_literal(v) for k, v in variables.items()}
-        self.cwd: str | None = cwd
-        self.dir_stack: list[str | None] = []
-        self.exported: dict[str, str] = {}
+        self.state = _State(
+            {k: self.table.encode_literal(v) for k, v in variables.items()}, {}, cwd, cwd_note, []
+        )
+        self.frames: list[_Frame] = []
         self.segment = 0
         self.case_depth = 0
         self.commands: list[ScriptCommand] = []
+
+    # The state's parts under the names the walker used before branches were tracked.
+    @property
+    def variables(self) -> dict[str, str]:
+        return self.state.variables
+
+    @property
+    def exported(self) -> dict[str, str]:
+        return self.state.exported
+
+    @property
+    def cwd(self) -> str | None:
+        return self.state.cwd
+
+    @cwd.setter
+    def cwd(self, value: str | None) -> None:
+        self.state.cwd = value
+
+    @property
+    def dir_stack(self) -> list[str | None]:
+        return self.state.dir_stack
+
+    def branch(self, keyword: str) -> None:
+        """Track which assignments and `cd`s hold on every path through `if`/loops/`case`."""
+        if keyword in _FRAME_OF or keyword == "case":
+            kind = _FRAME_OF.get(keyword, "case")
+            self.frames.append(_Frame(kind, self.state.copy(), []))
+        elif keyword in ("elif", "else") and self.frames and self.frames[-1].kind == "if":
+            frame = self.frames[-1]
+            frame.outcomes.append(self.state)
+            frame.has_else = frame.has_else or keyword == "else"
+            self.state = frame.before.copy()
+        elif keyword == ";;" and self.frames and self.frames[-1].kind == "case":
+            frame = self.frames[-1]
+            frame.outcomes.append(self.state)
+            self.state = frame.before.copy()
+        elif keyword in _FRAME_END and self.frames and self.frames[-1].kind == _FRAME_END[keyword]:
+            frame = self.frames.pop()
+            outcomes = [*frame.outcomes, self.state]
+            if not frame.has_else:
+                # An `if` with no `else`, a loop run zero times, a `case` matching no arm.
+                outcomes.append(frame.before)
+            self.state = _common(outcomes)
 
     def emit(
         self,
@@ -122,6 +223,7 @@ class _Walker:
                 self.cwd,
                 redirect,
                 tuple(sorted(self.exported.items())),
+                self.state.cwd_note if self.cwd is None else None,
             )
         )
         if kind == "control":
@@ -131,15 +233,18 @@ class _Walker:
         first, _, rest = raw.text.partition(" ")
         if first in _OPENERS or first == "case" or raw.text.endswith(("()", "() {")):
             self.case_depth += first == "case"
+            self.branch(first)
             self.emit("control", raw.text, line, line_id)
             return
         if first in _BODY_STARTS:
+            self.branch(first)
             self.emit("control", first, line, line_id)
             if rest.strip():
                 self.command(RawCommand(rest.strip(), raw.compound, raw.redirect), line, line_id)
             return
         if first in _CLOSERS or first == "esac":
             self.case_depth -= first == "esac" and self.case_depth > 0
+            self.branch(first)
             self.emit("control", raw.text, line, line_id)
             return
         if self.case_depth:
@@ -187,8 +292,11 @@ class _Walker:
 
     def _change_directory(self, args: Sequence[Word]) -> None:
         verb = args[0].text
+        written = " ".join(w.text for w in args)
         if verb == "popd":
             self.cwd = self.dir_stack.pop() if self.dir_stack else None
+            if self.cwd is None and not self.dir_stack:
+                self.state.cwd_note = self.state.cwd_note or f"after `{written}`"
             return
         if verb == "pushd":
             self.dir_stack.append(self.cwd)
@@ -196,6 +304,9 @@ class _Walker:
         target = operands[0] if operands else None
         if target is None or target.opaque or target.text.startswith("~") or self.cwd is None:
             # `cd`, `cd ~`, `cd $DIR`: the directory is not known here.
+            if self.cwd is not None:
+                shown = written if len(written) <= 60 else written[:57] + "..."
+                self.state.cwd_note = f"after `{shown}`"
             self.cwd = None
         else:
             self.cwd = posixpath.normpath(posixpath.join(self.cwd, target.text))
@@ -223,7 +334,7 @@ def _value_word(word: Word, prefix_len: int) -> Word:
 
 
 def walk_script(
-    text: str, variables: Mapping[str, str], cwd: str | None = "."
+    text: str, variables: Mapping[str, str], cwd: str | None = ".", cwd_note: str | None = None
 ) -> list[ScriptCommand]:
     """The commands a script runs, in order (lines are 0-based indexes into `text`).
 
@@ -231,7 +342,7 @@ def walk_script(
     directory the script starts in, relative to the commands' base directory (None when
     only known in CI).
     """
-    walker = _Walker(variables, cwd)
+    walker = _Walker(variables, cwd, cwd_note)
     for line_id, line in enumerate(_logical_lines(text.split("\n"))):
         for raw in scan_line(line.text).commands:
             walker.command(raw, line, line_id)

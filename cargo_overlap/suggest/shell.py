@@ -197,9 +197,15 @@ def scan_line(text: str) -> LineScan:
             continue
         if c in "'\"":
             quote = c
-        elif text.startswith("$(", i) or c == "(":
+        elif text.startswith("$(", i):
+            # Both characters at once: counting the `(` again left `$(...)` unclosed.
             depth += 1
-            compound = compound or (c == "(" and not current_has_word(current))
+            current.append("$(")
+            i += 2
+            continue
+        elif c == "(":
+            depth += 1
+            compound = compound or not current_has_word(current)
         elif c == ")" and depth:
             depth -= 1
         elif c == "`":

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.model import Skipped
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class StepInfo:
     continue_on_error: str | None
     first_line: int  # the step's lines in the file (0-based, inclusive), to delete it whole
     last_line: int
+    # A Dockerfile `RUN`'s own options (`--mount=...`) or a recipe line's `-` (errors
+    # ignored): builds must agree on them. `options_label` names them in a message.
+    run_options: str | None = None
+    options_label: str = "`RUN` options"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,20 @@ class ScriptBlock:
     label: str = ""
     step: StepInfo | None = None
     matrix: tuple[Mapping[str, str], ...] | None = ()
+    # What file format the block sits in: "workflow", "gitlab", "dockerfile", "make",
+    # "just" or "shell"; decides how an edit is written back (YAML re-parse, `$$`).
+    dialect: str = "shell"
+    # Text the reader put in place of the file's own (e.g. a Makefile's `$$` read as `$`),
+    # undone when a command is shown or written back.
+    unmap: tuple[tuple[str, str], ...] = ()
+    # For each line of `text`, the column of the file line where it starts, when the file
+    # line holds more in front of it than indentation (`RUN `, `- `, a tab and `@`).
+    lead_columns: tuple[int | None, ...] = ()
+    # For lines whose place `line_map` cannot give (a folded YAML value), the file line
+    # to name them by: where the value starts.
+    shown_lines: tuple[int | None, ...] = ()
+    # Why `cwd` is None, when the reader knows (e.g. a Dockerfile `WORKDIR` elsewhere).
+    cwd_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,8 @@ class Job:
     source: str
     name: str
     items: tuple[ScriptBlock | OtherStep, ...]
+    # Builds the reader saw but cannot hand on (e.g. in a `shell: pwsh` step).
+    skipped: tuple[Skipped, ...] = ()
 
 
 def script_file_job(path: Path, root: Path, display: str) -> Job:
@@ -95,3 +116,19 @@ def command_strings_job(commands: Sequence[str], cwd: Path) -> Job:
         label="",
     )
     return Job("-c", "-c", (block,))
+
+
+def recipe_line_step(first: int, last: int, prefix: str) -> StepInfo:
+    """A Makefile or justfile recipe line as a step: a `-` in front of it (errors
+    ignored) must agree between merged lines, since one command cannot ignore half."""
+    return StepInfo(
+        index=first,
+        name=f"line {first + 1}",
+        condition=None,
+        shell=None,
+        continue_on_error=None,
+        first_line=first,
+        last_line=last,
+        run_options="`-` (errors ignored)" if "-" in prefix else None,
+        options_label="recipe line prefixes",
+    )

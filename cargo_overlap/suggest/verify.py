@@ -99,8 +99,11 @@ def verify_units(
     combined_flags: Sequence[str],
     setting: Setting,
     cache: UnitGraphCache | None = None,
+    combined_build: BuildCommand | None = None,
 ) -> Verdict:
-    """Compare unit graphs of the separate commands and the combined one."""
+    """Compare unit graphs of the separate commands and the combined one (the first
+    command with `combined_flags`, or `combined_build`'s settings when it differs in
+    more than selection, e.g. several `--target`s)."""
     cache = cache or UnitGraphCache()
     found = matrix_values(setting.matrix, _opaque_tokens(builds, setting.env))
     if isinstance(found, str):
@@ -114,7 +117,7 @@ def verify_units(
             separate: set[Unit] = set()
             for build in builds:
                 separate |= _units(cache, build, build.selection.flags(), values, run)
-            combined = _units(cache, builds[0], combined_flags, values, run)
+            combined = _units(cache, combined_build or builds[0], combined_flags, values, run)
         except UnitGraphUnavailable as exc:
             return Verdict(UNVERIFIED, (f"unit graph not computed{label}: {exc}",))
         comparison = UnitComparison(frozenset(separate), combined)

@@ -16,13 +16,14 @@ from typing import Any
 import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.mentions import skipped_lines
+from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
-_POSIX_SHELLS = re.compile(r"^(bash|sh)(\s|$)")
 _MATRIX_REF = re.compile(r"^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
 
 
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+def child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
     """The value node under `key` of a mapping node."""
     if not isinstance(node, yaml.MappingNode):
         return None
@@ -38,7 +39,7 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _string_map(value: Any) -> dict[str, str]:
+def string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {str(k): _scalar_text(v) for k, v in value.items() if v is not None}
@@ -64,11 +65,11 @@ def matrix_combinations(matrix: Any) -> tuple[dict[str, str], ...] | None:
         else []
     )
     for entry in matrix.get("exclude") or []:
-        wanted = _string_map(entry)
+        wanted = string_map(entry)
         combos = [c for c in combos if any(c.get(k) != v for k, v in wanted.items())]
     originals = [dict(c) for c in combos]
     for entry in matrix.get("include") or []:
-        extra = _string_map(entry)
+        extra = string_map(entry)
         matched = False
         for combo, original in zip(combos, originals, strict=True):
             if all(original[k] == v for k, v in extra.items() if k in original):
@@ -118,7 +119,7 @@ def _last_line(node: yaml.Node) -> int:
     return end.line - 1 if end.column == 0 and end.line > node.start_mark.line else end.line
 
 
-def _run_positions(
+def run_positions(
     node: yaml.ScalarNode, value: str, lines: list[str]
 ) -> tuple[tuple[int | None, ...], tuple[int, int, int] | None]:
     """Where each line of a `run:` value sits in the file (None where it cannot be known)."""
@@ -171,8 +172,121 @@ def _run_defaults(data: Any) -> Mapping[str, Any]:
     return run if isinstance(run, Mapping) else {}
 
 
-def load_workflow(path: Path, root: Path, display: str) -> list[Job]:
-    """The jobs of one workflow file, each with its steps in order. Raises SuggestError."""
+def shell_is_posix(shell: str) -> bool:
+    """True when a `shell:` value runs the script with bash or sh.
+
+    Besides `bash` and `sh` with options, a wrapper that starts bash on the script file
+    (`devenv shell bash -- -e {0}`, `nix develop --command bash -e {0}`) runs it with bash
+    all the same: the step's lines are plain bash inside the wrapper's environment.
+    """
+    words = shell.split()
+    if not words:
+        return False
+    if posixpath.basename(words[0]) in _POSIX_NAMES:
+        return True
+    for index, word in enumerate(words[1:], start=1):
+        if posixpath.basename(word) in _POSIX_NAMES and "{0}" in words[index + 1 :]:
+            return True
+    return False
+
+
+_POSIX_NAMES = frozenset({"bash", "sh"})
+
+
+def _shell_name(shell: str) -> str:
+    """The program a `shell:` value names, for a message: `pwsh`, `python {0}`..."""
+    return " ".join(shell.split()) or "none"
+
+
+class _Reader:
+    """Turns the steps of one job (or composite action) into script blocks."""
+
+    def __init__(self, path: Path, root: Path, display: str, lines: list[str]) -> None:
+        self.path, self.root, self.display, self.lines = path, root, display, lines
+
+    def job(
+        self,
+        name: str,
+        label: str,
+        steps: list[Any],
+        steps_node: yaml.SequenceNode,
+        env: Mapping[str, str],
+        run_defaults: tuple[Mapping[str, Any], ...],
+        matrix: tuple[Mapping[str, str], ...] | None,
+        windows: bool,
+    ) -> Job:
+        items: list[ScriptBlock | OtherStep] = []
+        skipped: list[Skipped] = []
+        for index, (step, step_node) in enumerate(zip(steps, steps_node.value, strict=False)):
+            if not isinstance(step, Mapping):
+                continue
+            if "run" not in step:
+                uses = step.get("uses")
+                what = f"step `uses: {uses}`" if uses else f"step {index + 1}"
+                items.append(OtherStep(what))
+                continue
+            shell = step.get("shell")
+            for defaults in run_defaults:
+                shell = shell or defaults.get("shell")
+            shell_text = _scalar_text(shell) if shell is not None else None
+            posix = shell_is_posix(shell_text) if shell_text else not windows
+            run_node = child_node(step_node, "run")
+            value = _scalar_text(step["run"])
+            if isinstance(run_node, yaml.ScalarNode):
+                line_map, inline = run_positions(run_node, value, self.lines)
+            else:
+                line_map, inline = tuple(None for _ in value.split("\n")), None
+            if not posix:
+                shown = _shell_name(shell_text) if shell_text else "pwsh"
+                default = "" if shell_text else " (the default on Windows)"
+                items.append(OtherStep(f"a `shell: {shown}` step"))
+                fallback = run_node.start_mark.line if run_node is not None else 0
+                skipped += skipped_lines(
+                    self.display, value, line_map, f"unknown shell `{shown}`{default}", fallback
+                )
+                continue
+            step_name = _scalar_text(step.get("name") or value.strip().split("\n")[0])
+            condition = step.get("if")
+            continue_on_error = step.get("continue-on-error")
+            info = StepInfo(
+                index=index,
+                name=step_name,
+                condition=_scalar_text(condition) if condition is not None else None,
+                shell=shell_text,
+                continue_on_error=(
+                    _scalar_text(continue_on_error) if continue_on_error is not None else None
+                ),
+                first_line=step_node.start_mark.line,
+                last_line=_last_line(step_node),
+            )
+            items.append(
+                ScriptBlock(
+                    source=self.display,
+                    path=self.path,
+                    text=value,
+                    line_map=line_map,
+                    inline=inline,
+                    variables={**env, **string_map(step.get("env"))},
+                    cwd=_working_directory(
+                        step.get("working-directory"),
+                        *(d.get("working-directory") for d in run_defaults),
+                    ),
+                    root=self.root,
+                    label=f'{label}, step "{step_name}"',
+                    step=info,
+                    matrix=matrix,
+                    dialect="workflow",
+                    shown_lines=tuple(
+                        run_node.start_mark.line if run_node is not None else None
+                        for _ in value.split("\n")
+                    ),
+                )
+            )
+        return Job(self.display, name, tuple(items), tuple(skipped))
+
+
+def _read_yaml(path: Path, display: str) -> tuple[str, yaml.Node | None, Any]:
+    """A YAML file's text, node tree and value. Raises SuggestError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -187,79 +301,56 @@ def load_workflow(path: Path, root: Path, display: str) -> list[Job]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SuggestError(f"{display} does not parse as YAML: {problem}{where}") from exc
+    return text, node, data
+
+
+def load_workflow(path: Path, root: Path, display: str) -> list[Job]:
+    """The jobs of one workflow file (or the steps of a composite action), each with its
+    steps in order. Raises SuggestError."""
+    text, node, data = _read_yaml(path, display)
+    reader = _Reader(path, root, display, text.split("\n"))
+    if isinstance(data, Mapping) and isinstance(data.get("runs"), Mapping):
+        return _composite_action(reader, node, data)
     if not isinstance(data, Mapping) or not isinstance(data.get("jobs"), Mapping):
         return []
-    lines = text.split("\n")
-    workflow_env = _string_map(data.get("env"))
+    workflow_env = string_map(data.get("env"))
     workflow_run = _run_defaults(data)
-    jobs_node = _child(node, "jobs")
+    jobs_node = child_node(node, "jobs")
     jobs: list[Job] = []
     for job_id, job in data["jobs"].items():
-        job_node = _child(jobs_node, str(job_id))
+        job_node = child_node(jobs_node, str(job_id))
         steps = job.get("steps") if isinstance(job, Mapping) else None
-        steps_node = _child(job_node, "steps")
-        if not isinstance(steps, list) or not isinstance(steps_node, yaml.SequenceNode):
+        steps_node = child_node(job_node, "steps")
+        if not isinstance(job, Mapping) or not isinstance(steps, list):
             continue
-        job_run = _run_defaults(job)
-        job_env = {**workflow_env, **_string_map(job.get("env"))}
+        if not isinstance(steps_node, yaml.SequenceNode):
+            continue
         strategy = job.get("strategy")
         matrix = matrix_combinations(
             strategy.get("matrix") if isinstance(strategy, Mapping) else None
         )
-        windows = "windows" in _scalar_text(job.get("runs-on", "")).lower()
-        items: list[ScriptBlock | OtherStep] = []
-        for index, (step, step_node) in enumerate(zip(steps, steps_node.value, strict=False)):
-            if not isinstance(step, Mapping):
-                continue
-            if "run" not in step:
-                uses = step.get("uses")
-                what = f"step `uses: {uses}`" if uses else f"step {index + 1}"
-                items.append(OtherStep(what))
-                continue
-            shell = step.get("shell") or job_run.get("shell") or workflow_run.get("shell")
-            shell_text = _scalar_text(shell) if shell is not None else None
-            posix = _POSIX_SHELLS.match(shell_text) if shell_text else not windows
-            if not posix:
-                items.append(OtherStep(f"a `shell: {shell_text or 'pwsh'}` step"))
-                continue
-            run_node = _child(step_node, "run")
-            value = _scalar_text(step["run"])
-            if isinstance(run_node, yaml.ScalarNode):
-                line_map, inline = _run_positions(run_node, value, lines)
-            else:
-                line_map, inline = tuple(None for _ in value.split("\n")), None
-            name = _scalar_text(step.get("name") or value.strip().split("\n")[0])
-            condition = step.get("if")
-            continue_on_error = step.get("continue-on-error")
-            info = StepInfo(
-                index=index,
-                name=name,
-                condition=_scalar_text(condition) if condition is not None else None,
-                shell=shell_text,
-                continue_on_error=(
-                    _scalar_text(continue_on_error) if continue_on_error is not None else None
-                ),
-                first_line=step_node.start_mark.line,
-                last_line=_last_line(step_node),
+        jobs.append(
+            reader.job(
+                str(job_id),
+                f"job {job_id}",
+                steps,
+                steps_node,
+                {**workflow_env, **string_map(job.get("env"))},
+                (_run_defaults(job), workflow_run),
+                matrix,
+                "windows" in _scalar_text(job.get("runs-on", "")).lower(),
             )
-            items.append(
-                ScriptBlock(
-                    source=display,
-                    path=path,
-                    text=value,
-                    line_map=line_map,
-                    inline=inline,
-                    variables={**job_env, **_string_map(step.get("env"))},
-                    cwd=_working_directory(
-                        step.get("working-directory"),
-                        job_run.get("working-directory"),
-                        workflow_run.get("working-directory"),
-                    ),
-                    root=root,
-                    label=f'job {job_id}, step "{name}"',
-                    step=info,
-                    matrix=matrix,
-                )
-            )
-        jobs.append(Job(display, str(job_id), tuple(items)))
+        )
     return jobs
+
+
+def _composite_action(
+    reader: _Reader, node: yaml.Node | None, data: Mapping[str, Any]
+) -> list[Job]:
+    """A composite action's `runs.steps`, read like the steps of a job."""
+    runs = data["runs"]
+    steps = runs.get("steps")
+    steps_node = child_node(child_node(node, "runs"), "steps")
+    if not isinstance(steps, list) or not isinstance(steps_node, yaml.SequenceNode):
+        return []
+    return [reader.job("action", "action", steps, steps_node, {}, (), (), False)]

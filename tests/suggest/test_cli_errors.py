@@ -95,7 +95,9 @@ def test_cargo_not_found(
     assert one_error_line(err) == "cargo-overlap: error: cargo not found on PATH"
 
 
-def test_nothing_to_merge(small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nothing_to_merge(
+    small: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = ["--manifest-path", str(small / "Cargo.toml")]
     code, out, _ = run_cli(manifest, capsys)
     assert (code, out) == (
@@ -107,9 +109,13 @@ def test_nothing_to_merge(small: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
     assert code == 1
     assert "not merged:\n  -c, commands 1 and 2: profile differs: dev vs release" in out
+    # -c commands run from the current directory: inside the workspace, nothing is skipped.
+    monkeypatch.chdir(small)
     code, out, _ = run_cli([*manifest, "--json", "-c", "cargo build -p a"], capsys)
     assert code == 1
-    assert out == '{\n  "suggestions": [],\n  "not_merged": []\n}\n'
+    assert out == (
+        '{\n  "suggestions": [],\n  "not_merged": [],\n  "skipped": [],\n  "sources": []\n}\n'
+    )
 
 
 def test_script_file_suggestion_and_write(small: Path, capsys: pytest.CaptureFixture[str]) -> None:

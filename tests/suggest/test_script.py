@@ -122,3 +122,52 @@ def test_multiline_quotes_join() -> None:
     found = commands('echo "one\ntwo"\ncargo build\n')
     assert words(found[0]) == ["echo", "one\ntwo"]
     assert found[1].first_line == 2
+
+
+def test_assignment_in_one_branch_does_not_hold_after_fi() -> None:
+    script = """\
+FLAGS=--release
+if [ -n "$CI" ]; then
+  FLAGS=--locked
+  ONLY_HERE="-p a"
+else
+  cargo build $FLAGS $ONLY_HERE
+fi
+cargo build $FLAGS $ONLY_HERE
+SAME="-p b"
+if true; then SAME="-p c"; else SAME="-p c"; fi
+cargo build $SAME
+"""
+    builds = [c for c in walk_script(script, {}) if c.kind == "command"]
+    # In the else branch FLAGS is the value from before the `if`, ONLY_HERE unknown.
+    assert words(builds[0])[:3] == ["cargo", "build", "--release"]
+    assert builds[0].words[3].opaque
+    # After fi, FLAGS differs by path: unknown; assigned alike on every path: known.
+    assert builds[1].words[2].opaque and builds[1].words[2].text == "$FLAGS"
+    assert words(builds[2]) == ["cargo", "build", "-p", "c"]
+
+
+def test_unresolvable_cd_names_itself() -> None:
+    script = 'cd "$(git rev-parse --show-toplevel)"\ncargo build\ncd app\ncargo build\n'
+    builds = [c for c in walk_script(script, {}) if c.kind == "command"]
+    assert builds[0].cwd is None
+    assert builds[0].cwd_note == "after `cd $(git rev-parse --show-toplevel)`"
+    assert builds[1].cwd is None and builds[1].cwd_note == builds[0].cwd_note
+
+
+def test_cd_in_one_branch_makes_the_directory_unknown_after_fi() -> None:
+    script = "if [ -d app ]; then\n  cd app\nfi\ncargo build\n"
+    (build,) = [c for c in walk_script(script, {}) if c.kind == "command"]
+    assert build.cwd is None
+    assert build.cwd_note is not None and "only some paths" in build.cwd_note
+
+
+def test_command_substitution_closes_on_its_line() -> None:
+    script = "VERSION=$(git describe)\ncargo build -p a\ncd $(dirname $0) && cargo build -p b\n"
+    builds = [c for c in walk_script(script, {}) if c.kind == "command"]
+    assert [words(b) for b in builds] == [
+        ["cargo", "build", "-p", "a"],
+        ["cargo", "build", "-p", "b"],
+    ]
+    assert builds[0].first_line == 1
+    assert builds[1].cwd is None

@@ -25,6 +25,7 @@ class Crate:
     # dependency name -> TOML inline table body, e.g. 'path = "../heph"'
     deps: Mapping[str, str] = field(default_factory=dict)
     features: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    extra: str = ""  # more manifest text, e.g. `[target.'cfg(...)'.dependencies]`
 
 
 def _manifest(crate: Crate) -> str:
@@ -40,7 +41,7 @@ def _manifest(crate: Crate) -> str:
         lines += [f"{k} = {list(v)!r}".replace("'", '"') for k, v in crate.features.items()]
     lines += ["", "[dependencies]"]
     lines += [f"{name} = {{ {body} }}" for name, body in crate.deps.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + crate.extra
 
 
 def write_crate(directory: Path, crate: Crate) -> None:
@@ -160,3 +161,32 @@ def write_workflow(root: Path, text: str, name: str = "release.yml") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def bins_shape() -> list[Crate]:
+    """One package `app` with three binaries and a lib, like a server and its tools."""
+    return [Crate("app", bins=("server", "worker", "admin"))]
+
+
+def apple_shape() -> list[Crate]:
+    """A package `app` whose dependency gets a feature only on iOS."""
+    return [
+        Crate(
+            "app",
+            bins=("app",),
+            deps={"fakedep": 'path = "../vendor/fakedep"'},
+            extra=(
+                "\n[target.'cfg(target_os = \"ios\")'.dependencies]\n"
+                'fakedep = { path = "../vendor/fakedep", features = ["signal"] }\n'
+            ),
+        ),
+        Crate("tool", bins=("tool",)),
+    ]
+
+
+# Workspaces the corpus cases (tests/suggest/corpus/*/expected.toml) name.
+SHAPES = {
+    "heph": lambda: (heph_shape(), [fakedep()]),
+    "bins": lambda: (bins_shape(), []),
+    "apple": lambda: (apple_shape(), [fakedep()]),
+}
