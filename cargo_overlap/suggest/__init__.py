@@ -197,7 +197,9 @@ def suggest(
         skipped += not_read
         shown.append(display)
     if commands:
-        jobs.append(command_strings_job(commands, cwd))
+        # Commands given with -c run where the user stands, unless --manifest-path names a
+        # workspace elsewhere: then they run from its root, as its CI would.
+        jobs.append(command_strings_job(commands, cwd if cwd.is_relative_to(root) else root))
     report = Planner(WorkspaceCache(workspace), verify=verify).report(jobs)
     return replace(report, skipped=(*skipped, *report.skipped), sources=tuple(shown))
 

@@ -11,6 +11,7 @@ from cargo_overlap.suggest import (
     EQUIVALENT,
     SuggestError,
     Suggestion,
+    suggest,
     suggest_for_workspace,
 )
 from tests.suggest.workspaces import Crate, write_workflow, write_workspace
@@ -76,3 +77,22 @@ def test_workspace_in_a_subdirectory_of_the_repository(tmp_path: Path) -> None:
     assert suggestion.verdict == EQUIVALENT
     # Verification resolved into a scratch lock file, never into the workspace.
     assert not (root / "Cargo.lock").exists()
+
+
+def test_commands_run_from_the_manifest_workspace_when_called_from_elsewhere(
+    reference_workspace: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    report = suggest(
+        commands=[
+            "cargo build --release -p heph --bin heph",
+            "cargo build --release -p plugin-go-cdylib",
+        ],
+        manifest_path=reference_workspace / "Cargo.toml",
+        cwd=elsewhere,
+    )
+    assert not report.skipped
+    assert [s.combined for s in report.suggestions] == [
+        "cargo build --release --bin heph --lib -p heph -p plugin-go-cdylib"
+    ]
