@@ -225,7 +225,20 @@ def run(ns: argparse.Namespace) -> int:
     events = read_events(paths[0])
     graph = _with_hit_time(graph_from_model(RunModel.from_events(events)), ns.hit_time)
     load = calibrate(graph, ns.codegen_width)
-    pred = predict(
+    pred = _predict(ns, graph, strategy, load)
+    cost = graph.start_cost if ns.start_cost is None else ns.start_cost
+    if ns.json:
+        sys.stdout.write(json.dumps(simulate_json(graph, load, pred, cost)) + "\n")
+    else:
+        sys.stdout.write(simulate_text(graph, load, pred, cost))
+    return 0
+
+
+def _predict(
+    ns: argparse.Namespace, graph: SimGraph, strategy: Strategy, load: float
+) -> Prediction:
+    """The prediction for ``graph`` with the command line's model settings."""
+    return predict(
         graph,
         strategy,
         jobs=ns.jobs,
@@ -235,12 +248,6 @@ def run(ns: argparse.Namespace) -> int:
         codegen_width=ns.codegen_width,
         scale=load,
     )
-    cost = graph.start_cost if ns.start_cost is None else ns.start_cost
-    if ns.json:
-        sys.stdout.write(json.dumps(simulate_json(graph, load, pred, cost)) + "\n")
-    else:
-        sys.stdout.write(simulate_text(graph, load, pred, cost))
-    return 0
 
 
 def run_pipeline(ns: argparse.Namespace, paths: list[Path], strategy: Strategy) -> int:
@@ -260,16 +267,7 @@ def run_pipeline(ns: argparse.Namespace, paths: list[Path], strategy: Strategy) 
     loads = [calibrate(g, ns.codegen_width) for g in graphs]
     graph = _with_hit_time(merge_graphs(graphs), ns.hit_time)
     load = merged_load(graphs, loads)
-    pred = predict(
-        graph,
-        strategy,
-        jobs=ns.jobs,
-        cache=ns.cache,
-        job_overhead=ns.job_overhead,
-        start_cost=ns.start_cost,
-        codegen_width=ns.codegen_width,
-        scale=load,
-    )
+    pred = _predict(ns, graph, strategy, load)
     cost = graph.start_cost if ns.start_cost is None else ns.start_cost
     if ns.json:
         doc = simulate_json(graph, load, pred, cost)
