@@ -22,13 +22,13 @@ from __future__ import annotations
 import os
 import zlib
 
+from cargo_overlap.capture.run_dir import RUN_DIR_ENV as RUN_DIR_ENV
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-# Where the wrapper finds its run directory (shim.rs reads the same name).
-RUN_DIR_ENV = "COVERLAP_RUN_DIR"
 _SOURCE = os.path.join(os.path.dirname(__file__), "shim", "shim.rs")
 # The wrapper's front without the C library (see front.rs), beside the shim when it builds.
 _FRONT_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "front.rs")
