@@ -1,17 +1,20 @@
 """Compile the rustc wrapper shim once and cache it.
 
-A Python wrapper costs 20-40 ms of interpreter start-up per rustc call; the shim is a
-std-only Rust program (shim/shim.rs) that starts in about a millisecond. It is compiled on
+A Python wrapper would cost an interpreter's start-up per rustc call; the shim is a
+std-only Rust program (shim/shim.rs) that starts in a fraction of that (BENCHMARKS.md,
+"Capture costs", has both). It is compiled on
 first use with the machine's rustc and cached under the user's cache directory, keyed by
 the source and the machine, so a new version of the shim is compiled again.
 
 It is linked statically where the C library allows it (glibc's static-pie): a build
 executes it once per rustc call and once per link, and the dynamic loader's relocations
-were measured at about 0.4 ms of CPU per start, half of what the whole start costs.
+cost CPU at every start (an empty program, dynamic against static: BENCHMARKS.md,
+"Capture costs").
 
 On x86_64 Linux a second program, the front (shim/front.rs), is what cargo runs: it does
 the common case (a unit that links nothing) without the C library, whose start-up alone
-was ~1 ms per process on the virtual machines here, and execs the shim for the rest.
+costs more than the front's whole run on a virtual machine (see front.rs), and execs the
+shim for the rest.
 
 Finding the cached shim (:func:`cached_shim`) runs before cargo starts, on ``os`` alone;
 ``pathlib``, ``tempfile`` and ``subprocess`` are imported only to compile it.
@@ -29,9 +32,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "shim.rs")
+_SHIM_DIR = os.path.join(os.path.dirname(__file__), "shim")
+_SOURCE = os.path.join(_SHIM_DIR, "shim.rs")
 # The wrapper's front without the C library (see front.rs), beside the shim when it builds.
-_FRONT_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "front.rs")
+_FRONT_SOURCE = os.path.join(_SHIM_DIR, "front.rs")
+# What both include (`#[path = "common.rs"]`), so it is copied beside them to compile.
+_COMMON_SOURCE = os.path.join(_SHIM_DIR, "common.rs")
 FRONT_NAME = "cargo-overlap-front"
 
 
@@ -42,7 +48,7 @@ class ShimBuildError(Exception):
 def shim_source() -> bytes:
     """The shim's Rust source as shipped in the package."""
     # Read beside this module, not through importlib.resources: this runs before cargo
-    # starts, and importing that machinery costs about 10 ms there.
+    # starts, and importing that machinery costs start-up time there.
     with open(_SOURCE, "rb") as f:
         return f.read()
 
@@ -50,6 +56,12 @@ def shim_source() -> bytes:
 def front_source() -> bytes:
     """The front's Rust source as shipped in the package."""
     with open(_FRONT_SOURCE, "rb") as f:
+        return f.read()
+
+
+def common_source() -> bytes:
+    """The Rust source the shim and the front both include."""
+    with open(_COMMON_SOURCE, "rb") as f:
         return f.read()
 
 
@@ -76,7 +88,7 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
 
 def _shim_path(env: Mapping[str, str]) -> str:
     """Where the shim for this source and machine is cached (it may not exist yet)."""
-    source = shim_source() + b"\0" + front_source()
+    source = shim_source() + b"\0" + front_source() + b"\0" + common_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
     key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
@@ -114,6 +126,7 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         src = Path(tmp) / "shim.rs"
         src.write_bytes(shim_source())
+        (Path(tmp) / "common.rs").write_bytes(common_source())
         out = Path(tmp) / "shim"
         base = [
             "rustc",
