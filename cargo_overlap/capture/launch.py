@@ -3,9 +3,9 @@ cargo's command line and environment), then cargo itself, and while cargo starts
 phases mode, once `rustc -vV` has said whether the toolchain is a nightly.
 
 Standard library only, and no event loop: ``cargo-overlap build --json`` starts cargo
-from here before it imports asyncio, anyio or the event model. Those imports take about
-200 ms on a small machine, which then overlap with cargo's own start-up instead of
-delaying it; on a cold build of tiny crates that was half of the tool's wall overhead.
+from here before it imports asyncio, anyio or the event model. Those imports, the
+largest part of the tool's start-up (BENCHMARKS.md, "Capture costs"), then overlap with
+cargo's own start-up instead of delaying it.
 That is why cargo is spawned with ``subprocess.Popen`` and not ``anyio.open_process``,
 which needs the running event loop. Everything after the spawn is on anyio: the runner
 (:func:`cargo_overlap.capture.runner.watch_build`) reads the build and, if need be,
@@ -78,7 +78,7 @@ class PhasesUnavailable(Exception):
 
 
 # The types made before cargo starts are plain classes: NamedTuple or dataclasses would
-# import typing (about 4 ms here) or dataclasses and inspect (about 25 ms) first.
+# import typing or dataclasses and inspect first (BENCHMARKS.md, "Capture costs").
 
 
 class BuildRequest:
@@ -259,8 +259,9 @@ class _Decision:
     and laid out in the run directory, ending with the ``decided`` file the shims wait for.
 
     ``in_background``, that happens on a thread while cargo starts up and the caller
-    imports what it watches the build with (the event loop, the event model): the ~30 ms
-    the probe takes then delay neither. Otherwise it happens in :meth:`plan`.
+    imports what it watches the build with (the event loop, the event model): the time
+    the probe takes (BENCHMARKS.md, "Capture costs") then delays neither. Otherwise it
+    happens in :meth:`plan`.
     """
 
     def __init__(

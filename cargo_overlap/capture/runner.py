@@ -29,8 +29,8 @@ async def _watch_fd(fd: int, on_readable: Callable[[], bool]) -> None:
     """Call ``on_readable`` each time ``fd`` can be read, until it returns False.
 
     Every datagram a unit's shim sends and nearly every line cargo writes is a wake-up.
-    anyio's ``wait_readable`` adds and removes an epoll watch on each, measured at about
-    three times the CPU of a watch kept for the whole run (bench/orchestrator_bench.py),
+    anyio's ``wait_readable`` adds and removes an epoll watch on each, several times the
+    CPU of a watch kept for the whole run (bench/orchestrator_bench.py, BENCHMARKS.md),
     CPU taken from rustc on a busy machine: on asyncio the watch is kept.
     """
     try:

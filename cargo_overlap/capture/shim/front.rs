@@ -2,10 +2,10 @@
 //
 // Why: every process linked with glibc spends its first moments in glibc's start-up, which
 // asks the CPU about its caches with the `cpuid` instruction dozens of times. On a virtual
-// machine each `cpuid` traps to the hypervisor: measured at ~12 us each on the CI machines
-// here, ~1 ms for an empty glibc program, against ~0.05 ms for this one. The wrapper runs
-// once per rustc call, so that millisecond, paid on top of rustc's own, was most of what
-// the shim cost a build.
+// machine each `cpuid` traps to the hypervisor, and an empty glibc program's start costs
+// many times this whole program's run (BENCHMARKS.md, "Capture costs"). The wrapper runs
+// once per rustc call, so that start, paid on top of rustc's own, was most of what the
+// shim cost a build.
 //
 // What it does itself: the units that link nothing (rlibs, the bulk of a build) on a stable
 // toolchain without a user wrapper. It runs rustc with stderr on a pipe, relays rustc's
