@@ -25,18 +25,19 @@ from cargo_overlap.capture.run_dir import (
     CHAIN,
     DECIDED,
     LINKER_DIR,
+    NESTED,
     SCCACHE_SERVER,
     SECTIONS,
     bind_events_socket,
-    private_dir,
-    remove_tree,
+    owned_dir,
+    release,
+    remove_stale,
     touch,
 )
 from cargo_overlap.capture.shim_build import (
     FRONT_NAME,
     ShimBuildError,
-    cached_shim,
-    ensure_shim,
+    shim_for_run,
     wrapper_env,
 )
 from cargo_overlap.capture.toolchain import (
@@ -69,12 +70,30 @@ __all__ = [
     "LaunchedBuild",
     "PhasesChoice",
     "PhasesUnavailable",
+    "WorkingDirectoryGone",
     "launch",
 ]
 
 
 class PhasesUnavailable(Exception):
     """The phases mode asked for cannot work with this toolchain; one-line message."""
+
+
+class WorkingDirectoryGone(Exception):
+    """The directory to build in does not exist (deleted meanwhile); one-line message."""
+
+
+def working_directory(cwd: str | os.PathLike[str] | None = None) -> str:
+    """``cwd`` made absolute, else this process's working directory; raises
+    :class:`WorkingDirectoryGone` when it is not there."""
+    try:
+        path = os.path.realpath(cwd) if cwd is not None else os.getcwd()
+    except FileNotFoundError:
+        path = None
+    if path is None or not os.path.isdir(path):
+        shown = "the working directory" if cwd is None else f"working directory {cwd}"
+        raise WorkingDirectoryGone(f"{shown} does not exist (deleted?)")
+    return path
 
 
 # The types made before cargo starts are plain classes: NamedTuple or dataclasses would
@@ -156,9 +175,14 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
     jobs = jobs_from(request.cargo_args, env)
     chain = user_rustc_wrapper(cwd, env)
     new_env = dict(env)
+    if "CARGO_CFG_TARGET_ARCH" in env:
+        # run by a build script: the CARGO_CFG_* every unit inherits are not a probe's
+        touch(os.path.join(run_dir, NESTED))
     try:
-        shim = cached_shim(env) or str(ensure_shim(env))
         # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
+        shim, refused = shim_for_run(env, os.path.join(run_dir, "shim-cache"))
+        if refused:
+            notes.append(refused)
         shim_env = wrapper_env(shim, run_dir)
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
@@ -294,6 +318,8 @@ class _Decision:
         try:
             self._plan = _decide(self._request, self._prepared, self._probe, self._run_dir)
             touch(os.path.join(self._run_dir, DECIDED))
+            # off cargo's path, while it starts up: what killed runs left behind
+            remove_stale(os.path.dirname(self._run_dir))
         except BaseException as exc:  # raised where the plan is asked for
             self._error = exc
 
@@ -330,6 +356,7 @@ class LaunchedBuild:
         process: subprocess.Popen[bytes],
         sock: socket.socket,
         run_dir: Path,
+        lock_fd: int,
     ) -> None:
         self.request = request
         self._decision = decision
@@ -339,6 +366,7 @@ class LaunchedBuild:
         self.process = process
         self.sock = sock
         self.run_dir = run_dir
+        self._lock_fd = lock_fd
         # A pidfd says when cargo exits without a thread blocked in waitpid (Linux 5.3+).
         self.pidfd: int | None = None
         self._closed = False
@@ -377,14 +405,15 @@ class LaunchedBuild:
             if self.pidfd is not None:
                 os.close(self.pidfd)
             self.sock.close()
-            remove_tree(str(self.run_dir))
+            release(str(self.run_dir), self._lock_fd)
 
 
 def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     """Plan the build and start cargo in a session of its own, its stdout (and with
     ``pipe_stderr`` its stderr) on non-blocking pipes for the runner to read.
 
-    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable`, and then nothing it
+    Raises :class:`CargoNotFound`, :class:`PhasesUnavailable` and
+    :class:`WorkingDirectoryGone`, and then nothing it
     started runs: only the probe's answer (`cargo -V`, `rustc -vV`) can make them come
     after the spawn, and cargo is then ended first. The caller owns the result and must
     :meth:`~LaunchedBuild.close` it.
@@ -394,12 +423,10 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     cold build of small crates, every millisecond before cargo starts is one of wall time.
     """
     env = dict(os.environ if request.env is None else request.env)
-    cwd = os.path.realpath(request.cwd) if request.cwd is not None else os.getcwd()
-    if not os.path.isdir(cwd):
-        raise CargoNotFound(f"working directory {cwd} does not exist")
+    cwd = working_directory(request.cwd)
     t0_ns = time.time_ns()
-    # made 0700: the socket and links are the user's alone
-    run_dir = private_dir(env)
+    # made 0700: the socket and links are the user's alone; locked while this runs
+    run_dir, lock_fd = owned_dir(env)
     sock: socket.socket | None = None
     process: subprocess.Popen[bytes] | None = None
     decision: _Decision | None = None
@@ -430,7 +457,7 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         from pathlib import Path
 
         launched = LaunchedBuild(
-            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir)
+            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir), lock_fd
         )
         for stream in (process.stdout, process.stderr):
             if stream is not None:
@@ -448,6 +475,6 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         finally:
             if sock is not None:
                 sock.close()
-            remove_tree(run_dir)
+            release(run_dir, lock_fd)
         raise
     return launched

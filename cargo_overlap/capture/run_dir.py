@@ -25,7 +25,10 @@ __all__ = [
     "SCCACHE_SERVER",
     "SECTIONS",
     "bind_events_socket",
+    "owned_dir",
     "private_dir",
+    "release",
+    "remove_stale",
     "remove_tree",
     "touch",
 ]
@@ -46,6 +49,9 @@ LINKER_DIR = "linker"
 SCCACHE_SERVER = "sccache-server"
 # Made by the shim itself: shadows of a linker named by an absolute path.
 LINKER_ABS_DIR = "linker-abs"
+# Present when the tool itself runs inside a build script (a nested run): the CARGO_CFG_*
+# its units see are then its own environment's, not a sign of a build-script probe.
+NESTED = "nested"
 
 # Every name above, as shim/common.rs must spell them too.
 SHIM_NAMES = {
@@ -57,18 +63,24 @@ SHIM_NAMES = {
     "LINKER_DIR": LINKER_DIR,
     "SCCACHE_SERVER": SCCACHE_SERVER,
     "LINKER_ABS_DIR": LINKER_ABS_DIR,
+    "NESTED": NESTED,
 }
 
 PREFIX = "cargo-overlap-"
 
 
-def private_dir(env: Mapping[str, str], prefix: str = PREFIX) -> str:
-    """A new directory only this user can enter (0700), in the temporary directory
-    ``tempfile`` would choose ($TMPDIR, $TEMP, $TMP, then the usual places): what
-    ``tempfile.mkdtemp`` makes, without importing tempfile (and with it shutil and random)
-    before cargo starts."""
-    places = [env.get(var) for var in ("TMPDIR", "TEMP", "TMP")]
-    places += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
+def private_dir(env: Mapping[str, str], prefix: str = PREFIX, parent: str | None = None) -> str:
+    """A new directory only this user can enter (0700), in ``parent`` or else the
+    temporary directory ``tempfile`` would choose ($TMPDIR, $TEMP, $TMP, then the usual
+    places): what ``tempfile.mkdtemp`` makes, without importing tempfile (and with it
+    shutil and random) before cargo starts."""
+    if parent is not None:
+        places: list[str | None] = [parent]
+    else:
+        places = [env.get(var) for var in ("TMPDIR", "TEMP", "TMP")]
+        places += ["/tmp", "/var/tmp", "/usr/tmp"]
+        with suppress(OSError):  # a working directory deleted meanwhile
+            places.append(os.getcwd())
     failure: OSError | None = None
     for place in places:
         if not place:
@@ -133,3 +145,85 @@ def remove_tree(path: str) -> None:
                 except OSError:
                     pass
         os.rmdir(path)
+
+
+# ---- the owner's lock --------------------------------------------------------------------------
+
+# Locked (a POSIX record lock, `lockf`) by the process that made the directory, for as long
+# as it uses it. A shim waiting for `decided`, and a later run looking for what killed runs
+# left behind, know that the owner is gone when nobody holds it: the kernel drops the lock
+# when its process dies, however it dies. A record lock rather than flock: `os` has it,
+# and nothing else may be imported before cargo starts.
+OWNER_LOCK = "owner.lock"
+SHIM_NAMES["OWNER_LOCK"] = OWNER_LOCK
+# The directories this process owns: a record lock does not keep its own process out, so
+# the stale-directory sweep must skip them by name.
+_OWNED: set[str] = set()
+
+
+def owned_dir(
+    env: Mapping[str, str], prefix: str = PREFIX, parent: str | None = None
+) -> tuple[str, int]:
+    """A new private directory (see :func:`private_dir`) and the descriptor of its owner's
+    lock, which the caller keeps open while it uses the directory and gives to
+    :func:`release` when done."""
+    path = private_dir(env, prefix, parent)
+    # Made under another name and renamed into place once locked: an `owner.lock` that
+    # can be locked is always a dead owner's.
+    tmp = os.path.join(path, f".{OWNER_LOCK}")
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.lockf(fd, os.F_TLOCK, 0)
+            os.rename(tmp, os.path.join(path, OWNER_LOCK))
+        except BaseException:
+            os.close(fd)
+            raise
+    except BaseException:
+        remove_tree(path)
+        raise
+    _OWNED.add(path)
+    return path, fd
+
+
+def release(path: str, lock_fd: int) -> None:
+    """Remove a directory made by :func:`owned_dir`, then let go of its lock."""
+    try:
+        remove_tree(path)
+    finally:
+        _OWNED.discard(path)
+        os.close(lock_fd)
+
+
+def remove_stale(parent: str, prefix: str = PREFIX) -> list[str]:
+    """Remove the directories ``prefix*`` in ``parent`` that a process gone without
+    cleaning up (killed) left: this user's, with an owner's lock nobody holds. Returns
+    what it removed."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    uid = os.geteuid()
+    for entry in entries:
+        if not entry.name.startswith(prefix) or entry.path in _OWNED:
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != uid:
+                continue
+            fd = os.open(
+                os.path.join(entry.path, OWNER_LOCK), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+            )
+        except OSError:
+            continue  # no owner's lock: not made by a run that takes one, or being made
+        try:
+            os.lockf(fd, os.F_TLOCK, 0)
+        except OSError:
+            os.close(fd)
+            continue  # its owner runs
+        try:
+            remove_tree(entry.path)
+            removed.append(entry.path)
+        finally:
+            os.close(fd)
+    return removed

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import os
 import zlib
+from contextlib import suppress
 
+from cargo_overlap.capture import trust
+from cargo_overlap.capture.run_dir import OWNER_LOCK
 from cargo_overlap.capture.run_dir import RUN_DIR_ENV as RUN_DIR_ENV
 
 TYPE_CHECKING = False
@@ -39,6 +42,7 @@ _FRONT_SOURCE = os.path.join(_SHIM_DIR, "front.rs")
 # What both include (`#[path = "common.rs"]`), so it is copied beside them to compile.
 _COMMON_SOURCE = os.path.join(_SHIM_DIR, "common.rs")
 FRONT_NAME = "cargo-overlap-front"
+SHIM_NAME = "cargo-overlap-shim"
 
 
 class ShimBuildError(Exception):
@@ -86,81 +90,127 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
 
 
-def _shim_path(env: Mapping[str, str]) -> str:
-    """Where the shim for this source and machine is cached (it may not exist yet)."""
+def _entry_dir(env: Mapping[str, str], root: str | None = None) -> str:
+    """The cache entry for this source and machine (it may not exist yet), in ``root`` or
+    the user's cache."""
     source = shim_source() + b"\0" + front_source() + b"\0" + common_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
     key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
     key_hex = f"{len(source):x}-{key:08x}"
-    return os.path.join(_cache_root(env), f"shim-{key_hex}", "cargo-overlap-shim")
+    return os.path.join(root or _cache_root(env), f"shim-{key_hex}")
+
+
+def _shim_path(env: Mapping[str, str], root: str | None = None) -> str:
+    """Where the shim for this source and machine is cached (it may not exist yet)."""
+    return os.path.join(_entry_dir(env, root), SHIM_NAME)
 
 
 def cached_shim(env: Mapping[str, str]) -> str | None:
-    """Path of the compiled shim if this source has one already, else None."""
+    """Path of the compiled shim if the user's cache has one for this source that can be
+    trusted (see :func:`shim_for_run`), else None."""
     target = _shim_path(env)
-    return target if _built(target) else None
+    root = _cache_root(env)
+    if trust.chain_problem(root) is not None:
+        return None
+    return target if trust.entry_problem(os.path.dirname(target)) is None else None
 
 
-def _built(target: str) -> bool:
-    return os.path.isfile(target) and os.access(target, os.X_OK)
+def shim_for_run(env: Mapping[str, str], private_root: str) -> tuple[str, str | None]:
+    """The shim to run and, when the user's cache could not be used, why, in one line.
+
+    The cache is used when it is the user's alone (:mod:`cargo_overlap.capture.trust`) and
+    its shim is the one built there; otherwise, or where the cache cannot be written (a
+    read-only home), the shim is built in ``private_root``, a directory of this run's.
+    Raises :class:`ShimBuildError` when the shim cannot be compiled at all.
+    """
+    root = _cache_root(env)
+    problem = trust.chain_problem(root)
+    if problem is None:
+        entry = _entry_dir(env)
+        problem = trust.entry_problem(entry)
+        if problem is None:
+            return os.path.join(entry, SHIM_NAME), None
+        if problem == trust.MISSING:
+            try:
+                return str(ensure_shim(env)), None
+            except OSError as exc:
+                problem = f"cannot write there ({exc.strerror or exc})"
+    note = f"not using the shim cache {root}: {problem}; the shim is built for this run alone"
+    return str(ensure_shim(env, private_root)), note
 
 
-def ensure_shim(env: Mapping[str, str]) -> Path:
-    """Path of the compiled shim, building it if this source has none yet.
+def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
+    """Path of the compiled shim, building it if this source has none yet (in ``root``,
+    else the user's cache).
 
     The cache key is the source and the machine: a compiled shim is a standalone program
     that keeps working across Rust upgrades, so no rustc is asked anything when it exists.
+    A new entry is built in a directory of its own beside it, with a record of what was
+    built (:func:`cargo_overlap.capture.trust.record`), and renamed into place whole.
+    Raises :class:`ShimBuildError`, and OSError where the cache cannot be written.
     """
-    import subprocess
-    import tempfile
     from pathlib import Path
 
-    path = _shim_path(env)
-    target = Path(path)
-    if _built(path):
-        return target
-    root = target.parent.parent
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target.parent.mkdir(exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        src = Path(tmp) / "shim.rs"
-        src.write_bytes(shim_source())
-        (Path(tmp) / "common.rs").write_bytes(common_source())
-        out = Path(tmp) / "shim"
-        base = [
-            "rustc",
-            "--edition=2021",
-            "-O",
-            "-C",
-            "panic=abort",
-            "-C",
-            "strip=symbols",
-            "--crate-name",
-            "cargo_overlap_shim",
-            str(src),
-            "-o",
-            str(out),
-        ]
-        # Static first; where the C library has no static form (macOS, or glibc
-        # without libc.a), the ordinary dynamic build.
-        for cmd in ([*base, "-C", "target-feature=+crt-static"], base):
-            try:
-                proc = subprocess.run(
-                    cmd, env=_clean_env(env), capture_output=True, text=True, check=False
-                )
-            except OSError as exc:
-                raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
-            if proc.returncode == 0:
-                break
-        if proc.returncode != 0:
-            first = (proc.stderr.strip().splitlines() or ["no output"])[0]
-            raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
-        # The front first: the shim's arrival is what says the cache entry is complete.
-        _build_front(Path(tmp), target.parent / FRONT_NAME, env)
-        # rename() is atomic: concurrent first runs both succeed with one complete binary.
-        os.replace(out, target)
-    return target
+    from cargo_overlap.capture.run_dir import owned_dir, release, remove_stale, remove_tree
+
+    entry = _entry_dir(env, root)
+    if trust.entry_problem(entry) is None:
+        return Path(entry, SHIM_NAME)
+    parent = os.path.dirname(entry)
+    os.makedirs(parent, mode=0o700, exist_ok=True)
+    # what a first run killed while it compiled left behind
+    remove_stale(parent, _BUILDING)
+    building, lock = owned_dir({}, _BUILDING, parent=parent)
+    try:
+        _compile(Path(building), env)
+        trust.record(building, [SHIM_NAME, FRONT_NAME])
+        os.unlink(os.path.join(building, OWNER_LOCK))
+        try:
+            os.rename(building, entry)
+        except OSError:
+            # Another first run was quicker (its entry stands), or an older one left an
+            # incomplete entry, which goes.
+            if trust.entry_problem(entry) is not None:
+                remove_tree(entry)
+                os.rename(building, entry)
+    finally:
+        release(building, lock)
+    return Path(entry, SHIM_NAME)
+
+
+# The directories new cache entries are built in, beside them.
+_BUILDING = ".building-"
+
+
+def _compile(tmp: Path, env: Mapping[str, str]) -> None:
+    """Compile the shim, and the front where it can be, into ``tmp``, leaving only them."""
+    import subprocess
+
+    src = tmp / "shim.rs"
+    src.write_bytes(shim_source())
+    (tmp / "common.rs").write_bytes(common_source())
+    out = tmp / SHIM_NAME
+    base = ["rustc", "--edition=2021", "-O", "-C", "panic=abort", "-C", "strip=symbols"]
+    base += ["--crate-name", "cargo_overlap_shim", str(src), "-o", str(out)]
+    # Static first; where the C library has no static form (macOS, or glibc without
+    # libc.a), the ordinary dynamic build.
+    for cmd in ([*base, "-C", "target-feature=+crt-static"], base):
+        try:
+            proc = subprocess.run(
+                cmd, env=_clean_env(env), capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
+        if proc.returncode == 0:
+            break
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
+    _build_front(tmp, tmp / FRONT_NAME, env)
+    for name in ("shim.rs", "front.rs", "common.rs", "front"):
+        with suppress(FileNotFoundError):
+            os.unlink(tmp / name)
 
 
 def _build_front(tmp: Path, target: Path, env: Mapping[str, str]) -> None:

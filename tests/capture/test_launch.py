@@ -130,7 +130,7 @@ def test_cargo_starts_before_the_probe_answers_and_units_wait_for_the_decision(
     try:
         assert build.plan.phases == "stable"
         laid_out = sorted(p.name for p in build.run_dir.iterdir())
-        assert laid_out == ["decided", "events.sock", "linker"]
+        assert laid_out == ["decided", "events.sock", "linker", "owner.lock"]
         assert build.process.wait(timeout=30) == 0
         at_cargo_start = seen.read_text().split()
         # cargo had its wrapper from the start, but not yet the decision

@@ -18,6 +18,8 @@ pub const SECTIONS: &str = "sections";
 pub const LINKER_DIR: &str = "linker";
 pub const SCCACHE_SERVER: &str = "sccache-server";
 pub const LINKER_ABS_DIR: &str = "linker-abs";
+pub const NESTED: &str = "nested";
+pub const OWNER_LOCK: &str = "owner.lock";
 
 // What the wrapper tells rustc of a unit that links, for the linker shim.
 pub const SOCK_ENV: &str = "COVERLAP_SOCK";
@@ -40,16 +42,20 @@ pub const DECISION_WAIT_MS: u32 = 30_000;
 pub trait RunDir {
     // Whether `name` exists in the run directory (`""`: the run directory itself).
     fn has(&self, name: &str) -> bool;
+    // Whether nobody holds OWNER_LOCK (a POSIX record lock) any more: the tool that made
+    // the run directory is gone, however it ended. False when there is no such lock.
+    fn owner_gone(&self) -> bool;
     fn sleep_ms(&self, ms: u32);
 }
 
 // The tool starts cargo before it knows whether rustc is a nightly (its `rustc -vV` runs
 // while cargo starts up) and writes `decided` once the phases mode is laid out in the run
 // directory. cargo's first unit nearly always comes later; one that does not waits here.
-// No run directory (the tool has finished) or no decision in time: go on.
+// No run directory (the tool has finished), a tool gone (killed before it decided) or no
+// decision in time: go on at once, the unit is built either way.
 pub fn await_decision(dir: &impl RunDir) {
     for _ in 0..DECISION_WAIT_MS {
-        if dir.has(DECIDED) || !dir.has("") {
+        if dir.has(DECIDED) || !dir.has("") || dir.owner_gone() {
             return;
         }
         dir.sleep_ms(1);
@@ -530,20 +536,33 @@ mod tests {
 
     struct Dir {
         decided_after: std::cell::Cell<u32>,
+        owner_gone_after: std::cell::Cell<u32>,
     }
     impl RunDir for Dir {
         fn has(&self, name: &str) -> bool {
             name != DECIDED || self.decided_after.get() == 0
         }
+        fn owner_gone(&self) -> bool {
+            self.owner_gone_after.get() == 0
+        }
         fn sleep_ms(&self, _ms: u32) {
-            self.decided_after.set(self.decided_after.get() - 1);
+            self.decided_after.set(self.decided_after.get().saturating_sub(1));
+            self.owner_gone_after.set(self.owner_gone_after.get().saturating_sub(1));
         }
     }
 
     #[test]
     fn a_unit_waits_for_the_decision() {
-        let dir = Dir { decided_after: std::cell::Cell::new(5) };
+        let dir = Dir { decided_after: std::cell::Cell::new(5), owner_gone_after: std::cell::Cell::new(u32::MAX) };
         await_decision(&dir);
         assert_eq!(dir.decided_after.get(), 0);
+    }
+
+    #[test]
+    fn a_unit_stops_waiting_once_the_tool_is_gone() {
+        let dir = Dir { decided_after: std::cell::Cell::new(u32::MAX), owner_gone_after: std::cell::Cell::new(3) };
+        await_decision(&dir);
+        assert_eq!(dir.owner_gone_after.get(), 0);
+        assert_eq!(dir.decided_after.get(), u32::MAX - 3);
     }
 }

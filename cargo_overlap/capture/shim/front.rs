@@ -28,8 +28,8 @@ mod common;
 
 use common::{
     await_decision, crate_types, is_cargo_unit, is_reported, line_message, lost_message, start_message, Batch,
-    Notices, Out, RunDir, Sender, BATCH_LIMIT, CHAIN, EVENTS_SOCKET, RUN_DIR_ENV, SECTIONS, SHIM_NAME, START_VARS,
-    USAGE,
+    Notices, Out, RunDir, Sender, BATCH_LIMIT, CHAIN, EVENTS_SOCKET, NESTED, OWNER_LOCK, RUN_DIR_ENV, SECTIONS,
+    SHIM_NAME, START_VARS, USAGE,
 };
 
 global_asm!(
@@ -47,6 +47,7 @@ global_asm!(
 
 const SYS_READ: usize = 0;
 const SYS_WRITE: usize = 1;
+const SYS_OPEN: usize = 2;
 const SYS_CLOSE: usize = 3;
 const SYS_POLL: usize = 7;
 const SYS_RT_SIGACTION: usize = 13;
@@ -54,6 +55,7 @@ const SYS_ACCESS: usize = 21;
 const SYS_DUP2: usize = 33;
 const SYS_NANOSLEEP: usize = 35;
 const SYS_GETPID: usize = 39;
+const SYS_FCNTL: usize = 72;
 const SYS_SOCKET: usize = 41;
 const SYS_SENDTO: usize = 44;
 const SYS_FORK: usize = 57;
@@ -72,6 +74,8 @@ const EACCES: isize = 13;
 const ENOTDIR: isize = 20;
 const ENAMETOOLONG: isize = 36;
 const O_CLOEXEC: usize = 0o2000000;
+const F_GETLK: usize = 5;
+const F_UNLCK: i16 = 2;
 const SIGPIPE: usize = 13;
 const SIG_DFL: usize = 0;
 const SIG_IGN: usize = 1;
@@ -559,6 +563,22 @@ impl RunDir for Dir<'_> {
             exists(join(self.0, name.as_bytes()).bytes())
         }
     }
+    fn owner_gone(&self) -> bool {
+        let mut path = join(self.0, OWNER_LOCK.as_bytes());
+        let Some(c) = path.cstr() else { return false };
+        let fd = sys(SYS_OPEN, c as usize, O_CLOEXEC, 0); // O_RDONLY
+        if fd < 0 {
+            return false; // a run directory without the lock: wait as before
+        }
+        // struct flock: l_type and l_whence (i16), l_start and l_len (i64), l_pid (i32);
+        // zeroed, it asks about a read lock (F_RDLCK is 0) of the whole file
+        let mut lock = [0i64; 4];
+        let r = sys(SYS_FCNTL, fd as usize, F_GETLK, lock.as_mut_ptr() as usize);
+        sys(SYS_CLOSE, fd as usize, 0, 0);
+        // F_GETLK writes F_UNLCK into l_type, the low half of the first word, when
+        // nobody's lock would stand in the way
+        r == 0 && lock[0] as i16 == F_UNLCK
+    }
     fn sleep_ms(&self, ms: u32) {
         sleep_ms(ms as u64)
     }
@@ -585,11 +605,12 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     if dir.has(CHAIN) {
         delegate(&a, &env);
     }
-    let unit = is_cargo_unit(
-        env.get(b"CARGO_CRATE_NAME").is_some(),
-        env.get(b"CARGO_CFG_TARGET_ARCH").is_some(),
-        a.rustc(),
-    );
+    let cfg = env.get(b"CARGO_CFG_TARGET_ARCH").is_some();
+    // a nested run: whether CARGO_CFG_* are a probe's is for shim.rs to find out
+    if cfg && dir.has(NESTED) {
+        delegate(&a, &env);
+    }
+    let unit = is_cargo_unit(env.get(b"CARGO_CRATE_NAME").is_some(), cfg, a.rustc());
     if !unit {
         cannot_run(rustc, execvp(rustc, rustc_argv, &env));
     }

@@ -24,8 +24,8 @@ mod common;
 
 use common::{
     await_decision, crate_types, is_cargo_unit, is_reported, Batch, End, Notices, Out, RunDir, Sender,
-    CHAIN, EVENTS_SOCKET, LINKER_ABS_DIR, LINKER_DIR, LINKER_DIR_ENV, PATH_ENV, RUN_DIR_ENV,
-    SCCACHE_SERVER, SECTIONS, SOCK_ENV, START_VARS, UNIT_ENV, USAGE, WRAPPER_NAME,
+    CHAIN, EVENTS_SOCKET, LINKER_ABS_DIR, LINKER_DIR, LINKER_DIR_ENV, NESTED, OWNER_LOCK, PATH_ENV,
+    RUN_DIR_ENV, SCCACHE_SERVER, SECTIONS, SOCK_ENV, START_VARS, UNIT_ENV, USAGE, WRAPPER_NAME,
 };
 use std::env;
 use std::ffi::{OsStr, OsString};
@@ -69,7 +69,11 @@ extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
     fn signal(sig: i32, handler: usize) -> usize;
     fn sysconf(name: i32) -> i64;
+    fn lockf(fd: i32, cmd: i32, len: i64) -> i32;
 }
+
+// lockf's command that only asks whether another process holds a lock (Linux and macOS).
+const F_TEST: i32 = 3;
 
 const SC_CLK_TCK: i32 = 2;
 
@@ -471,6 +475,16 @@ impl RunDir for Dir<'_> {
     fn has(&self, name: &str) -> bool {
         self.0.join(name).exists()
     }
+    fn owner_gone(&self) -> bool {
+        match std::fs::File::open(self.0.join(OWNER_LOCK)) {
+            Ok(f) => {
+                // SAFETY: a descriptor open for the call; F_TEST only asks.
+                let free = unsafe { lockf(f.as_raw_fd(), F_TEST, 0) };
+                free == 0
+            }
+            Err(_) => false, // a run directory without the lock: wait as before
+        }
+    }
     fn sleep_ms(&self, ms: u32) {
         std::thread::sleep(Duration::from_millis(u64::from(ms)))
     }
@@ -501,11 +515,9 @@ fn plan(args: Vec<OsString>) -> Call {
             .map(|b| OsString::from(OsStr::from_bytes(b.trim_ascii())))
             .filter(|s| !s.is_empty())
     });
-    let unit = is_cargo_unit(
-        env::var_os("CARGO_CRATE_NAME").is_some(),
-        env::var_os("CARGO_CFG_TARGET_ARCH").is_some(),
-        bytes_of(&args[1..]),
-    );
+    let cfg = env::var_os("CARGO_CFG_TARGET_ARCH").is_some()
+        && !(run_dir.as_ref().is_some_and(|d| d.join(NESTED).exists()) && parent_is_cargo());
+    let unit = is_cargo_unit(env::var_os("CARGO_CRATE_NAME").is_some(), cfg, bytes_of(&args[1..]));
     let run_dir = run_dir.filter(|_| unit);
     let mut call = Call { args, chain, run_dir, injected: false };
     if let Some(dir) = &call.run_dir {
@@ -518,6 +530,14 @@ fn plan(args: Vec<OsString>) -> Call {
         }
     }
     call
+}
+
+// In a nested run (the tool run by a build script) every unit inherits the build script's
+// CARGO_CFG_*: a unit is then told from a build script's probe by who runs the wrapper,
+// cargo itself or the build script.
+fn parent_is_cargo() -> bool {
+    let comm = std::fs::read(format!("/proc/{}/comm", std::os::unix::process::parent_id()));
+    comm.is_ok_and(|c| c.trim_ascii() == b"cargo")
 }
 
 // In sections mode (a nightly rustc) ask rustc for its section timings the way cargo's
