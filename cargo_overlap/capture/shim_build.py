@@ -16,8 +16,9 @@ the common case (a unit that links nothing) without the C library, whose start-u
 costs more than the front's whole run on a virtual machine (see front.rs), and execs the
 shim for the rest.
 
-Finding the cached shim (:func:`cached_shim`) runs before cargo starts, on ``os`` alone;
-``pathlib``, ``tempfile`` and ``subprocess`` are imported only to compile it.
+Finding the cached shim (:func:`shim_for_run`) runs before cargo starts, on ``os`` alone;
+``pathlib`` and ``subprocess`` are imported only to compile it, ``hashlib`` only to check
+a cache entry copied or restored (see :mod:`cargo_overlap.capture.trust`).
 """
 
 from __future__ import annotations
@@ -104,16 +105,6 @@ def _entry_dir(env: Mapping[str, str], root: str | None = None) -> str:
 def _shim_path(env: Mapping[str, str], root: str | None = None) -> str:
     """Where the shim for this source and machine is cached (it may not exist yet)."""
     return os.path.join(_entry_dir(env, root), SHIM_NAME)
-
-
-def cached_shim(env: Mapping[str, str]) -> str | None:
-    """Path of the compiled shim if the user's cache has one for this source that can be
-    trusted (see :func:`shim_for_run`), else None."""
-    target = _shim_path(env)
-    root = _cache_root(env)
-    if trust.chain_problem(root) is not None:
-        return None
-    return target if trust.entry_problem(os.path.dirname(target)) is None else None
 
 
 def shim_for_run(env: Mapping[str, str], private_root: str) -> tuple[str, str | None]:
