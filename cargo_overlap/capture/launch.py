@@ -3,9 +3,9 @@ cargo's command line and environment), then cargo itself, and while cargo starts
 phases mode, once `rustc -vV` has said whether the toolchain is a nightly.
 
 Standard library only, and no event loop: ``cargo-overlap build --json`` starts cargo
-from here before it imports asyncio, anyio or the event model. Those imports take about
-200 ms on a small machine, which then overlap with cargo's own start-up instead of
-delaying it; on a cold build of tiny crates that was half of the tool's wall overhead.
+from here before it imports asyncio, anyio or the event model. Those imports, the
+largest part of the tool's start-up (BENCHMARKS.md, "Capture costs"), then overlap with
+cargo's own start-up instead of delaying it.
 That is why cargo is spawned with ``subprocess.Popen`` and not ``anyio.open_process``,
 which needs the running event loop. Everything after the spawn is on anyio: the runner
 (:func:`cargo_overlap.capture.runner.watch_build`) reads the build and, if need be,
@@ -15,18 +15,30 @@ ends it.
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
 from contextlib import suppress
 
+from cargo_overlap.capture.command_line import cargo_command, inherited_jobserver_fds
+from cargo_overlap.capture.process_group import ENDING_SIGNALS, end_group_now
+from cargo_overlap.capture.run_dir import (
+    CHAIN,
+    DECIDED,
+    LINKER_DIR,
+    NESTED,
+    SCCACHE_SERVER,
+    SECTIONS,
+    bind_events_socket,
+    owned_dir,
+    release,
+    remove_stale,
+    touch,
+)
 from cargo_overlap.capture.shim_build import (
     FRONT_NAME,
     ShimBuildError,
-    cached_shim,
-    ensure_shim,
+    shim_for_run,
     wrapper_env,
 )
 from cargo_overlap.capture.toolchain import (
@@ -60,26 +72,34 @@ __all__ = [
     "LaunchedBuild",
     "PhasesChoice",
     "PhasesUnavailable",
-    "cargo_command",
-    "group_runs",
-    "inherited_jobserver_fds",
+    "WorkingDirectoryGone",
     "launch",
 ]
-
-KILL_GRACE_SECONDS = 3.0
-# The signals that end a build: cargo runs in a session of its own, so the terminal's
-# Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
-ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# compiled by `re` on first use, under make only
-_JOBSERVER_FDS = rb"--jobserver-(?:auth|fds)=(\d+),(\d+)"
 
 
 class PhasesUnavailable(UserError):
     """The phases mode asked for cannot work with this toolchain; one-line message."""
 
 
+class WorkingDirectoryGone(UserError):
+    """The directory to build in does not exist (deleted meanwhile); one-line message."""
+
+
+def working_directory(cwd: str | os.PathLike[str] | None = None) -> str:
+    """``cwd`` made absolute, else this process's working directory; raises
+    :class:`WorkingDirectoryGone` when it is not there."""
+    try:
+        path = os.path.realpath(cwd) if cwd is not None else os.getcwd()
+    except FileNotFoundError:
+        path = None
+    if path is None or not os.path.isdir(path):
+        shown = "the working directory" if cwd is None else f"working directory {cwd}"
+        raise WorkingDirectoryGone(f"{shown} does not exist (deleted?)")
+    return path
+
+
 # The types made before cargo starts are plain classes: NamedTuple or dataclasses would
-# import typing (about 4 ms here) or dataclasses and inspect (about 25 ms) first.
+# import typing or dataclasses and inspect first (BENCHMARKS.md, "Capture costs").
 
 
 class BuildRequest:
@@ -128,99 +148,6 @@ class BuildPlan:
         self.notes = prepared.notes
 
 
-# The subcommands that build, by the word that may come first (after a `+toolchain`):
-# cargo's own `build` (alias `b`), and cargo-zigbuild's `zigbuild`, which runs `cargo build`
-# itself with zig's `cc` as the linker. Without one of these words it is `cargo build`.
-BUILD_SUBCOMMANDS = {"build": "build", "b": "build", "zigbuild": "zigbuild"}
-
-
-def build_subcommand(cargo_args: Sequence[str]) -> tuple[str | None, str, list[str]]:
-    """The user's `+toolchain`, the subcommand that builds, and the arguments after them."""
-    args = list(cargo_args)
-    plus = toolchain_override(args)
-    if plus:
-        args = args[1:]
-    sub = "build"
-    if args and args[0] in BUILD_SUBCOMMANDS:
-        sub = BUILD_SUBCOMMANDS[args[0]]
-        args = args[1:]
-    return plus, sub, args
-
-
-def cargo_command(cargo: str, cargo_args: list[str]) -> tuple[list[str], list[str]]:
-    """The cargo command line for the user's arguments, and notes on what was changed.
-
-    The first argument may name the build subcommand (`build`, `b` or `zigbuild`, see
-    :data:`BUILD_SUBCOMMANDS`); it is `build` otherwise. The user's own
-    ``--message-format`` is dropped: cargo-overlap needs cargo's JSON, and with
-    ``json-render-diagnostics`` cargo still renders every diagnostic on stderr.
-    """
-    notes: list[str] = []
-    plus, sub, args = build_subcommand(cargo_args)
-    kept: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            kept.extend(args[i:])
-            break
-        if a == "--message-format" and i + 1 < len(args):
-            notes.append(f"ignored `--message-format {args[i + 1]}`: cargo-overlap reads JSON")
-            i += 2
-            continue
-        if a.startswith("--message-format="):
-            notes.append(f"ignored `{a}`: cargo-overlap reads cargo's JSON messages")
-            i += 1
-            continue
-        kept.append(a)
-        i += 1
-    command = [cargo, *([plus] if plus else []), sub, *kept]
-    dashdash = command.index("--") if "--" in command else len(command)
-    command.insert(dashdash, "--message-format=json-render-diagnostics")
-    return command, notes
-
-
-def inherited_jobserver_fds(env: Mapping[str, str]) -> list[int]:
-    """File descriptors of a parent make's jobserver, to hand on to cargo.
-
-    Run under ``make -j``, the jobserver pipes named in MAKEFLAGS must reach cargo or it
-    falls back to its own pool and oversubscribes the machine.
-    """
-    fds: list[int] = []
-    for var in ("CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"):
-        for m in re.finditer(_JOBSERVER_FDS, env.get(var, "").encode()):
-            for fd in (int(m.group(1)), int(m.group(2))):
-                with suppress(OSError):
-                    os.fstat(fd)
-                    if fd not in fds:
-                        fds.append(fd)
-    return fds
-
-
-def private_dir(env: Mapping[str, str], prefix: str = "cargo-overlap-") -> str:
-    """A new directory only this user can enter (0700), in the temporary directory
-    ``tempfile`` would choose ($TMPDIR, $TEMP, $TMP, then the usual places): what
-    ``tempfile.mkdtemp`` makes, without importing tempfile (and with it shutil and random)
-    before cargo starts."""
-    places = [env.get(var) for var in ("TMPDIR", "TEMP", "TMP")]
-    places += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
-    failure: OSError | None = None
-    for place in places:
-        if not place:
-            continue
-        for _attempt in range(100):
-            path = os.path.join(os.path.abspath(place), prefix + os.urandom(6).hex())
-            try:
-                os.mkdir(path, 0o700)
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                failure = failure or exc
-                break
-            return path
-    raise failure or FileExistsError(f"no free name for a temporary directory ({prefix}*)")
-
-
 class _Prepared:
     """The plan's part that needs no answer from the toolchain probe."""
 
@@ -253,9 +180,14 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
     jobs = jobs_from(request.cargo_args, env)
     chain = user_rustc_wrapper(cwd, env)
     new_env = dict(env)
+    if "CARGO_CFG_TARGET_ARCH" in env:
+        # run by a build script: the CARGO_CFG_* every unit inherits are not a probe's
+        touch(os.path.join(run_dir, NESTED))
     try:
-        shim = cached_shim(env) or str(ensure_shim(env))
         # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
+        shim, refused = shim_for_run(env, os.path.join(run_dir, "shim-cache"))
+        if refused:
+            notes.append(refused)
         shim_env = wrapper_env(shim, run_dir)
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
@@ -273,7 +205,7 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
         print(f"cargo-overlap: warning: {why}", file=sys.stderr, flush=True)
         chain = None
     if chain:
-        with open(os.path.join(run_dir, "chain"), "w", encoding="utf-8") as f:
+        with open(os.path.join(run_dir, CHAIN), "w", encoding="utf-8") as f:
             f.write(chain + "\n")
         _find_sccache_server(chain, env, run_dir, notes)
     new_env.update(shim_env)
@@ -326,7 +258,7 @@ def _decide(
     if request.phases == "sections" or (request.phases == "auto" and toolchain.nightly):
         phases = "sections"
         reason = "nightly toolchain: rustc's own section timings"
-        _touch(os.path.join(run_dir, "sections"))
+        touch(os.path.join(run_dir, SECTIONS))
     else:
         phases = "stable"
         reason = (
@@ -334,31 +266,9 @@ def _decide(
             if not toolchain.nightly
             else "asked for: rmeta notifications, rustc's codegen thread and a linker shim"
         )
-        os.mkdir(os.path.join(run_dir, "linker"), 0o700)
-        os.symlink(shim, os.path.join(run_dir, "linker", "cc"))
+        os.mkdir(os.path.join(run_dir, LINKER_DIR), 0o700)
+        os.symlink(shim, os.path.join(run_dir, LINKER_DIR, "cc"))
     return BuildPlan(prepared, phases, reason, toolchain)
-
-
-def _touch(path: str) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-
-
-def _bind_events_socket(run_dir: str) -> socket.socket:
-    """The socket the shims report to, bound in ``run_dir``, non-blocking, user-only."""
-    # Imported here, after cargo's spawn: making its enums is ~10 ms of a small machine.
-    import socket
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        path = os.path.join(run_dir, "events.sock")
-        sock.bind(path)
-        os.chmod(path, 0o600)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _sccache_cannot_start(chain: str, env: Mapping[str, str]) -> str | None:
@@ -384,36 +294,8 @@ def _find_sccache_server(
     if pid is None:
         notes.append("the sccache server was not found: cache hits are not marked")
         return
-    with open(os.path.join(run_dir, "sccache-server"), "w", encoding="utf-8") as f:
+    with open(os.path.join(run_dir, SCCACHE_SERVER), "w", encoding="utf-8") as f:
         f.write(f"{pid}\n")
-
-
-def group_runs(pgid: int) -> bool:
-    """True while a process of group ``pgid`` runs; zombies do not count."""
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # killpg reaches zombies too, and where PID 1 reaps nothing (a container without an
-    # init) an orphan's zombie stays for good: only a process still running counts.
-    try:
-        entries = os.scandir("/proc")
-    except OSError:
-        return True
-    with entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            # after "(comm)": state, ppid, pgrp, ...
-            fields = stat[stat.rindex(b")") + 2 :].split()
-            if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
-                return True
-    return False
 
 
 class _Decision:
@@ -421,8 +303,9 @@ class _Decision:
     and laid out in the run directory, ending with the ``decided`` file the shims wait for.
 
     ``in_background``, that happens on a thread while cargo starts up and the caller
-    imports what it watches the build with (the event loop, the event model): the ~30 ms
-    the probe takes then delay neither. Otherwise it happens in :meth:`plan`.
+    imports what it watches the build with (the event loop, the event model): the time
+    the probe takes (BENCHMARKS.md, "Capture costs") then delays neither. Otherwise it
+    happens in :meth:`plan`.
     """
 
     def __init__(
@@ -454,7 +337,9 @@ class _Decision:
     def _decide(self) -> None:
         try:
             self._plan = _decide(self._request, self._prepared, self._probe, self._run_dir)
-            _touch(os.path.join(self._run_dir, "decided"))
+            touch(os.path.join(self._run_dir, DECIDED))
+            # off cargo's path, while it starts up: what killed runs left behind
+            remove_stale(os.path.dirname(self._run_dir))
         except BaseException as exc:  # raised where the plan is asked for
             self._error = exc
 
@@ -491,6 +376,7 @@ class LaunchedBuild:
         process: subprocess.Popen[bytes],
         sock: socket.socket,
         run_dir: Path,
+        lock_fd: int,
     ) -> None:
         self.request = request
         self._decision = decision
@@ -500,6 +386,7 @@ class LaunchedBuild:
         self.process = process
         self.sock = sock
         self.run_dir = run_dir
+        self._lock_fd = lock_fd
         # A pidfd says when cargo exits without a thread blocked in waitpid (Linux 5.3+).
         self.pidfd: int | None = None
         self._closed = False
@@ -538,66 +425,15 @@ class LaunchedBuild:
             if self.pidfd is not None:
                 os.close(self.pidfd)
             self.sock.close()
-            _remove_tree(str(self.run_dir))
-
-
-def end_group_now(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM cargo's process group, then SIGKILL whatever is left after a grace period;
-    returns once no process of the group runs, within reason. Blocks: the runner's
-    ``_terminate_group`` does the same inside an event loop."""
-    pgid = process.pid
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(KILL_GRACE_SECONDS)
-        if _group_gone_by(pgid, deadline):
-            return
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    process.wait()
-    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
-
-
-def _group_gone_by(pgid: int, deadline: float) -> bool:
-    """Poll until no process of group ``pgid`` runs (True) or ``deadline`` passes."""
-    while group_runs(pgid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _remove_tree(path: str) -> None:
-    """Remove the run directory, as ``shutil.rmtree(path, ignore_errors=True)`` would.
-
-    Not shutil itself: it imports zlib, bz2 and lzma (~5 ms here), paid after cargo has
-    exited and so added to the build's wall time. The directory is ours, shallow and
-    small; ``os.fwalk`` neither follows symlinks nor leaves the tree.
-    """
-    # fwalk raises if ``path`` is gone (errors below it, it skips); each root_fd is valid
-    # only until the walk takes its next step, so it is used at once.
-    with suppress(OSError):
-        for _root, dirs, files, root_fd in os.fwalk(path, topdown=False):
-            for name in files:
-                with suppress(OSError):
-                    os.unlink(name, dir_fd=root_fd)
-            for name in dirs:
-                try:
-                    os.rmdir(name, dir_fd=root_fd)
-                except NotADirectoryError:  # a symlink to a directory: fwalk lists it here
-                    with suppress(OSError):
-                        os.unlink(name, dir_fd=root_fd)
-                except OSError:
-                    pass
-        os.rmdir(path)
+            release(str(self.run_dir), self._lock_fd)
 
 
 def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     """Plan the build and start cargo in a session of its own, its stdout (and with
     ``pipe_stderr`` its stderr) on non-blocking pipes for the runner to read.
 
-    Raises :class:`CargoNotFound` and :class:`PhasesUnavailable`, and then nothing it
+    Raises :class:`CargoNotFound`, :class:`PhasesUnavailable` and
+    :class:`WorkingDirectoryGone`, and then nothing it
     started runs: only the probe's answer (`cargo -V`, `rustc -vV`) can make them come
     after the spawn, and cargo is then ended first. The caller owns the result and must
     :meth:`~LaunchedBuild.close` it.
@@ -607,12 +443,10 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     cold build of small crates, every millisecond before cargo starts is one of wall time.
     """
     env = dict(os.environ if request.env is None else request.env)
-    cwd = os.path.realpath(request.cwd) if request.cwd is not None else os.getcwd()
-    if not os.path.isdir(cwd):
-        raise CargoNotFound(f"working directory {cwd} does not exist")
+    cwd = working_directory(request.cwd)
     t0_ns = time.time_ns()
-    # made 0700: the socket and links are the user's alone
-    run_dir = private_dir(env)
+    # made 0700: the socket and links are the user's alone; locked while this runs
+    run_dir, lock_fd = owned_dir(env)
     sock: socket.socket | None = None
     process: subprocess.Popen[bytes] | None = None
     decision: _Decision | None = None
@@ -620,7 +454,7 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         prepared = _prepare(request, env, cwd, run_dir)
         if _probe_first(request):
             # decided before the spawn, so its socket too: `decided` says it is bound
-            sock = _bind_events_socket(run_dir)
+            sock = bind_events_socket(run_dir)
             decision = _Decision(request, prepared, env, run_dir)
             decision.plan()
         planned_ns = time.time_ns()
@@ -637,13 +471,13 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         # What follows runs while cargo starts up: it takes longer to reach its first unit
         # than the probe takes to answer, and the shim of a unit waits for `decided` if not.
         if sock is None:
-            sock = _bind_events_socket(run_dir)
+            sock = bind_events_socket(run_dir)
         if decision is None:
             decision = _Decision(request, prepared, env, run_dir, in_background=True)
         from pathlib import Path
 
         launched = LaunchedBuild(
-            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir)
+            request, decision, Path(cwd), t0_ns, planned_ns, process, sock, Path(run_dir), lock_fd
         )
         for stream in (process.stdout, process.stderr):
             if stream is not None:
@@ -661,6 +495,6 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         finally:
             if sock is not None:
                 sock.close()
-            _remove_tree(run_dir)
+            release(run_dir, lock_fd)
         raise
     return launched

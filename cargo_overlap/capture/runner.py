@@ -10,21 +10,13 @@ cannot be skipped ends cargo's whole process group if the run is cancelled.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import Callable
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import anyio
 
-from cargo_overlap.capture.launch import (
-    KILL_GRACE_SECONDS,
-    BuildRequest,
-    LaunchedBuild,
-    group_runs,
-    launch,
-)
+from cargo_overlap.capture.launch import BuildRequest, LaunchedBuild, launch
+from cargo_overlap.capture.process_group import end_group
 from cargo_overlap.capture.streams import write_stderr
 
 if TYPE_CHECKING:
@@ -37,8 +29,8 @@ async def _watch_fd(fd: int, on_readable: Callable[[], bool]) -> None:
     """Call ``on_readable`` each time ``fd`` can be read, until it returns False.
 
     Every datagram a unit's shim sends and nearly every line cargo writes is a wake-up.
-    anyio's ``wait_readable`` adds and removes an epoll watch on each, measured at about
-    three times the CPU of a watch kept for the whole run (bench/orchestrator_bench.py),
+    anyio's ``wait_readable`` adds and removes an epoll watch on each, several times the
+    CPU of a watch kept for the whole run (bench/orchestrator_bench.py, BENCHMARKS.md),
     CPU taken from rustc on a busy machine: on asyncio the watch is kept.
     """
     try:
@@ -77,32 +69,6 @@ async def _exited(build: LaunchedBuild) -> int:
     elif build.process.poll() is None:
         await anyio.to_thread.run_sync(build.process.wait, abandon_on_cancel=True)
     return build.process.wait()
-
-
-async def _terminate_group(build: LaunchedBuild) -> None:
-    """SIGTERM cargo's process group, then SIGKILL whatever is left after a grace period."""
-    pgid = build.pgid
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    with anyio.move_on_after(KILL_GRACE_SECONDS):
-        await _exited(build)
-        await _group_gone(pgid)
-        return
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    await _exited(build)
-    # A killed process dies when the kernel next runs it: on a loaded machine that is not
-    # at once. Return when the group is gone, as the caller was promised, within reason.
-    with anyio.move_on_after(KILL_GRACE_SECONDS):
-        await _group_gone(pgid)
-
-
-async def _group_gone(pgid: int) -> None:
-    """Return once no process of group ``pgid`` runs (rustc or a build script can outlive
-    cargo for a moment)."""
-    # Polled: the group's members are no children of ours, so nothing signals their end.
-    while group_runs(pgid):  # noqa: ASYNC110
-        await anyio.sleep(0.05)
 
 
 async def run_build(
@@ -196,7 +162,7 @@ async def watch_build(
         with anyio.CancelScope(shield=True):
             try:
                 if interrupted or process.returncode is None:
-                    await _terminate_group(build)
+                    await end_group(build.pgid, lambda: _exited(build))
                 code = process.returncode if process.returncode is not None else -1
                 # A signal death shows as -N; a shell would say 128+N.
                 exit_code = 128 - code if code < 0 else code

@@ -1,27 +1,35 @@
 """Compile the rustc wrapper shim once and cache it.
 
-A Python wrapper costs 20-40 ms of interpreter start-up per rustc call; the shim is a
-std-only Rust program (shim/shim.rs) that starts in about a millisecond. It is compiled on
+A Python wrapper would cost an interpreter's start-up per rustc call; the shim is a
+std-only Rust program (shim/shim.rs) that starts in a fraction of that (BENCHMARKS.md,
+"Capture costs", has both). It is compiled on
 first use with the machine's rustc and cached under the user's cache directory, keyed by
 the source and the machine, so a new version of the shim is compiled again.
 
 It is linked statically where the C library allows it (glibc's static-pie): a build
 executes it once per rustc call and once per link, and the dynamic loader's relocations
-were measured at about 0.4 ms of CPU per start, half of what the whole start costs.
+cost CPU at every start (an empty program, dynamic against static: BENCHMARKS.md,
+"Capture costs").
 
 On x86_64 Linux a second program, the front (shim/front.rs), is what cargo runs: it does
 the common case (a unit that links nothing) without the C library, whose start-up alone
-was ~1 ms per process on the virtual machines here, and execs the shim for the rest.
+costs more than the front's whole run on a virtual machine (see front.rs), and execs the
+shim for the rest.
 
-Finding the cached shim (:func:`cached_shim`) runs before cargo starts, on ``os`` alone;
-``pathlib``, ``tempfile`` and ``subprocess`` are imported only to compile it.
+Finding the cached shim (:func:`shim_for_run`) runs before cargo starts, on ``os`` alone;
+``pathlib`` and ``subprocess`` are imported only to compile it, ``hashlib`` only to check
+a cache entry copied or restored (see :mod:`cargo_overlap.capture.trust`).
 """
 
 from __future__ import annotations
 
 import os
 import zlib
+from contextlib import suppress
 
+from cargo_overlap.capture import trust
+from cargo_overlap.capture.run_dir import OWNER_LOCK
+from cargo_overlap.capture.run_dir import RUN_DIR_ENV as RUN_DIR_ENV
 from cargo_overlap.errors import UserError
 
 TYPE_CHECKING = False
@@ -29,12 +37,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-# Where the wrapper finds its run directory (shim.rs reads the same name).
-RUN_DIR_ENV = "COVERLAP_RUN_DIR"
-_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "shim.rs")
+_SHIM_DIR = os.path.join(os.path.dirname(__file__), "shim")
+_SOURCE = os.path.join(_SHIM_DIR, "shim.rs")
 # The wrapper's front without the C library (see front.rs), beside the shim when it builds.
-_FRONT_SOURCE = os.path.join(os.path.dirname(__file__), "shim", "front.rs")
+_FRONT_SOURCE = os.path.join(_SHIM_DIR, "front.rs")
+# What both include (`#[path = "common.rs"]`), so it is copied beside them to compile.
+_COMMON_SOURCE = os.path.join(_SHIM_DIR, "common.rs")
 FRONT_NAME = "cargo-overlap-front"
+SHIM_NAME = "cargo-overlap-shim"
 
 
 class ShimBuildError(UserError):
@@ -44,7 +54,7 @@ class ShimBuildError(UserError):
 def shim_source() -> bytes:
     """The shim's Rust source as shipped in the package."""
     # Read beside this module, not through importlib.resources: this runs before cargo
-    # starts, and importing that machinery costs about 10 ms there.
+    # starts, and importing that machinery costs start-up time there.
     with open(_SOURCE, "rb") as f:
         return f.read()
 
@@ -52,6 +62,12 @@ def shim_source() -> bytes:
 def front_source() -> bytes:
     """The front's Rust source as shipped in the package."""
     with open(_FRONT_SOURCE, "rb") as f:
+        return f.read()
+
+
+def common_source() -> bytes:
+    """The Rust source the shim and the front both include."""
+    with open(_COMMON_SOURCE, "rb") as f:
         return f.read()
 
 
@@ -76,80 +92,117 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
 
 
-def _shim_path(env: Mapping[str, str]) -> str:
-    """Where the shim for this source and machine is cached (it may not exist yet)."""
-    source = shim_source() + b"\0" + front_source()
+def _entry_dir(env: Mapping[str, str], root: str | None = None) -> str:
+    """The cache entry for this source and machine (it may not exist yet), in ``root`` or
+    the user's cache."""
+    source = shim_source() + b"\0" + front_source() + b"\0" + common_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
     key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
     key_hex = f"{len(source):x}-{key:08x}"
-    return os.path.join(_cache_root(env), f"shim-{key_hex}", "cargo-overlap-shim")
+    return os.path.join(root or _cache_root(env), f"shim-{key_hex}")
 
 
-def cached_shim(env: Mapping[str, str]) -> str | None:
-    """Path of the compiled shim if this source has one already, else None."""
-    target = _shim_path(env)
-    return target if _built(target) else None
+def _shim_path(env: Mapping[str, str], root: str | None = None) -> str:
+    """Where the shim for this source and machine is cached (it may not exist yet)."""
+    return os.path.join(_entry_dir(env, root), SHIM_NAME)
 
 
-def _built(target: str) -> bool:
-    return os.path.isfile(target) and os.access(target, os.X_OK)
+def shim_for_run(env: Mapping[str, str], private_root: str) -> tuple[str, str | None]:
+    """The shim to run and, when the user's cache could not be used, why, in one line.
+
+    The cache is used when it is the user's alone (:mod:`cargo_overlap.capture.trust`) and
+    its shim is the one built there; otherwise, or where the cache cannot be written (a
+    read-only home), the shim is built in ``private_root``, a directory of this run's.
+    Raises :class:`ShimBuildError` when the shim cannot be compiled at all.
+    """
+    root = _cache_root(env)
+    problem = trust.chain_problem(root)
+    if problem is None:
+        entry = _entry_dir(env)
+        problem = trust.entry_problem(entry)
+        if problem is None:
+            return os.path.join(entry, SHIM_NAME), None
+        if problem == trust.MISSING:
+            try:
+                return str(ensure_shim(env)), None
+            except OSError as exc:
+                problem = f"cannot write there ({exc.strerror or exc})"
+    note = f"not using the shim cache {root}: {problem}; the shim is built for this run alone"
+    return str(ensure_shim(env, private_root)), note
 
 
-def ensure_shim(env: Mapping[str, str]) -> Path:
-    """Path of the compiled shim, building it if this source has none yet.
+def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
+    """Path of the compiled shim, building it if this source has none yet (in ``root``,
+    else the user's cache).
 
     The cache key is the source and the machine: a compiled shim is a standalone program
     that keeps working across Rust upgrades, so no rustc is asked anything when it exists.
+    A new entry is built in a directory of its own beside it, with a record of what was
+    built (:func:`cargo_overlap.capture.trust.record`), and renamed into place whole.
+    Raises :class:`ShimBuildError`, and OSError where the cache cannot be written.
     """
-    import subprocess
-    import tempfile
     from pathlib import Path
 
-    path = _shim_path(env)
-    target = Path(path)
-    if _built(path):
-        return target
-    root = target.parent.parent
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target.parent.mkdir(exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        src = Path(tmp) / "shim.rs"
-        src.write_bytes(shim_source())
-        out = Path(tmp) / "shim"
-        base = [
-            "rustc",
-            "--edition=2021",
-            "-O",
-            "-C",
-            "panic=abort",
-            "-C",
-            "strip=symbols",
-            "--crate-name",
-            "cargo_overlap_shim",
-            str(src),
-            "-o",
-            str(out),
-        ]
-        # Static first; where the C library has no static form (macOS, or glibc
-        # without libc.a), the ordinary dynamic build.
-        for cmd in ([*base, "-C", "target-feature=+crt-static"], base):
-            try:
-                proc = subprocess.run(
-                    cmd, env=_clean_env(env), capture_output=True, text=True, check=False
-                )
-            except OSError as exc:
-                raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
-            if proc.returncode == 0:
-                break
-        if proc.returncode != 0:
-            first = (proc.stderr.strip().splitlines() or ["no output"])[0]
-            raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
-        # The front first: the shim's arrival is what says the cache entry is complete.
-        _build_front(Path(tmp), target.parent / FRONT_NAME, env)
-        # rename() is atomic: concurrent first runs both succeed with one complete binary.
-        os.replace(out, target)
-    return target
+    from cargo_overlap.capture.run_dir import owned_dir, release, remove_stale, remove_tree
+
+    entry = _entry_dir(env, root)
+    if trust.entry_problem(entry) is None:
+        return Path(entry, SHIM_NAME)
+    parent = os.path.dirname(entry)
+    os.makedirs(parent, mode=0o700, exist_ok=True)
+    # what a first run killed while it compiled left behind
+    remove_stale(parent, _BUILDING)
+    building, lock = owned_dir({}, _BUILDING, parent=parent)
+    try:
+        _compile(Path(building), env)
+        trust.record(building, [SHIM_NAME, FRONT_NAME])
+        os.unlink(os.path.join(building, OWNER_LOCK))
+        try:
+            os.rename(building, entry)
+        except OSError:
+            # Another first run was quicker (its entry stands), or an older one left an
+            # incomplete entry, which goes.
+            if trust.entry_problem(entry) is not None:
+                remove_tree(entry)
+                os.rename(building, entry)
+    finally:
+        release(building, lock)
+    return Path(entry, SHIM_NAME)
+
+
+# The directories new cache entries are built in, beside them.
+_BUILDING = ".building-"
+
+
+def _compile(tmp: Path, env: Mapping[str, str]) -> None:
+    """Compile the shim, and the front where it can be, into ``tmp``, leaving only them."""
+    import subprocess
+
+    src = tmp / "shim.rs"
+    src.write_bytes(shim_source())
+    (tmp / "common.rs").write_bytes(common_source())
+    out = tmp / SHIM_NAME
+    base = ["rustc", "--edition=2021", "-O", "-C", "panic=abort", "-C", "strip=symbols"]
+    base += ["--crate-name", "cargo_overlap_shim", str(src), "-o", str(out)]
+    # Static first; where the C library has no static form (macOS, or glibc without
+    # libc.a), the ordinary dynamic build.
+    for cmd in ([*base, "-C", "target-feature=+crt-static"], base):
+        try:
+            proc = subprocess.run(
+                cmd, env=_clean_env(env), capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise ShimBuildError(f"cannot run rustc to build the wrapper shim: {exc}") from exc
+        if proc.returncode == 0:
+            break
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
+    _build_front(tmp, tmp / FRONT_NAME, env)
+    for name in ("shim.rs", "front.rs", "common.rs", "front"):
+        with suppress(FileNotFoundError):
+            os.unlink(tmp / name)
 
 
 def _build_front(tmp: Path, target: Path, env: Mapping[str, str]) -> None:

@@ -1,7 +1,7 @@
 """What cargo a build will use, how many jobs, and the user's own rustc wrapper.
 
 Runs before cargo is spawned, so it imports nothing beyond ``os``: ``shutil``, ``pathlib``
-and ``typing`` together were a quarter of the time from the command to cargo's start.
+and ``typing`` would delay cargo's start (BENCHMARKS.md, "Capture costs").
 What the toolchain says of itself (`cargo -V`, `rustc -vV`) is asked once cargo runs, by
 :mod:`cargo_overlap.capture.toolchain_probe`.
 """

@@ -205,6 +205,9 @@ def run(ns: argparse.Namespace) -> int:
 
 def run_args(args: list[str]) -> int:
     """:func:`run` for the arguments after `build` (cargo-overlap's own and cargo's)."""
+    from cargo_overlap.capture.launch import working_directory
+
+    working_directory()  # a deleted working directory: one line, exit 2
     own, cargo_args = split_own_flags(args)
     headless = bool(own["json"] or own["no_tui"] or not sys.stdout.isatty())
     color = resolve_choice(str(own["color"]) or None, os.environ)
@@ -370,6 +373,25 @@ def _signals_raised() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+class _OutputFailed(Exception):
+    """The events could not be written (a full disk): the build is ended."""
+
+    def __init__(self, message: str, cargo_code: int | None) -> None:
+        super().__init__(message)
+        # cargo's own code when it had finished before, as a shell would give it
+        if cargo_code is None:
+            self.exit_code = int(ExitCode.USAGE)
+        else:
+            self.exit_code = 128 - cargo_code if cargo_code < 0 else cargo_code
+
+
+def _write_all(f: IO[bytes], data: bytes) -> None:
+    """Write all of ``data`` to the unbuffered ``f``, which may take it in parts."""
+    view = memoryview(data)
+    while view:
+        view = view[f.write(view) or 0 :]
+
+
 def _signal_of(exc: BaseException) -> int | None:
     """The signal behind ``exc`` (a :class:`_Signalled` or KeyboardInterrupt, perhaps
     inside a task group's exception group), else None."""
@@ -407,7 +429,8 @@ def run_headless(
     events_file: IO[bytes] | None = None
     if events_path:
         try:
-            events_file = open(events_path, "wb")  # noqa: SIM115 - closed below
+            # unbuffered: a full disk is told at the event that did not fit, not at close
+            events_file = open(events_path, "wb", buffering=0)  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UserError(f"cannot write events to {events_path}: {exc.strerror}") from None
     summary: list[Summary] = []
@@ -416,9 +439,18 @@ def run_headless(
     annotation_out = sys.stderr if json_out else sys.stdout
 
     stdout_open = True
+    failed: list[_OutputFailed] = []
+
+    def output_failed(where: str, exc: OSError) -> None:
+        # cargo's own code stands if it had already finished
+        code = build.process.poll() if build is not None else None
+        failed.append(_OutputFailed(f"cannot write events to {where}: {exc.strerror}", code))
+        raise failed[-1]
 
     def on_event(event: AnyEvent) -> None:
         nonlocal stdout_open
+        if failed:
+            return  # the build is being ended: nothing more is written
         # Imported here, not above: the runner imports the event model only once cargo
         # runs, so that its import overlaps with cargo's start-up; from the second event on
         # this is a lookup in sys.modules.
@@ -434,8 +466,15 @@ def run_headless(
                 # goes on, with its exit code and stderr, and stdout is dropped.
                 stdout_open = False
                 discard_stream(out)
+            except OSError as exc:
+                stdout_open = False
+                discard_stream(out)
+                output_failed("stdout", exc)
         if events_file is not None:
-            events_file.write(line)
+            try:
+                _write_all(events_file, line)
+            except OSError as exc:
+                output_failed(str(events_path), exc)
         if isinstance(event, Summary):
             summary.append(event)
         if annotate is not None and isinstance(event, Diagnostic):
@@ -469,6 +508,10 @@ def run_headless(
                 # cargo not found, or its `cargo -V` failed while it started up (the
                 # runner has ended it), or phases that this toolchain cannot give
                 raise sole from None
+            if failed:
+                # a full disk: the runner has ended cargo; cargo's code if it had finished
+                sys.stderr.write(error_line(str(failed[0])))
+                return failed[0].exit_code
             raise
         # Taken before the event loop's receiver (or after it): cargo's group is ended
         # below, as the receiver would have had the runner do.

@@ -15,16 +15,10 @@ import anyio
 import pytest
 
 from cargo_overlap.capture.build_observer import pipe_reader
-from cargo_overlap.capture.launch import (
-    BuildRequest,
-    CargoNotFound,
-    PhasesUnavailable,
-    _remove_tree,
-    group_runs,
-    launch,
-    private_dir,
-)
+from cargo_overlap.capture.launch import BuildRequest, CargoNotFound, PhasesUnavailable, launch
 from cargo_overlap.capture.lines import Oversize
+from cargo_overlap.capture.process_group import group_runs
+from cargo_overlap.capture.run_dir import private_dir, remove_tree
 from cargo_overlap.capture.runner import watch_build
 from cargo_overlap.capture.toolchain import which
 from cargo_overlap.model.events import AnyEvent, BuildFinished, Summary
@@ -136,7 +130,7 @@ def test_cargo_starts_before_the_probe_answers_and_units_wait_for_the_decision(
     try:
         assert build.plan.phases == "stable"
         laid_out = sorted(p.name for p in build.run_dir.iterdir())
-        assert laid_out == ["decided", "events.sock", "linker"]
+        assert laid_out == ["decided", "events.sock", "linker", "owner.lock"]
         assert build.process.wait(timeout=30) == 0
         at_cargo_start = seen.read_text().split()
         # cargo had its wrapper from the start, but not yet the decision
@@ -230,11 +224,11 @@ def test_remove_tree_removes_the_run_dir_and_nothing_it_links_to(tmp_path: Path)
     (run_dir / "decided").write_text("")
     (run_dir / "deep" / "er").mkdir(parents=True)
     (run_dir / "deep" / "er" / "f").write_text("y")
-    _remove_tree(str(run_dir))
+    remove_tree(str(run_dir))
     assert not run_dir.exists()
     assert (outside / "kept" / "file").read_text() == "x"
     # gone already, or never there: nothing raised
-    _remove_tree(str(run_dir))
+    remove_tree(str(run_dir))
 
 
 def test_which_finds_executables_only(tmp_path: Path) -> None:

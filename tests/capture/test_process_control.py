@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cargo_overlap.capture.launch import group_runs
+from cargo_overlap.capture.process_group import group_runs
 from cargo_overlap.model.events import BuildFinished, Summary, ToolMessage, decode_event
 from tests.helpers import (
     BIN_DIR,

@@ -10,7 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from cargo_overlap.capture.launch import BuildRequest, cargo_command, inherited_jobserver_fds
+from cargo_overlap.capture.command_line import cargo_command, inherited_jobserver_fds
+from cargo_overlap.capture.launch import BuildRequest
 from cargo_overlap.capture.runner import run_build
 from cargo_overlap.capture.toolchain import jobs_from, user_rustc_wrapper
 from cargo_overlap.capture.toolchain_probe import ToolchainProbe

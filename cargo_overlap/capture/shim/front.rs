@@ -2,10 +2,10 @@
 //
 // Why: every process linked with glibc spends its first moments in glibc's start-up, which
 // asks the CPU about its caches with the `cpuid` instruction dozens of times. On a virtual
-// machine each `cpuid` traps to the hypervisor: measured at ~12 us each on the CI machines
-// here, ~1 ms for an empty glibc program, against ~0.05 ms for this one. The wrapper runs
-// once per rustc call, so that millisecond, paid on top of rustc's own, was most of what
-// the shim cost a build.
+// machine each `cpuid` traps to the hypervisor, and an empty glibc program's start costs
+// many times this whole program's run (BENCHMARKS.md, "Capture costs"). The wrapper runs
+// once per rustc call, so that start, paid on top of rustc's own, was most of what the
+// shim cost a build.
 //
 // What it does itself: the units that link nothing (rlibs, the bulk of a build) on a stable
 // toolchain without a user wrapper. It runs rustc with stderr on a pipe, relays rustc's
@@ -23,6 +23,15 @@
 
 use core::arch::{asm, global_asm};
 
+#[path = "common.rs"]
+mod common;
+
+use common::{
+    await_decision, crate_types, is_cargo_unit, is_reported, line_message, lost_message, start_message, Batch,
+    Notices, Out, RunDir, Sender, BATCH_LIMIT, CHAIN, EVENTS_SOCKET, NESTED, OWNER_LOCK, RUN_DIR_ENV, SECTIONS,
+    SHIM_NAME, START_VARS, USAGE,
+};
+
 global_asm!(
     ".globl _start",
     "_start:",
@@ -38,6 +47,7 @@ global_asm!(
 
 const SYS_READ: usize = 0;
 const SYS_WRITE: usize = 1;
+const SYS_OPEN: usize = 2;
 const SYS_CLOSE: usize = 3;
 const SYS_POLL: usize = 7;
 const SYS_RT_SIGACTION: usize = 13;
@@ -45,6 +55,7 @@ const SYS_ACCESS: usize = 21;
 const SYS_DUP2: usize = 33;
 const SYS_NANOSLEEP: usize = 35;
 const SYS_GETPID: usize = 39;
+const SYS_FCNTL: usize = 72;
 const SYS_SOCKET: usize = 41;
 const SYS_SENDTO: usize = 44;
 const SYS_FORK: usize = 57;
@@ -63,6 +74,8 @@ const EACCES: isize = 13;
 const ENOTDIR: isize = 20;
 const ENAMETOOLONG: isize = 36;
 const O_CLOEXEC: usize = 0o2000000;
+const F_GETLK: usize = 5;
+const F_UNLCK: i16 = 2;
 const SIGPIPE: usize = 13;
 const SIG_DFL: usize = 0;
 const SIG_IGN: usize = 1;
@@ -73,6 +86,9 @@ const POLLIN: i16 = 1;
 const CLOCK_REALTIME: usize = 0;
 const CLOCK_MONOTONIC: usize = 1;
 
+// # Safety
+// A raw system call: the caller's arguments must be what the kernel expects for `n`
+// (pointers valid for what the call reads or writes).
 unsafe fn sys6(n: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
     let r: isize;
     asm!(
@@ -85,13 +101,18 @@ unsafe fn sys6(n: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: us
     r
 }
 
+// Every call site passes integers, or pointers to live buffers of the size it names.
 fn sys(n: usize, a: usize, b: usize, c: usize) -> isize {
+    // SAFETY: as sys6; the three-argument calls used here take no fourth to sixth argument.
     unsafe { sys6(n, a, b, c, 0, 0, 0) }
 }
 
 fn exit(code: i32) -> ! {
     sys(SYS_EXIT_GROUP, code as usize, 0, 0);
-    loop {}
+    // exit_group does not return
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 #[panic_handler]
@@ -107,6 +128,8 @@ pub extern "C" fn rust_eh_personality() {}
 // core and the optimiser may call these; without the C library they are ours. Copies and
 // fills are the string instructions (a plain loop could be turned back into a call to the
 // function itself); comparisons are loops of volatile reads, for the same reason.
+/// # Safety
+/// As the C library's `memcpy`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     asm!(
@@ -117,6 +140,8 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
     dst
 }
 
+/// # Safety
+/// As the C library's `memmove`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dst as usize) <= (src as usize) {
@@ -135,6 +160,8 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
     dst
 }
 
+/// # Safety
+/// As the C library's `memset`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     asm!(
@@ -145,6 +172,8 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     dst
 }
 
+/// # Safety
+/// As the C library's `memcmp`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
@@ -158,6 +187,8 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     0
 }
 
+/// # Safety
+/// As the C library's `strlen`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     let mut n = 0;
@@ -167,6 +198,8 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     n
 }
 
+/// # Safety
+/// As the C library's `bcmp`: valid pointers for the lengths given.
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     memcmp(a, b, n)
@@ -200,10 +233,12 @@ fn sleep_ms(ms: u64) {
     sys(SYS_NANOSLEEP, ts.as_ptr() as usize, 0, 0);
 }
 
-fn set_sigpipe(handler: usize) {
+fn set_signal(sig: usize, handler: usize) {
     // struct kernel_sigaction: handler, flags, restorer, mask
     let act = [handler, 0, 0, 0];
-    unsafe { sys6(SYS_RT_SIGACTION, SIGPIPE, act.as_ptr() as usize, 0, 8, 0, 0) };
+    // SAFETY: `act` is a live kernel_sigaction; no old action is asked for; 8 is the
+    // kernel's sigset size.
+    unsafe { sys6(SYS_RT_SIGACTION, sig, act.as_ptr() as usize, 0, 8, 0, 0) };
 }
 
 // ---- bytes and C strings ------------------------------------------------------------------
@@ -217,10 +252,7 @@ struct Buf<const N: usize> {
     overflowed: bool,
 }
 
-impl<const N: usize> Buf<N> {
-    const fn new() -> Self {
-        Buf { data: [0; N], len: 0, overflowed: false }
-    }
+impl<const N: usize> Out for Buf<N> {
     fn push(&mut self, b: u8) {
         if self.len < N {
             self.data[self.len] = b;
@@ -235,27 +267,6 @@ impl<const N: usize> Buf<N> {
         self.len += n;
         self.overflowed |= n < s.len();
     }
-    fn num(&mut self, mut v: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.extend(&digits[i..]);
-    }
-    fn signed(&mut self, v: i64) {
-        if v < 0 {
-            self.push(b'-');
-            self.num(v.unsigned_abs());
-        } else {
-            self.num(v as u64);
-        }
-    }
     fn bytes(&self) -> &[u8] {
         &self.data[..self.len]
     }
@@ -263,8 +274,11 @@ impl<const N: usize> Buf<N> {
         self.len = 0;
         self.overflowed = false;
     }
-    fn is_empty(&self) -> bool {
-        self.len == 0
+}
+
+impl<const N: usize> Buf<N> {
+    const fn new() -> Self {
+        Buf { data: [0; N], len: 0, overflowed: false }
     }
     // NUL-terminated for a system call; None if it did not fit (ENAMETOOLONG).
     fn cstr(&mut self) -> Option<*const u8> {
@@ -276,35 +290,10 @@ impl<const N: usize> Buf<N> {
     }
 }
 
+// # Safety
+// `p` points to a NUL-terminated string that lives as long as the process (argv, envp).
 unsafe fn c_bytes<'a>(p: *const u8) -> &'a [u8] {
     core::slice::from_raw_parts(p, strlen(p))
-}
-
-// A JSON string of `s`, invalid UTF-8 replaced as String::from_utf8_lossy does.
-fn push_json_str<const N: usize>(out: &mut Buf<N>, s: &[u8]) {
-    out.push(b'"');
-    for chunk in s.utf8_chunks() {
-        for &b in chunk.valid().as_bytes() {
-            match b {
-                b'"' => out.extend(b"\\\""),
-                b'\\' => out.extend(b"\\\\"),
-                b'\n' => out.extend(b"\\n"),
-                b'\r' => out.extend(b"\\r"),
-                b'\t' => out.extend(b"\\t"),
-                0..=0x1f | 0x7f => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.extend(b"\\u00");
-                    out.push(HEX[(b >> 4) as usize]);
-                    out.push(HEX[(b & 15) as usize]);
-                }
-                _ => out.push(b),
-            }
-        }
-        if !chunk.invalid().is_empty() {
-            out.extend("\u{FFFD}".as_bytes());
-        }
-    }
-    out.push(b'"');
 }
 
 struct Env {
@@ -315,10 +304,12 @@ impl Env {
     fn get(&self, key: &[u8]) -> Option<&'static [u8]> {
         let mut i = 0;
         loop {
+            // SAFETY: envp is the kernel's NULL-terminated array, read up to its NULL.
             let p = unsafe { *self.envp.add(i) };
             if p.is_null() {
                 return None;
             }
+            // SAFETY: each entry of envp is a NUL-terminated string for the process's life.
             let kv = unsafe { c_bytes(p) };
             if kv.len() > key.len() && kv.starts_with(key) && kv[key.len()] == b'=' {
                 return Some(&kv[key.len() + 1..]);
@@ -386,7 +377,7 @@ fn cannot_run(name: &[u8], err: isize) -> ! {
     };
     let mut m: Buf<4200> = Buf::new();
     m.extend(b"cargo-overlap shim: cannot run ");
-    push_json_str(&mut m, name);
+    common::push_json_str(&mut m, name);
     m.extend(b": ");
     if !text.is_empty() {
         m.extend(text);
@@ -408,101 +399,20 @@ struct Args {
 
 impl Args {
     fn get(&self, i: usize) -> &'static [u8] {
+        // SAFETY: i < argc (every caller's range), and argv holds argc NUL-terminated strings.
         unsafe { c_bytes(*self.argv.add(i)) }
     }
-}
 
-// rustc's arguments: argv[2..] (argv[0] is the wrapper, argv[1] rustc)
-fn rustc_args(a: &Args) -> impl Iterator<Item = &'static [u8]> + '_ {
-    (2..a.argc).map(move |i| a.get(i))
-}
-
-fn is_cargo_unit(a: &Args, env: &Env) -> bool {
-    if env.get(b"CARGO_CRATE_NAME").is_none() || env.get(b"CARGO_CFG_TARGET_ARCH").is_some() {
-        return false;
-    }
-    rustc_args(a).any(|x| x == b"--crate-name")
-}
-
-// Whether any crate type links (anything but rlib; none given or --test is a binary), and
-// how many crate types there are (each gets one final artifact notice).
-fn crate_types(a: &Args) -> (bool, usize) {
-    let mut types: [&[u8]; 8] = [b""; 8];
-    let mut n = 0;
-    let mut i = 2;
-    while i < a.argc {
-        let x = a.get(i);
-        if x == b"--test" {
-            return (true, 0);
-        }
-        let listed: Option<&[u8]> = if x == b"--crate-type" && i + 1 < a.argc {
-            i += 1;
-            Some(a.get(i))
-        } else {
-            x.strip_prefix(b"--crate-type=")
-        };
-        if let Some(v) = listed {
-            for t in v.split(|&c| c == b',') {
-                let t: &[u8] = if t == b"lib" { b"rlib" } else { t };
-                if !types[..n].contains(&t) && n < types.len() {
-                    types[n] = t;
-                    n += 1;
-                }
-            }
-        }
-        i += 1;
-    }
-    (n == 0 || types[..n].iter().any(|t| *t != b"rlib"), n)
-}
-
-fn is_interesting_codegen(v: &[u8]) -> bool {
-    [&b"metadata="[..], b"extra-filename=", b"opt-level=", b"debuginfo=", b"linker=", b"lto", b"codegen-units="]
-        .iter()
-        .any(|p| v.starts_with(p))
-}
-
-fn push_interesting_args<const N: usize>(out: &mut Buf<N>, a: &Args) {
-    let mut first = true;
-    let mut emit = |out: &mut Buf<N>, s: &[u8]| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        push_json_str(out, s);
-    };
-    let mut i = 2;
-    while i < a.argc {
-        let x = a.get(i);
-        let takes_value = matches!(
-            x,
-            b"--crate-name" | b"--crate-type" | b"--extern" | b"--target" | b"-C" | b"--edition"
-        );
-        let keep_alone = x == b"--test"
-            || x.starts_with(b"--emit")
-            || x.starts_with(b"--crate-type=")
-            || x.starts_with(b"--target=")
-            || x.starts_with(b"-C")
-            || x.starts_with(b"--json");
-        if takes_value && i + 1 < a.argc {
-            let v = a.get(i + 1);
-            if x != b"-C" || is_interesting_codegen(v) {
-                emit(out, x);
-                emit(out, v);
-            }
-            i += 2;
-            continue;
-        }
-        if keep_alone && (!x.starts_with(b"-C") || is_interesting_codegen(&x[2..])) {
-            emit(out, x);
-        }
-        i += 1;
+    // rustc's arguments: argv[2..] (argv[0] is the wrapper, argv[1] rustc)
+    fn rustc(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
+        (2..self.argc).map(move |i| self.get(i))
     }
 }
 
-// ---- reporting (as in shim.rs) ----------------------------------------------------------------
 
-const HOLD_NS: u64 = 150_000_000;
-const BATCH_LIMIT: usize = 60 * 1024;
+
+// ---- reporting (see common.rs) ----------------------------------------------------------------
+
 // rustc's longest JSON line that is passed on whole; a longer one is relayed to cargo all
 // the same and reported as lost, as shim.rs does for what no datagram can carry.
 const LINE_CAP: usize = 256 * 1024;
@@ -519,7 +429,7 @@ impl Reporter {
     fn new(run_dir: &[u8], me: u64) -> Reporter {
         let mut addr = [0u8; 110];
         addr[0] = AF_UNIX as u8;
-        let path = join(run_dir, b"events.sock");
+        let path = join(run_dir, EVENTS_SOCKET.as_bytes());
         // a socket path that does not fit sockaddr_un: nothing can be sent, as with std
         if path.overflowed || path.len > 107 {
             return Reporter { fd: usize::MAX, addr, addr_len: 0, me };
@@ -530,10 +440,19 @@ impl Reporter {
         Reporter { fd: if fd < 0 { usize::MAX } else { fd as usize }, addr, addr_len: 2 + n + 1, me }
     }
 
+    fn lost(&self, bytes: usize) {
+        let mut m: Buf<128> = Buf::new();
+        lost_message(&mut m, self.me, now_ns(), bytes as u64);
+        self.send(m.bytes());
+    }
+}
+
+impl Sender for Reporter {
     fn send(&self, msg: &[u8]) {
         if self.fd == usize::MAX {
             return;
         }
+        // SAFETY: msg and the socket address are live buffers of the lengths given.
         let r = unsafe {
             sys6(SYS_SENDTO, self.fd, msg.as_ptr() as usize, msg.len(), 0, self.addr.as_ptr() as usize, self.addr_len)
         };
@@ -542,44 +461,6 @@ impl Reporter {
         }
     }
 
-    fn lost(&self, bytes: usize) {
-        let mut m: Buf<128> = Buf::new();
-        m.extend(b"{\"e\":\"lost\",\"u\":");
-        m.num(self.me);
-        m.extend(b",\"t\":");
-        m.num(now_ns());
-        m.extend(b",\"bytes\":");
-        m.num(bytes as u64);
-        m.push(b'}');
-        self.send(m.bytes());
-    }
-}
-
-struct Batch {
-    buf: Buf<{ MSG_CAP + BATCH_LIMIT }>,
-    due: Option<u64>, // CLOCK_MONOTONIC ns
-}
-
-impl Batch {
-    fn push(&mut self, r: &Reporter, msg: &[u8]) {
-        if !self.buf.is_empty() && self.buf.len + msg.len() >= BATCH_LIMIT {
-            self.flush(r);
-        }
-        if self.buf.is_empty() {
-            self.due = Some(clock_ns(CLOCK_MONOTONIC) + HOLD_NS);
-        } else {
-            self.buf.push(b'\n');
-        }
-        self.buf.extend(msg);
-    }
-
-    fn flush(&mut self, r: &Reporter) {
-        if !self.buf.is_empty() {
-            r.send(self.buf.bytes());
-            self.buf.clear();
-        }
-        self.due = None;
-    }
 }
 
 // Whether `fd` has something to read before `due` (CLOCK_MONOTONIC ns).
@@ -593,105 +474,175 @@ fn readable_before(fd: usize, due: u64) -> bool {
     sys(SYS_POLL, pfd.as_mut_ptr() as usize, 1, ms as usize) != 0
 }
 
-fn is_final_artifact(body: &[u8]) -> bool {
-    const LINK: &[u8] = b"\"emit\":\"link\"";
-    body.starts_with(b"{\"$message_type\":\"artifact\"") && body.windows(LINK.len()).any(|w| w == LINK)
-}
+type Held = Buf<MSG_CAP>;
 
-fn is_reported(line: &[u8]) -> bool {
-    line.starts_with(b"{\"$message_type\":\"section_timing\"")
-        || line.starts_with(b"{\"$message_type\":\"artifact\"")
-        || line.starts_with(b"{\"$message_type\":\"diagnostic\"")
+// The unit's reports: the batch that shares datagrams, the final artifact's notice held for
+// the end, and the message being made. In statics: they are larger than the stack cargo's
+// processes may be given, and there is no allocator.
+struct Unit {
+    me: u64,
+    reporter: Reporter,
+    batch: &'static mut Batch<Buf<{ MSG_CAP + BATCH_LIMIT }>>,
+    held: &'static mut Held,
+    msg: &'static mut Buf<MSG_CAP>,
+    notices: Notices,
 }
 
 static mut LINE: [u8; LINE_CAP] = [0; LINE_CAP];
-static mut BATCH: Batch = Batch { buf: Buf::new(), due: None };
-static mut HELD: Buf<MSG_CAP> = Buf::new();
+static mut BATCH: Batch<Buf<{ MSG_CAP + BATCH_LIMIT }>> = Batch { buf: Buf::new(), due: None };
+static mut HELD: Held = Buf::new();
 static mut MSG: Buf<MSG_CAP> = Buf::new();
 static mut LAST: Buf<{ 2 * MSG_CAP + BATCH_LIMIT }> = Buf::new();
+
+impl Unit {
+    fn push(&mut self, msg_is_held: bool) {
+        if msg_is_held {
+            self.held.clear();
+            self.held.extend(self.msg.bytes());
+        } else {
+            self.batch.push(&self.reporter, self.msg.bytes(), clock_ns(CLOCK_MONOTONIC));
+        }
+    }
+
+    // What was held goes first: the order stays rustc's.
+    fn release_held(&mut self) {
+        if !self.held.is_empty() {
+            self.batch.push(&self.reporter, self.held.bytes(), clock_ns(CLOCK_MONOTONIC));
+            self.held.clear();
+        }
+    }
+
+    // One line of rustc's stderr: relayed to cargo, and reported if it is one of rustc's
+    // JSON messages.
+    fn line(&mut self, l: &[u8]) {
+        write_all(2, l);
+        if !is_reported(l) {
+            return;
+        }
+        let body = common::body_of(l);
+        self.msg.clear();
+        line_message(self.msg, self.me, now_ns(), body);
+        self.release_held();
+        let last = self.notices.is_last(body);
+        self.push(last);
+    }
+
+    // A message too long to pass on, said after what came before it (the unit's start
+    // above all, without which the tool could not tell whose it was).
+    fn lost(&mut self, bytes: usize) {
+        self.release_held();
+        self.batch.flush(&self.reporter);
+        self.reporter.lost(bytes);
+    }
+}
 
 // ---- the wrapper ------------------------------------------------------------------------------
 
 // Hand the call to shim.rs, beside this program, with the same arguments: found through
 // /proc/self/exe, else beside the link cargo ran (argv[0], the rustc-wrapper link).
-fn delegate(argv: *const *const u8, env: &Env) -> ! {
+fn delegate(a: &Args, env: &Env) -> ! {
     let mut exe = [0u8; 4096];
-    let n = sys(SYS_READLINK, b"/proc/self/exe\0".as_ptr() as usize, exe.as_mut_ptr() as usize, exe.len() - 64);
-    let me: &[u8] = if n > 0 { &exe[..n as usize] } else { unsafe { c_bytes(*argv) } };
+    let n = sys(SYS_READLINK, c"/proc/self/exe".as_ptr() as usize, exe.as_mut_ptr() as usize, exe.len() - 64);
+    let me: &[u8] = if n > 0 { &exe[..n as usize] } else { a.get(0) };
     let dir: &[u8] = match me.iter().rposition(|&b| b == b'/') {
         Some(i) => &me[..i],
         None => b".",
     };
-    let mut full = join(dir, b"cargo-overlap-shim");
-    let err = execve(&mut full, argv, env);
+    let mut full = join(dir, SHIM_NAME.as_bytes());
+    let err = execve(&mut full, a.argv, env);
     cannot_run(full.bytes(), err)
 }
 
+struct Dir<'a>(&'a [u8]);
+
+impl RunDir for Dir<'_> {
+    fn has(&self, name: &str) -> bool {
+        if name.is_empty() {
+            exists(self.0)
+        } else {
+            exists(join(self.0, name.as_bytes()).bytes())
+        }
+    }
+    fn owner_gone(&self) -> bool {
+        let mut path = join(self.0, OWNER_LOCK.as_bytes());
+        let Some(c) = path.cstr() else { return false };
+        let fd = sys(SYS_OPEN, c as usize, O_CLOEXEC, 0); // O_RDONLY
+        if fd < 0 {
+            return false; // a run directory without the lock: wait as before
+        }
+        // struct flock: l_type and l_whence (i16), l_start and l_len (i64), l_pid (i32);
+        // zeroed, it asks about a read lock (F_RDLCK is 0) of the whole file
+        let mut lock = [0i64; 4];
+        let r = sys(SYS_FCNTL, fd as usize, F_GETLK, lock.as_mut_ptr() as usize);
+        sys(SYS_CLOSE, fd as usize, 0, 0);
+        // F_GETLK writes F_UNLCK into l_type, the low half of the first word, when
+        // nobody's lock would stand in the way
+        r == 0 && lock[0] as i16 == F_UNLCK
+    }
+    fn sleep_ms(&self, ms: u32) {
+        sleep_ms(ms as u64)
+    }
+}
+
+// # Safety
+// Called by _start alone, with the stack the kernel set up: argc, argv, NULL, envp, NULL.
 unsafe extern "C" fn entry(sp: *const usize) -> ! {
     let argc = *sp;
     let argv = sp.add(1) as *const *const u8;
     let env = Env { envp: sp.add(argc + 2) as *const *const u8 };
     let a = Args { argv, argc };
     if argc < 2 {
-        write_all(2, b"cargo-overlap shim: expected `rustc ARGS...`\n");
+        write_all(2, USAGE);
         exit(101);
     }
     let rustc = a.get(1);
     let rustc_argv = argv.add(1);
-    let run_dir = env.get(b"COVERLAP_RUN_DIR").filter(|d| d.starts_with(b"/"));
-    let run_dir = match run_dir {
+    let run_dir = match env.get(RUN_DIR_ENV.as_bytes()).filter(|d| d.starts_with(b"/")) {
         Some(d) => d,
         None => cannot_run(rustc, execvp(rustc, rustc_argv, &env)),
     };
-    if exists(join(run_dir, b"chain").bytes()) {
-        delegate(argv, &env);
+    let dir = Dir(run_dir);
+    if dir.has(CHAIN) {
+        delegate(&a, &env);
     }
-    if !is_cargo_unit(&a, &env) {
+    let cfg = env.get(b"CARGO_CFG_TARGET_ARCH").is_some();
+    // a nested run: whether CARGO_CFG_* are a probe's is for shim.rs to find out
+    if cfg && dir.has(NESTED) {
+        delegate(&a, &env);
+    }
+    let unit = is_cargo_unit(env.get(b"CARGO_CRATE_NAME").is_some(), cfg, a.rustc());
+    if !unit {
         cannot_run(rustc, execvp(rustc, rustc_argv, &env));
     }
     // A unit that links is shim.rs's from the start (it waits for the decision itself).
-    let (links, n_types) = crate_types(&a);
-    if links {
-        delegate(argv, &env);
+    let types = crate_types(a.rustc());
+    if types.links {
+        delegate(&a, &env);
     }
-    // See shim.rs: the orchestrator writes `decided` once the phases mode is laid out.
-    let decided = join(run_dir, b"decided");
-    for _ in 0..30_000 {
-        if exists(decided.bytes()) || !exists(run_dir) {
-            break;
-        }
-        sleep_ms(1);
+    await_decision(&dir);
+    if dir.has(SECTIONS) {
+        delegate(&a, &env);
     }
-    if exists(join(run_dir, b"sections").bytes()) {
-        delegate(argv, &env);
-    }
-    run_unit(&a, &env, run_dir, rustc, rustc_argv, n_types)
+    run_unit(&a, &env, run_dir, types.count)
 }
 
-unsafe fn run_unit(
-    a: &Args,
-    env: &Env,
-    run_dir: &[u8],
-    rustc: &[u8],
-    rustc_argv: *const *const u8,
-    n_types: usize,
-) -> ! {
-    // A reader that went away (cargo ended) must not kill us with SIGPIPE halfway: std
-    // programs, shim.rs among them, ignore it too. rustc gets the default back.
-    set_sigpipe(SIG_IGN);
-    let me = sys(SYS_GETPID, 0, 0, 0) as u64;
+// rustc, its stderr on a pipe; returns its pid and the pipe's read end. Falls back to
+// shim.rs where the system refuses a pipe or a process.
+fn spawn_rustc(a: &Args, env: &Env) -> (usize, usize) {
+    let rustc = a.get(1);
+    // SAFETY: argv[1..] is the kernel's NULL-terminated argument array.
+    let rustc_argv = unsafe { a.argv.add(1) };
     let mut stderr_pipe = [0i32; 2];
     let mut exec_pipe = [0i32; 2];
     if sys(SYS_PIPE2, stderr_pipe.as_mut_ptr() as usize, O_CLOEXEC, 0) < 0
         || sys(SYS_PIPE2, exec_pipe.as_mut_ptr() as usize, O_CLOEXEC, 0) < 0
     {
-        delegate(a.argv, env);
+        delegate(a, env);
     }
-    let t_start = now_ns();
     let child = sys(SYS_FORK, 0, 0, 0);
     if child == 0 {
         sys(SYS_DUP2, stderr_pipe[1] as usize, 2, 0);
-        set_sigpipe(SIG_DFL);
+        set_signal(SIGPIPE, SIG_DFL);
         let err = execvp(rustc, rustc_argv, env);
         // exec failed: tell the parent why, through the pipe exec would have closed
         let code = (-err) as i32;
@@ -699,7 +650,7 @@ unsafe fn run_unit(
         exit(127);
     }
     if child < 0 {
-        delegate(a.argv, env);
+        delegate(a, env);
     }
     sys(SYS_CLOSE, stderr_pipe[1] as usize, 0, 0);
     sys(SYS_CLOSE, exec_pipe[1] as usize, 0, 0);
@@ -716,46 +667,45 @@ unsafe fn run_unit(
         cannot_run(rustc, -(errno as isize));
     }
     sys(SYS_CLOSE, exec_pipe[0] as usize, 0, 0);
+    (child as usize, stderr_pipe[0] as usize)
+}
 
-    let reporter = Reporter::new(run_dir, me);
-    let batch = &mut *core::ptr::addr_of_mut!(BATCH);
-    let held = &mut *core::ptr::addr_of_mut!(HELD);
-    let msg = &mut *core::ptr::addr_of_mut!(MSG);
-    msg.extend(b"{\"e\":\"start\",\"u\":");
-    msg.num(me);
-    msg.extend(b",\"t\":");
-    msg.num(t_start);
-    msg.extend(b",\"pid\":");
-    msg.num(child as u64);
-    msg.push(b',');
-    for (key, var) in [
-        (&b"pkg"[..], &b"CARGO_PKG_NAME"[..]),
-        (b"ver", b"CARGO_PKG_VERSION"),
-        (b"dir", b"CARGO_MANIFEST_DIR"),
-        (b"crate", b"CARGO_CRATE_NAME"),
-        (b"bin", b"CARGO_BIN_NAME"),
-    ] {
-        msg.push(b'"');
-        msg.extend(key);
-        msg.extend(b"\":");
-        push_json_str(msg, env.get(var).unwrap_or(b""));
-        msg.push(b',');
-    }
-    msg.extend(b"\"primary\":");
-    msg.extend(if env.get(b"CARGO_PRIMARY_PACKAGE").is_some() { b"true" } else { b"false" });
-    msg.extend(b",\"args\":[");
-    push_interesting_args(msg, a);
-    msg.extend(b"]}");
-    if msg.overflowed {
-        reporter.lost(msg.len);
+fn run_unit(a: &Args, env: &Env, run_dir: &[u8], n_types: usize) -> ! {
+    // A reader that went away (cargo ended) must not kill us with SIGPIPE halfway: std
+    // programs, shim.rs among them, ignore it too. rustc gets the default back.
+    set_signal(SIGPIPE, SIG_IGN);
+    let me = sys(SYS_GETPID, 0, 0, 0) as u64;
+    let t_start = now_ns();
+    let (child, fd) = spawn_rustc(a, env);
+    // SAFETY: this process has one thread, and these statics are borrowed here alone.
+    let mut unit = unsafe {
+        Unit {
+            me,
+            reporter: Reporter::new(run_dir, me),
+            batch: &mut *core::ptr::addr_of_mut!(BATCH),
+            held: &mut *core::ptr::addr_of_mut!(HELD),
+            msg: &mut *core::ptr::addr_of_mut!(MSG),
+            notices: Notices::new(n_types),
+        }
+    };
+    let vars = START_VARS.map(|(_, var)| env.get(var.as_bytes()).unwrap_or(b""));
+    let primary = env.get(b"CARGO_PRIMARY_PACKAGE").is_some();
+    start_message(unit.msg, (me, t_start, child as u64), vars, primary, a.rustc());
+    if unit.msg.overflowed {
+        unit.reporter.lost(unit.msg.len);
     } else {
-        batch.push(&reporter, msg.bytes());
+        unit.push(false);
     }
+    // SAFETY: as above, one thread, borrowed here alone.
+    let line = unsafe { &mut *core::ptr::addr_of_mut!(LINE) };
+    relay(fd, line, &mut unit);
+    sys(SYS_CLOSE, fd, 0, 0);
+    finish(child, &mut unit)
+}
 
-    let fd = stderr_pipe[0] as usize;
-    let line = &mut *core::ptr::addr_of_mut!(LINE);
+// rustc's stderr, line by line, until it closes.
+fn relay(fd: usize, line: &mut [u8; LINE_CAP], unit: &mut Unit) {
     let (mut start, mut end) = (0usize, 0usize);
-    let mut notices_left = n_types.max(1);
     // A line longer than LINE_CAP: relayed as it comes; reported as lost if it was one
     // of rustc's JSON messages.
     let mut overlong: Option<(usize, bool)> = None;
@@ -768,14 +718,14 @@ unsafe fn run_unit(
             if let Some((bytes, reported)) = overlong.take() {
                 write_all(2, l);
                 if reported {
-                    report_lost(&reporter, batch, held, bytes + l.len() - 1);
+                    unit.lost(bytes + l.len() - 1);
                 }
                 continue;
             }
-            handle_line(l, me, &reporter, batch, held, msg, &mut notices_left);
+            unit.line(l);
         }
         if eof {
-            break;
+            return;
         }
         if start > 0 {
             line.copy_within(start..end, 0);
@@ -788,144 +738,79 @@ unsafe fn run_unit(
             overlong = Some((bytes + end, reported));
             end = 0;
         }
-        if let Some(due) = batch.due {
+        if let Some(due) = unit.batch.due {
             if !readable_before(fd, due) {
-                batch.flush(&reporter);
+                unit.batch.flush(&unit.reporter);
             }
         }
-        let n = sys(SYS_READ, fd, line.as_mut_ptr().add(end) as usize, LINE_CAP - end);
+        let n = sys(SYS_READ, fd, line[end..].as_mut_ptr() as usize, LINE_CAP - end);
         if n == -EINTR {
             continue;
         }
-        if n <= 0 {
-            eof = true;
-            // an overlong line ending exactly at a full buffer, without a newline
-            if end == start {
-                if let Some((bytes, true)) = overlong.take() {
-                    report_lost(&reporter, batch, held, bytes);
-                }
-            }
-            // what follows the last newline is a line too, as read_until gives it
-            if end > start {
-                if let Some((bytes, reported)) = overlong.take() {
-                    write_all(2, &line[start..end]);
-                    if reported {
-                        report_lost(&reporter, batch, held, bytes + end - start);
-                    }
-                } else {
-                    let l = &line[start..end];
-                    handle_line(l, me, &reporter, batch, held, msg, &mut notices_left);
-                }
-                start = end;
-            }
+        if n > 0 {
+            end += n as usize;
             continue;
         }
-        end += n as usize;
+        eof = true;
+        // an overlong line ending exactly at a full buffer, without a newline
+        if end == start {
+            if let Some((bytes, true)) = overlong.take() {
+                unit.lost(bytes);
+            }
+        }
+        // what follows the last newline is a line too, as read_until gives it
+        if end > start {
+            if let Some((bytes, reported)) = overlong.take() {
+                write_all(2, &line[start..end]);
+                if reported {
+                    unit.lost(bytes + end - start);
+                }
+            } else {
+                unit.line(&line[start..end]);
+            }
+            start = end;
+        }
     }
-    sys(SYS_CLOSE, fd, 0, 0);
+}
 
+// Wait for rustc, send the end with what is held, and exit as rustc did.
+fn finish(child: usize, unit: &mut Unit) -> ! {
     let mut status = 0i32;
     let mut ru = [0i64; 18]; // struct rusage
     loop {
-        let r = sys6(SYS_WAIT4, child as usize, &mut status as *mut i32 as usize, 0, ru.as_mut_ptr() as usize, 0, 0);
-        if r != -EINTR {
-            if r < 0 {
-                write_all(2, b"cargo-overlap shim: waiting for rustc failed\n");
-                exit(101);
-            }
-            break;
+        // SAFETY: status and ru are live and as large as wait4 writes.
+        let r = unsafe {
+            sys6(SYS_WAIT4, child, &mut status as *mut i32 as usize, 0, ru.as_mut_ptr() as usize, 0, 0)
+        };
+        if r == -EINTR {
+            continue;
         }
+        if r < 0 {
+            write_all(2, b"cargo-overlap shim: waiting for rustc failed\n");
+            exit(101);
+        }
+        break;
     }
     let t_end = now_ns();
-    // ru_utime, ru_stime (timevals), then ru_maxrss
-    let cpu_us = (ru[0] + ru[2]) * 1_000_000 + ru[1] + ru[3];
-    let maxrss = ru[4];
     let signal = status & 0x7f;
-    let code: i64 = if signal == 0 { ((status >> 8) & 0xff) as i64 } else { -(signal as i64) };
-
-    let last = &mut *core::ptr::addr_of_mut!(LAST);
-    if batch.buf.len + held.len >= BATCH_LIMIT {
-        batch.flush(&reporter);
-    }
-    if !batch.buf.is_empty() {
-        last.extend(batch.buf.bytes());
-        last.push(b'\n');
-    }
-    if !held.is_empty() {
-        last.extend(held.bytes());
-        last.push(b'\n');
-    }
-    last.extend(b"{\"e\":\"end\",\"u\":");
-    last.num(me);
-    last.extend(b",\"t\":");
-    last.num(t_end);
-    last.extend(b",\"code\":");
-    last.signed(code);
-    last.extend(b",\"cpu_us\":");
-    last.signed(cpu_us);
-    last.extend(b",\"maxrss_kb\":");
-    last.signed(maxrss);
-    last.push(b'}');
-    reporter.send(last.bytes());
+    let end = common::End {
+        code: if signal == 0 { ((status >> 8) & 0xff) as i64 } else { -(signal as i64) },
+        // ru_utime, ru_stime (timevals), then ru_maxrss
+        cpu_us: (ru[0] + ru[2]) * 1_000_000 + ru[1] + ru[3],
+        maxrss_kb: ru[4],
+        cache: b"",
+    };
+    // SAFETY: one thread, and LAST is borrowed here alone.
+    let last = unsafe { &mut *core::ptr::addr_of_mut!(LAST) };
+    unit.batch.close_into(&unit.reporter, unit.held.bytes(), last);
+    common::end_message(last, unit.me, t_end, &end);
+    unit.reporter.send(last.bytes());
 
     if signal != 0 {
         // die the way rustc did
-        let act = [SIG_DFL, 0, 0, 0];
-        sys6(SYS_RT_SIGACTION, signal as usize, act.as_ptr() as usize, 0, 8, 0, 0);
-        sys(SYS_KILL, me as usize, signal as usize, 0);
+        set_signal(signal as usize, SIG_DFL);
+        sys(SYS_KILL, unit.me as usize, signal as usize, 0);
         exit(1);
     }
-    exit(code as i32)
-}
-
-// A message too long to pass on, said after what came before it (the unit's start above
-// all, without which the orchestrator could not tell whose it was).
-fn report_lost(reporter: &Reporter, batch: &mut Batch, held: &mut Buf<MSG_CAP>, bytes: usize) {
-    if !held.is_empty() {
-        batch.push(reporter, held.bytes());
-        held.clear();
-    }
-    batch.flush(reporter);
-    reporter.lost(bytes);
-}
-
-#[allow(clippy::too_many_arguments)]
-fn handle_line(
-    l: &[u8],
-    me: u64,
-    reporter: &Reporter,
-    batch: &mut Batch,
-    held: &mut Buf<MSG_CAP>,
-    msg: &mut Buf<MSG_CAP>,
-    notices_left: &mut usize,
-) {
-    write_all(2, l);
-    if !is_reported(l) {
-        return;
-    }
-    let t = now_ns();
-    let body = l.strip_suffix(b"\n").unwrap_or(l);
-    let body = body.strip_suffix(b"\r").unwrap_or(body);
-    msg.clear();
-    msg.extend(b"{\"e\":\"msg\",\"u\":");
-    msg.num(me);
-    msg.extend(b",\"t\":");
-    msg.num(t);
-    msg.extend(b",\"m\":");
-    msg.extend(body);
-    msg.push(b'}');
-    if !held.is_empty() {
-        batch.push(reporter, held.bytes());
-        held.clear();
-    }
-    let last = is_final_artifact(body) && {
-        *notices_left = notices_left.saturating_sub(1);
-        *notices_left == 0
-    };
-    if last {
-        held.clear();
-        held.extend(msg.bytes());
-    } else {
-        batch.push(reporter, msg.bytes());
-    }
+    exit(end.code as i32)
 }

@@ -19,24 +19,26 @@
 // - the environment variables it adds for rustc do not start with CARGO_, which sccache
 //   hashes into its cache keys.
 
+#[path = "common.rs"]
+mod common;
+
+use common::{
+    await_decision, crate_types, is_cargo_unit, is_reported, Batch, End, Notices, Out, RunDir, Sender,
+    CHAIN, EVENTS_SOCKET, LINKER_ABS_DIR, LINKER_DIR, LINKER_DIR_ENV, NESTED, OWNER_LOCK, PATH_ENV,
+    RUN_DIR_ENV, SCCACHE_SERVER, SECTIONS, SOCK_ENV, START_VARS, UNIT_ENV, USAGE, WRAPPER_NAME,
+};
 use std::env;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const SOCK_ENV: &str = "COVERLAP_SOCK";
-const UNIT_ENV: &str = "COVERLAP_UNIT";
-const PATH_ENV: &str = "COVERLAP_REAL_PATH";
-const LINKER_DIR_ENV: &str = "COVERLAP_LINKER_DIR";
-const RUN_DIR_ENV: &str = "COVERLAP_RUN_DIR";
 
 #[repr(C)]
 struct Timeval {
@@ -64,44 +66,46 @@ const POLLIN: i16 = 1;
 extern "C" {
     fn poll(fds: *mut PollFd, nfds: u64, timeout_ms: i32) -> i32;
     fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-    fn getpid() -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
     fn signal(sig: i32, handler: usize) -> usize;
     fn sysconf(name: i32) -> i64;
+    fn lockf(fd: i32, cmd: i32, len: i64) -> i32;
 }
+
+// lockf's command that only asks whether another process holds a lock (Linux and macOS).
+const F_TEST: i32 = 3;
 
 const SC_CLK_TCK: i32 = 2;
 
 const RUSAGE_CHILDREN: i32 = -1;
 const SIG_DFL: usize = 0;
 
-fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-// `s` must be valid UTF-8 (see valid_utf8_or_lossy).
-fn push_json_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f | 0x7f => {
-                let _ = write!(out, "\\u{:04x}", b);
-            }
-            _ => out.push(b),
-        }
+// Monotonic nanoseconds, from the first call: what a batch's due time is kept in.
+fn mono_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+fn me() -> u64 {
+    u64::from(std::process::id())
+}
+
+impl Out for Vec<u8> {
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b);
     }
-    out.push(b'"');
-}
-
-fn valid_utf8_or_lossy(s: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(s) {
-        Ok(_) => s.to_vec(),
-        Err(_) => String::from_utf8_lossy(s).into_owned().into_bytes(),
+    fn extend(&mut self, s: &[u8]) {
+        self.extend_from_slice(s);
+    }
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
     }
 }
 
@@ -115,75 +119,32 @@ impl Reporter {
         Reporter { sock: UnixDatagram::unbound().ok(), path }
     }
 
+}
+
+impl Sender for Reporter {
     fn send(&self, msg: &[u8]) {
         if let Some(sock) = &self.sock {
             let path = &self.path;
             if sock.send_to(msg, path).is_err() && msg.len() > 4096 {
                 // Too large for one datagram (a huge diagnostic): say so instead.
                 let mut lost: Vec<u8> = Vec::with_capacity(96);
-                let _ = write!(lost, "{{\"e\":\"lost\",\"u\":{},\"t\":{},\"bytes\":{}}}",
-                    unsafe { getpid() }, now_ns(), msg.len());
+                common::lost_message(&mut lost, me(), now_ns(), msg.len() as u64);
                 let _ = sock.send_to(&lost, path);
             }
         }
     }
 }
 
-// How long a unit's report may wait to share a datagram with the next one. Every datagram
-// wakes the orchestrator, and on a busy machine each wake-up takes CPU from rustc; a small
-// crate's start, rmeta and end fit in one such window, so they cost one wake-up, not three.
-// The messages keep their own timestamps: only the live view lags, by at most this.
-const HOLD: Duration = Duration::from_millis(150);
-// Well under a unix datagram's size limit (the socket's send buffer, ~200 KiB by default).
-const BATCH_LIMIT: usize = 60 * 1024;
-
-// The messages waiting for a datagram, newline-separated, and when the oldest must go;
-// with `hold` false every message goes out at once.
-struct Batch {
-    hold: bool,
-    buf: Vec<u8>,
-    due: Option<Instant>,
-}
-
-impl Batch {
-    fn report(&mut self, reporter: &Reporter, msg: &[u8]) {
-        if self.hold {
-            self.push(reporter, msg);
-        } else {
-            reporter.send(msg);
-        }
-    }
-
-    fn push(&mut self, reporter: &Reporter, msg: &[u8]) {
-        if !self.buf.is_empty() && self.buf.len() + msg.len() >= BATCH_LIMIT {
-            self.flush(reporter);
-        }
-        if self.buf.is_empty() {
-            self.due = Some(Instant::now() + HOLD);
-        } else {
-            self.buf.push(b'\n');
-        }
-        self.buf.extend_from_slice(msg);
-    }
-
-    fn flush(&mut self, reporter: &Reporter) {
-        if !self.buf.is_empty() {
-            reporter.send(&self.buf);
-            self.buf.clear();
-        }
-        self.due = None;
-    }
-}
-
-// Whether `fd` has something to read before `until`; true once it has, or on an error
-// (the read that follows then says what).
-fn readable_before(fd: i32, until: Instant) -> bool {
-    let left = until.saturating_duration_since(Instant::now());
-    if left.is_zero() {
+// Whether `fd` has something to read before `due` (mono_ns); true once it has, or on an
+// error (the read that follows then says what).
+fn readable_before(fd: i32, due: u64) -> bool {
+    let now = mono_ns();
+    if now >= due {
         return false;
     }
     let mut pfd = PollFd { fd, events: POLLIN, revents: 0 };
-    let ms = (left.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
+    let ms = (due - now).div_ceil(1_000_000).min(i32::MAX as u64) as i32;
+    // SAFETY: one live pollfd, and nfds says one.
     unsafe { poll(&mut pfd, 1, ms) != 0 }
 }
 
@@ -216,14 +177,14 @@ fn coordinator_started(pid: u32, seen: &mut Vec<u64>) -> Option<bool> {
     Some(false)
 }
 
-fn send_codegen(reporter: &Reporter, unit: i32) {
+fn send_codegen(reporter: &Reporter, unit: u64) {
     let mut msg: Vec<u8> = Vec::with_capacity(96);
-    let _ = write!(msg, "{{\"e\":\"codegen\",\"u\":{},\"t\":{}}}", unit, now_ns());
+    common::codegen_message(&mut msg, unit, now_ns());
     reporter.send(&msg);
 }
 
 // Polls /proc until rustc's coordinator thread shows up or rustc exits.
-fn watch_codegen_start(pid: u32, unit: i32, sock: PathBuf, done: Arc<AtomicBool>) {
+fn watch_codegen_start(pid: u32, unit: u64, sock: PathBuf, done: Arc<AtomicBool>) {
     let reporter = Reporter::new(sock);
     let mut seen: Vec<u64> = Vec::new();
     while !done.load(Ordering::Relaxed) {
@@ -311,12 +272,13 @@ fn watch_chained(
     wrapper: u32,
     server: Option<u32>,
     metadata: Vec<u8>,
-    unit: i32,
+    unit: u64,
     codegen: bool,
     sock: PathBuf,
     done: Arc<AtomicBool>,
 ) -> ChainWatch {
     let reporter = Reporter::new(sock);
+    // SAFETY: sysconf takes a plain integer and has no other effect.
     let ticks = unsafe { sysconf(SC_CLK_TCK) }.max(1) as u64;
     let mut looked: Vec<u32> = Vec::new();
     let mut found: Option<(u32, RustcSeen)> = None;
@@ -416,70 +378,14 @@ fn exit_like(status: std::process::ExitStatus) -> ! {
         std::process::exit(code);
     }
     if let Some(sig) = status.signal() {
+        // SAFETY: the default action for a signal number rustc died of, then that signal
+        // to ourselves: integers only, no handler of ours runs.
         unsafe {
             signal(sig, SIG_DFL);
-            kill(getpid(), sig);
+            kill(std::process::id() as i32, sig);
         }
     }
     std::process::exit(1);
-}
-
-fn is_cargo_unit(args: &[OsString]) -> bool {
-    // Build scripts run with CARGO_CFG_* set; a rustc they spawn inherits it. cargo's own
-    // queries (-vV, --print) carry no CARGO_CRATE_NAME.
-    if env::var_os("CARGO_CRATE_NAME").is_none() || env::var_os("CARGO_CFG_TARGET_ARCH").is_some()
-    {
-        return false;
-    }
-    args.iter().any(|a| a.as_bytes() == b"--crate-name")
-}
-
-// The arguments worth sending: identity, dependency edges, profile, linker. Sending all of
-// them would make a start message for a crate with hundreds of --extern flags large.
-fn interesting_args(args: &[OsString]) -> Vec<&[u8]> {
-    let mut out: Vec<&[u8]> = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_bytes();
-        let takes_value = matches!(
-            a,
-            b"--crate-name" | b"--crate-type" | b"--extern" | b"--target" | b"-C" | b"--edition"
-        );
-        let keep_alone = a == b"--test"
-            || a.starts_with(b"--emit")
-            || a.starts_with(b"--crate-type=")
-            || a.starts_with(b"--target=")
-            || a.starts_with(b"-C")
-            || a.starts_with(b"--json");
-        if takes_value && i + 1 < args.len() {
-            let v = args[i + 1].as_bytes();
-            if a != b"-C" || is_interesting_codegen(v) {
-                out.push(a);
-                out.push(v);
-            }
-            i += 2;
-            continue;
-        }
-        if keep_alone && (!a.starts_with(b"-C") || is_interesting_codegen(&a[2..])) {
-            out.push(a);
-        }
-        i += 1;
-    }
-    out
-}
-
-fn is_interesting_codegen(v: &[u8]) -> bool {
-    [
-        &b"metadata="[..],
-        b"extra-filename=",
-        b"opt-level=",
-        b"debuginfo=",
-        b"linker=",
-        b"lto",
-        b"codegen-units=",
-    ]
-    .iter()
-    .any(|p| v.starts_with(p))
 }
 
 fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
@@ -503,38 +409,6 @@ fn linker_name(args: &[OsString]) -> Option<Vec<u8>> {
     None
 }
 
-// The crate types rustc is asked for (`lib` as `rlib`, each once); empty for a test
-// harness or when none is given, which both make a binary.
-fn crate_types(args: &[OsString]) -> Vec<&[u8]> {
-    let mut types: Vec<&[u8]> = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_bytes();
-        if a == b"--test" {
-            return Vec::new();
-        }
-        let listed: Option<&[u8]> = if a == b"--crate-type" && i + 1 < args.len() {
-            i += 1;
-            Some(args[i].as_bytes())
-        } else {
-            a.strip_prefix(b"--crate-type=")
-        };
-        for t in listed.into_iter().flat_map(|v| v.split(|&c| c == b',')) {
-            let t: &[u8] = if t == b"lib" { b"rlib" } else { t };
-            if !types.contains(&t) {
-                types.push(t);
-            }
-        }
-        i += 1;
-    }
-    types
-}
-
-fn links(args: &[OsString]) -> bool {
-    let types = crate_types(args);
-    types.is_empty() || types.iter().any(|t| *t != b"rlib")
-}
-
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
@@ -554,7 +428,7 @@ fn shadow_linker(run_dir: &Path, args: &mut [OsString]) {
         None => return,
     };
     if !name.contains(&b'/') {
-        let shadow = run_dir.join("linker").join(std::ffi::OsStr::from_bytes(&name));
+        let shadow = run_dir.join(LINKER_DIR).join(OsStr::from_bytes(&name));
         if !shadow.exists() {
             let _ = std::os::unix::fs::symlink(&exe, &shadow);
         }
@@ -565,14 +439,14 @@ fn shadow_linker(run_dir: &Path, args: &mut [OsString]) {
         Some(b) if real.is_absolute() => b.to_os_string(),
         _ => return,
     };
-    let dir = run_dir.join("linker-abs").join(format!("{:016x}", fnv1a(&name)));
+    let dir = run_dir.join(LINKER_ABS_DIR).join(format!("{:016x}", fnv1a(&name)));
     let shadow = dir.join(&base);
     if !shadow.exists() {
         if std::fs::create_dir_all(&dir).is_err() {
             return;
         }
         // Write `real` before the link appears: a shim found by name always finds it.
-        let tmp = dir.join(format!("real.{}", unsafe { getpid() }));
+        let tmp = dir.join(format!("real.{}", std::process::id()));
         if std::fs::write(&tmp, &name).is_err() || std::fs::rename(&tmp, dir.join("real")).is_err() {
             return;
         }
@@ -595,84 +469,148 @@ fn shadow_linker(run_dir: &Path, args: &mut [OsString]) {
     }
 }
 
-// The orchestrator starts cargo before it knows whether rustc is a nightly (its `rustc -vV`
-// runs while cargo starts up) and writes `decided` once the phases mode is laid out in the
-// run directory. cargo's first unit nearly always comes later; one that does not waits
-// here. No run directory (the orchestrator is gone) or no decision in 30 s: go on, the
-// unit is built either way.
-fn await_decision(run_dir: &Path) {
-    let decided = run_dir.join("decided");
-    for _ in 0..30_000 {
-        if decided.exists() || !run_dir.exists() {
-            return;
+struct Dir<'a>(&'a Path);
+
+impl RunDir for Dir<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.0.join(name).exists()
+    }
+    fn owner_gone(&self) -> bool {
+        match std::fs::File::open(self.0.join(OWNER_LOCK)) {
+            Ok(f) => {
+                // SAFETY: a descriptor open for the call; F_TEST only asks.
+                let free = unsafe { lockf(f.as_raw_fd(), F_TEST, 0) };
+                free == 0
+            }
+            Err(_) => false, // a run directory without the lock: wait as before
         }
-        std::thread::sleep(Duration::from_millis(1));
+    }
+    fn sleep_ms(&self, ms: u32) {
+        std::thread::sleep(Duration::from_millis(u64::from(ms)))
     }
 }
 
-fn wrapper_main(args: Vec<OsString>) -> ! {
-    if args.is_empty() {
-        eprintln!("cargo-overlap shim: expected `rustc ARGS...`");
-        std::process::exit(101);
-    }
+fn bytes_of(args: &[OsString]) -> impl Iterator<Item = &[u8]> {
+    args.iter().map(|a| a.as_bytes())
+}
+
+// What the wrapper was asked to do, once it has looked at its run directory.
+struct Call {
+    // rustc and its arguments, as cargo gave them (sections mode may add to them)
+    args: Vec<OsString>,
+    // the user's own wrapper, which runs rustc in turn
+    chain: Option<OsString>,
+    // Some for a cargo unit of a run; None: run rustc untouched
+    run_dir: Option<PathBuf>,
+    // the section-timing lines are ours alone: cargo did not ask for them
+    injected: bool,
+}
+
+// Phase 1: is it a unit of a run, and how is rustc to be run for it.
+fn plan(args: Vec<OsString>) -> Call {
     let run_dir = run_dir();
     let chain: Option<OsString> = run_dir.as_ref().and_then(|d| {
-        std::fs::read(d.join("chain"))
+        std::fs::read(d.join(CHAIN))
             .ok()
-            .map(|b| OsString::from(std::ffi::OsStr::from_bytes(b.trim_ascii())))
+            .map(|b| OsString::from(OsStr::from_bytes(b.trim_ascii())))
             .filter(|s| !s.is_empty())
     });
-    let unit = run_dir.is_some() && is_cargo_unit(&args[1..]);
-    if unit {
-        await_decision(run_dir.as_ref().unwrap());
+    let cfg = env::var_os("CARGO_CFG_TARGET_ARCH").is_some()
+        && !(run_dir.as_ref().is_some_and(|d| d.join(NESTED).exists()) && parent_is_cargo());
+    let unit = is_cargo_unit(env::var_os("CARGO_CRATE_NAME").is_some(), cfg, bytes_of(&args[1..]));
+    let run_dir = run_dir.filter(|_| unit);
+    let mut call = Call { args, chain, run_dir, injected: false };
+    if let Some(dir) = &call.run_dir {
+        await_decision(&Dir(dir));
+        if dir.join(SECTIONS).exists() {
+            call.injected = ask_for_sections(&mut call.args);
+        }
+        if crate_types(bytes_of(&call.args[1..])).links && dir.join(LINKER_DIR).is_dir() {
+            shadow_linker(dir, &mut call.args);
+        }
     }
-    let sections_mode = unit && run_dir.as_ref().is_some_and(|d| d.join("sections").exists());
-    // In sections mode (a nightly rustc) ask rustc for its section timings the way cargo's
-    // -Zsection-timings does, and keep the extra lines from cargo, which did not ask.
+    call
+}
+
+// In a nested run (the tool run by a build script) every unit inherits the build script's
+// CARGO_CFG_*: a unit is then told from a build script's probe by who runs the wrapper,
+// cargo itself or the build script.
+fn parent_is_cargo() -> bool {
+    let comm = std::fs::read(format!("/proc/{}/comm", std::os::unix::process::parent_id()));
+    comm.is_ok_and(|c| c.trim_ascii() == b"cargo")
+}
+
+// In sections mode (a nightly rustc) ask rustc for its section timings the way cargo's
+// -Zsection-timings does; true when that added to what cargo asked for.
+fn ask_for_sections(args: &mut Vec<OsString>) -> bool {
+    let asked = |a: &OsString| a.as_bytes().starts_with(b"--json=") && a.as_bytes().ends_with(b"timings");
+    if args.iter().any(asked) {
+        return false;
+    }
     let mut injected = false;
-    let mut args = args;
-    if sections_mode && !args.iter().any(|a| a.as_bytes().starts_with(b"--json=") && a.as_bytes().ends_with(b"timings")) {
-        for a in args.iter_mut().skip(1) {
-            if a.as_bytes().starts_with(b"--json=") {
-                a.push(",timings");
-                injected = true;
-            }
-        }
-        if injected && !args.iter().any(|a| a.as_bytes() == b"-Zunstable-options") {
-            args.push(OsString::from("-Zunstable-options"));
+    for a in args.iter_mut().skip(1) {
+        if a.as_bytes().starts_with(b"--json=") {
+            a.push(",timings");
+            injected = true;
         }
     }
-    if unit && links(&args[1..]) && run_dir.as_ref().is_some_and(|d| d.join("linker").is_dir()) {
-        shadow_linker(run_dir.as_ref().unwrap(), &mut args);
+    if injected && !args.iter().any(|a| a.as_bytes() == b"-Zunstable-options") {
+        args.push(OsString::from("-Zunstable-options"));
     }
-    let mut cmd = match &chain {
+    injected
+}
+
+fn command(call: &Call) -> Command {
+    match &call.chain {
         Some(w) => {
             let mut c = Command::new(w);
-            c.args(&args);
+            c.args(&call.args);
             c
         }
         None => {
-            let mut c = Command::new(&args[0]);
-            c.args(&args[1..]);
+            let mut c = Command::new(&call.args[0]);
+            c.args(&call.args[1..]);
             c
         }
-    };
-    let rustc_args = &args[1..];
-    if !unit {
-        let err = cmd.exec();
-        eprintln!("cargo-overlap shim: cannot run {:?}: {}", args[0], err);
-        std::process::exit(101);
     }
-    let run_dir = run_dir.unwrap();
-    let sock_path = run_dir.join("events.sock");
-    let reporter = Reporter::new(sock_path.clone());
-    let me = unsafe { getpid() };
+}
+
+// What a spawn or exec failure says: the program that could not run, which is the user's
+// wrapper when there is one (as cargo says it), else rustc.
+fn cannot_run(call: &Call, err: &std::io::Error) -> ! {
+    match &call.chain {
+        Some(w) => eprintln!("cargo-overlap shim: cannot run the RUSTC_WRAPPER {:?}: {}", w, err),
+        None => eprintln!("cargo-overlap shim: cannot run {:?}: {}", call.args[0], err),
+    }
+    std::process::exit(101);
+}
+
+// A running unit: rustc's child, what reports go where, and the watchers of /proc.
+struct Running {
+    child: std::process::Child,
+    reporter: Reporter,
+    batch: Batch<Vec<u8>>,
+    // A unit that links has other senders (the codegen watcher, the linker shim) whose
+    // messages must not overtake its start: its messages go out at once, not in a batch.
+    hold: bool,
+    done: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+    chain_watcher: Option<std::thread::JoinHandle<ChainWatch>>,
+    server: Option<u32>,
+}
+
+// Phase 2: spawn rustc for the unit (through the user's wrapper, if any), send the start,
+// and start the watchers.
+fn spawn(call: &Call, run_dir: &Path) -> Running {
+    let mut cmd = command(call);
+    let rustc_args = &call.args[1..];
+    let sock_path = run_dir.join(EVENTS_SOCKET);
+    let me = me();
     // An rlib reports its frontend's end through the rmeta notification and runs no
     // linker: only units that link need the codegen watcher and the linker shim.
-    let stable_mode = links(rustc_args) && run_dir.join("linker").is_dir();
-
+    let linker_dir = run_dir.join(LINKER_DIR);
+    let stable_mode = crate_types(bytes_of(rustc_args)).links && linker_dir.is_dir();
     if stable_mode {
-        let linker_dir = run_dir.join("linker");
         let real_path = env::var_os("PATH").unwrap_or_default();
         let mut path = OsString::from(linker_dir.as_os_str());
         path.push(":");
@@ -684,49 +622,25 @@ fn wrapper_main(args: Vec<OsString>) -> ! {
         cmd.env(UNIT_ENV, me.to_string());
     }
     cmd.stderr(Stdio::piped());
-
     let t_start = now_ns();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("cargo-overlap shim: cannot run {:?}: {}", args[0], e);
-            std::process::exit(101);
-        }
-    };
+    let child = cmd.spawn().unwrap_or_else(|e| cannot_run(call, &e));
 
+    let vars = START_VARS.map(|(_, var)| env::var_os(var).unwrap_or_default());
     let mut msg: Vec<u8> = Vec::with_capacity(4096);
-    let _ = write!(msg, "{{\"e\":\"start\",\"u\":{},\"t\":{},\"pid\":{},", me, t_start, child.id());
-    for (key, var) in [
-        ("pkg", "CARGO_PKG_NAME"),
-        ("ver", "CARGO_PKG_VERSION"),
-        ("dir", "CARGO_MANIFEST_DIR"),
-        ("crate", "CARGO_CRATE_NAME"),
-        ("bin", "CARGO_BIN_NAME"),
-    ] {
-        let _ = write!(msg, "\"{}\":", key);
-        let v = env::var_os(var).unwrap_or_default();
-        push_json_str(&mut msg, &valid_utf8_or_lossy(v.as_bytes()));
-        msg.push(b',');
-    }
-    let _ = write!(
-        msg,
-        "\"primary\":{},\"args\":[",
-        env::var_os("CARGO_PRIMARY_PACKAGE").is_some()
+    common::start_message(
+        &mut msg,
+        (me, t_start, u64::from(child.id())),
+        [0, 1, 2, 3, 4].map(|i| vars[i].as_bytes()),
+        env::var_os("CARGO_PRIMARY_PACKAGE").is_some(),
+        bytes_of(rustc_args),
     );
-    for (i, a) in interesting_args(rustc_args).iter().enumerate() {
-        if i > 0 {
-            msg.push(b',');
-        }
-        push_json_str(&mut msg, &valid_utf8_or_lossy(a));
-    }
-    msg.extend_from_slice(b"]}");
-    // A unit that links has other senders (the codegen watcher, the linker shim) whose
-    // messages must not overtake its start: its messages go out at once.
-    let mut batch = Batch { hold: !stable_mode, buf: Vec::new(), due: None };
-    batch.report(&reporter, &msg);
+    let reporter = Reporter::new(sock_path.clone());
+    let mut batch = Batch { buf: Vec::new(), due: None };
+    // before the watchers start: nothing of the unit may come before its start
+    report(!stable_mode, &mut batch, &reporter, &msg);
 
     let done = Arc::new(AtomicBool::new(false));
-    let watcher = if stable_mode && chain.is_none() {
+    let watcher = if stable_mode && call.chain.is_none() {
         let (pid, sock, flag) = (child.id(), sock_path.clone(), done.clone());
         std::thread::Builder::new()
             .stack_size(64 * 1024)
@@ -735,14 +649,14 @@ fn wrapper_main(args: Vec<OsString>) -> ! {
     } else {
         None
     };
-    // The sccache server's pid, written by the orchestrator when the chained wrapper is
-    // sccache: its presence is what makes "no rustc seen" mean a cache hit.
-    let server: Option<u32> = std::fs::read(run_dir.join("sccache-server"))
+    // The sccache server's pid, written by the tool when the chained wrapper is sccache:
+    // its presence is what makes "no rustc seen" mean a cache hit.
+    let server: Option<u32> = std::fs::read(run_dir.join(SCCACHE_SERVER))
         .ok()
         .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok().and_then(|s| s.parse().ok()));
-    let chain_watcher = match (&chain, metadata_arg(rustc_args)) {
+    let chain_watcher = match (&call.chain, metadata_arg(rustc_args)) {
         (Some(_), Some(metadata)) => {
-            let (pid, sock, flag) = (child.id(), sock_path.clone(), done.clone());
+            let (pid, sock, flag) = (child.id(), sock_path, done.clone());
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
                 .spawn(move || watch_chained(pid, server, metadata, me, stable_mode, sock, flag))
@@ -750,30 +664,45 @@ fn wrapper_main(args: Vec<OsString>) -> ! {
         }
         _ => None,
     };
+    Running { child, reporter, batch, hold: !stable_mode, done, watcher, chain_watcher, server }
+}
 
-    let stderr = child.stderr.take().expect("piped stderr");
+fn report(hold: bool, batch: &mut Batch<Vec<u8>>, reporter: &Reporter, msg: &[u8]) {
+    if hold {
+        batch.push(reporter, msg, mono_ns());
+    } else {
+        reporter.send(msg);
+    }
+}
+
+impl Running {
+    fn report(&mut self, msg: &[u8]) {
+        report(self.hold, &mut self.batch, &self.reporter, msg);
+    }
+}
+
+// Phase 3: relay rustc's stderr to cargo byte for byte, reporting its JSON lines; returns
+// the final artifact's notice, held for the end message's datagram.
+fn relay(run: &mut Running, injected: bool, n_types: usize) -> Vec<u8> {
+    let stderr = run.child.stderr.take().expect("piped stderr");
     let stderr_fd = stderr.as_raw_fd();
     let mut reader = BufReader::with_capacity(64 * 1024, stderr);
     let out = std::io::stderr();
+    let me = me();
     let mut line: Vec<u8> = Vec::with_capacity(4096);
-    // The final artifact's notice comes just before rustc exits: it waits to share the end
-    // message's datagram, one wake-up of the orchestrator fewer per unit. Only the last
-    // crate type's notice waits (an rlib written before a cdylib is linked marks the end
-    // of codegen, live), and anything after it (a late diagnostic) sends it first, so the
-    // order stays rustc's.
+    let mut msg: Vec<u8> = Vec::with_capacity(4096);
     let mut held: Vec<u8> = Vec::new();
-    let mut notices_left = crate_types(rustc_args).len().max(1);
+    let mut notices = Notices::new(n_types);
     loop {
-        if let Some(due) = batch.due {
+        if let Some(due) = run.batch.due {
             if reader.buffer().is_empty() && !readable_before(stderr_fd, due) {
-                batch.flush(&reporter);
+                run.batch.flush(&run.reporter);
             }
         }
         line.clear();
         match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
+            Ok(0) | Err(_) => return held,
             Ok(_) => {}
-            Err(_) => break,
         }
         let timing = line.starts_with(b"{\"$message_type\":\"section_timing\"");
         if !(timing && injected) {
@@ -781,33 +710,27 @@ fn wrapper_main(args: Vec<OsString>) -> ! {
             let _ = lock.write_all(&line);
             let _ = lock.flush();
         }
-        if timing
-            || line.starts_with(b"{\"$message_type\":\"artifact\"")
-            || line.starts_with(b"{\"$message_type\":\"diagnostic\"")
-        {
-            let t = now_ns();
-            let body = line.strip_suffix(b"\n").unwrap_or(&line);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            msg.clear();
-            let _ = write!(msg, "{{\"e\":\"msg\",\"u\":{},\"t\":{},\"m\":", me, t);
-            msg.extend_from_slice(body);
-            msg.push(b'}');
-            if !held.is_empty() {
-                batch.report(&reporter, &held);
-                held.clear();
-            }
-            let last = is_final_artifact(body) && {
-                notices_left = notices_left.saturating_sub(1);
-                notices_left == 0
-            };
-            if last {
-                std::mem::swap(&mut held, &mut msg);
-            } else {
-                batch.report(&reporter, &msg);
-            }
+        if !is_reported(&line) {
+            continue;
+        }
+        let body = common::body_of(&line);
+        msg.clear();
+        common::line_message(&mut msg, me, now_ns(), body);
+        if !held.is_empty() {
+            run.report(&held);
+            held.clear();
+        }
+        if notices.is_last(body) {
+            std::mem::swap(&mut held, &mut msg);
+        } else {
+            run.report(&msg);
         }
     }
-    let status = match child.wait() {
+}
+
+// Phase 4: wait for rustc, send the end with what is held, and exit as rustc did.
+fn finish(mut run: Running, held: Vec<u8>) -> ! {
+    let status = match run.child.wait() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cargo-overlap shim: waiting for rustc: {}", e);
@@ -817,70 +740,66 @@ fn wrapper_main(args: Vec<OsString>) -> ! {
     let t_end = now_ns();
     // The watcher notices within one poll; waiting for it would add that poll to every
     // rustc call, and the process exit ends it anyway.
-    done.store(true, Ordering::Relaxed);
-    drop(watcher);
+    run.done.store(true, Ordering::Relaxed);
+    drop(run.watcher);
     // Behind a wrapper, the last look at /proc decides where rustc ran: wait that one poll.
-    let chained = chain_watcher.and_then(|w| w.join().ok());
+    let chained = run.chain_watcher.and_then(|w| w.join().ok());
     let mut ru = Rusage {
         ru_utime: Timeval { tv_sec: 0, tv_usec: 0 },
         ru_stime: Timeval { tv_sec: 0, tv_usec: 0 },
         ru_maxrss: 0,
         rest: [0; 13],
     };
-    let cpu_us = if unsafe { getrusage(RUSAGE_CHILDREN, &mut ru) } == 0 {
-        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000
-            + ru.ru_utime.tv_usec
-            + ru.ru_stime.tv_usec
+    // SAFETY: `ru` is a live struct rusage for getrusage to fill.
+    let mut cpu_us = if unsafe { getrusage(RUSAGE_CHILDREN, &mut ru) } == 0 {
+        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec
     } else {
         -1
     };
     let code: i64 = match (status.code(), status.signal()) {
-        (Some(c), _) => c as i64,
-        (None, Some(s)) => -(s as i64),
+        (Some(c), _) => i64::from(c),
+        (None, Some(s)) => -i64::from(s),
         _ => -1000,
     };
-    let mut cpu_us = cpu_us;
-    let mut cache: &str = "";
+    let mut cache: &[u8] = b"";
     if let Some(w) = &chained {
         if w.seen == RustcSeen::UnderServer && cpu_us >= 0 {
             cpu_us += w.server_cpu_us;
         }
-        if server.is_some() {
+        if run.server.is_some() {
             cache = match w.seen {
-                RustcSeen::UnderServer => ",\"cache\":\"miss\"",
-                RustcSeen::UnderWrapper => ",\"cache\":\"uncacheable\"",
-                RustcSeen::Nowhere if code == 0 => ",\"cache\":\"hit\"",
-                RustcSeen::Nowhere => "",
+                RustcSeen::UnderServer => b"miss",
+                RustcSeen::UnderWrapper => b"uncacheable",
+                RustcSeen::Nowhere if code == 0 => b"hit",
+                RustcSeen::Nowhere => b"",
             };
         }
     }
-    // Messages in one datagram are separated by newlines, which none of them contains.
-    msg.clear();
-    if batch.buf.len() + held.len() >= BATCH_LIMIT {
-        batch.flush(&reporter);
-    }
-    if !batch.buf.is_empty() {
-        msg.extend_from_slice(&batch.buf);
-        msg.push(b'\n');
-    }
-    if !held.is_empty() {
-        msg.extend_from_slice(&held);
-        msg.push(b'\n');
-    }
-    let _ = write!(
-        msg,
-        "{{\"e\":\"end\",\"u\":{},\"t\":{},\"code\":{},\"cpu_us\":{},\"maxrss_kb\":{}{}}}",
-        me, t_end, code, cpu_us, ru.ru_maxrss, cache
-    );
-    reporter.send(&msg);
+    let mut last: Vec<u8> = Vec::with_capacity(run.batch.buf.len() + held.len() + 256);
+    run.batch.close_into(&run.reporter, &held, &mut last);
+    let end = End { code, cpu_us, maxrss_kb: ru.ru_maxrss, cache };
+    common::end_message(&mut last, me(), t_end, &end);
+    run.reporter.send(&last);
     exit_like(status)
 }
 
-// rustc's notice of the artifact a unit exists to make (`"emit":"link"`: the rlib, the
-// binary), written when its work is done.
-fn is_final_artifact(body: &[u8]) -> bool {
-    const LINK: &[u8] = b"\"emit\":\"link\"";
-    body.starts_with(b"{\"$message_type\":\"artifact\"") && body.windows(LINK.len()).any(|w| w == LINK)
+fn wrapper_main(args: Vec<OsString>) -> ! {
+    if args.is_empty() {
+        let _ = std::io::stderr().write_all(USAGE);
+        std::process::exit(101);
+    }
+    let call = plan(args);
+    let run_dir = match &call.run_dir {
+        Some(d) => d.clone(),
+        None => {
+            let err = command(&call).exec();
+            cannot_run(&call, &err)
+        }
+    };
+    let n_types = crate_types(bytes_of(&call.args[1..])).count;
+    let mut run = spawn(&call, &run_dir);
+    let held = relay(&mut run, call.injected, n_types);
+    finish(run, held)
 }
 
 fn find_on_path(name: &OsString, path: &OsString, skip: Option<&Path>) -> Option<PathBuf> {
@@ -906,7 +825,7 @@ fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
     let beside = Path::new(&argv0).parent().map(|d| d.join("real"));
     let pinned = beside
         .and_then(|f| std::fs::read(f).ok())
-        .map(|b| PathBuf::from(OsString::from(std::ffi::OsStr::from_bytes(&b))));
+        .map(|b| PathBuf::from(OsStr::from_bytes(&b)));
     let found = pinned.or_else(|| find_on_path(&name, &real_path, skip.as_deref()));
     let real = match found {
         Some(p) => p,
@@ -922,7 +841,7 @@ fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
         cmd.env("PATH", p);
     }
     cmd.env_remove(PATH_ENV).env_remove(LINKER_DIR_ENV).env_remove(SOCK_ENV).env_remove(UNIT_ENV);
-    let unit = env::var(UNIT_ENV).ok().and_then(|u| u.parse::<i64>().ok());
+    let unit = env::var(UNIT_ENV).ok().and_then(|u| u.parse::<u64>().ok());
     let sock = env::var_os(SOCK_ENV).map(PathBuf::from);
     let (unit, reporter) = match (unit, sock) {
         (Some(u), Some(s)) => (u, Reporter::new(s)),
@@ -933,7 +852,7 @@ fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
         }
     };
     let mut msg: Vec<u8> = Vec::with_capacity(128);
-    let _ = write!(msg, "{{\"e\":\"link\",\"u\":{},\"t\":{},\"edge\":\"start\"}}", unit, now_ns());
+    common::link_message(&mut msg, unit, now_ns(), true);
     reporter.send(&msg);
     let status = match cmd.status() {
         Ok(s) => s,
@@ -943,7 +862,7 @@ fn linker_main(argv0: OsString, name: OsString, args: Vec<OsString>) -> ! {
         }
     };
     msg.clear();
-    let _ = write!(msg, "{{\"e\":\"link\",\"u\":{},\"t\":{},\"edge\":\"end\"}}", unit, now_ns());
+    common::link_message(&mut msg, unit, now_ns(), false);
     reporter.send(&msg);
     exit_like(status)
 }
@@ -953,7 +872,7 @@ fn main() {
     let argv0 = argv.next().unwrap_or_default();
     let rest: Vec<OsString> = argv.collect();
     let base = Path::new(&argv0).file_name().map(|s| s.to_os_string()).unwrap_or_default();
-    if base.as_bytes() == b"rustc-wrapper" {
+    if base.as_bytes() == WRAPPER_NAME.as_bytes() {
         wrapper_main(rest)
     } else {
         linker_main(argv0, base, rest)

@@ -1,0 +1,122 @@
+"""Ending cargo's process group: the blocking way (before or after the event loop) and
+the event loop's way, side by side, one sequence.
+
+cargo runs in a session of its own, so the group holds cargo, every rustc, linker and
+build script it started, and nothing else. To end it: SIGTERM the group, give it
+:data:`KILL_GRACE_SECONDS`, SIGKILL what is left, then wait until no member runs (rustc or
+a build script can outlive cargo for a moment, and a killed process dies only when the
+kernel next runs it).
+
+Standard library only at import (``anyio`` only inside :func:`end_group`): the blocking
+half is used by :mod:`cargo_overlap.capture.launch` before the event loop is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from contextlib import suppress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = ["ENDING_SIGNALS", "KILL_GRACE_SECONDS", "end_group", "end_group_now", "group_runs"]
+
+KILL_GRACE_SECONDS = 3.0
+# How often a group's members are looked for: they are no children of ours, so nothing
+# signals their end.
+_POLL_SECONDS = 0.05
+# The signals that end a build: cargo runs in a session of its own, so the terminal's
+# Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Send ``sig`` to group ``pgid``; a group already gone is no error."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_runs(pgid: int) -> bool:
+    """True while a process of group ``pgid`` runs; zombies do not count."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # killpg reaches zombies too, and where PID 1 reaps nothing (a container without an
+    # init) an orphan's zombie stays for good: only a process still running counts.
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return True
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # after "(comm)": state, ppid, pgrp, ...
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+                return True
+    return False
+
+
+# ---- blocking ------------------------------------------------------------------------------
+
+
+def end_group_now(process: subprocess.Popen[bytes]) -> None:
+    """End the group ``process`` leads (see the module's docstring); returns once no
+    member runs, within reason. Blocks."""
+    pgid = process.pid
+    signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(KILL_GRACE_SECONDS)
+        if _group_gone_by(pgid, deadline):
+            return
+    signal_group(pgid, signal.SIGKILL)
+    process.wait()
+    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
+
+
+def _group_gone_by(pgid: int, deadline: float) -> bool:
+    """Poll until no process of group ``pgid`` runs (True) or ``deadline`` passes."""
+    while group_runs(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_SECONDS)
+    return True
+
+
+# ---- in the event loop ---------------------------------------------------------------------
+
+
+async def end_group(pgid: int, leader_exited: Callable[[], Awaitable[object]]) -> None:
+    """The same as :func:`end_group_now`, awaiting ``leader_exited()`` (cargo's exit)
+    instead of blocking on it."""
+    import anyio
+
+    signal_group(pgid, signal.SIGTERM)
+    with anyio.move_on_after(KILL_GRACE_SECONDS):
+        await leader_exited()
+        await _group_gone(pgid)
+        return
+    signal_group(pgid, signal.SIGKILL)
+    await leader_exited()
+    with anyio.move_on_after(KILL_GRACE_SECONDS):
+        await _group_gone(pgid)
+
+
+async def _group_gone(pgid: int) -> None:
+    """Return once no process of group ``pgid`` runs."""
+    import anyio
+
+    while group_runs(pgid):  # noqa: ASYNC110
+        await anyio.sleep(_POLL_SECONDS)
