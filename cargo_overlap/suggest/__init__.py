@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.limits import check_commands
 from cargo_overlap.suggest.metadata import (
     WorkspaceCache,
     find_manifest,
@@ -118,6 +119,7 @@ def suggest(
             raise SuggestError(f"no such script file: {path}")
         jobs.append(script_file_job(path, root, _display(path, root)))
     if commands:
+        check_commands(commands)
         jobs.append(command_strings_job(commands, cwd))
     return Planner(WorkspaceCache(workspace), verify=verify).report(jobs)
 

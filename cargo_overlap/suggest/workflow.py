@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.limits import read_ci_text
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
 _POSIX_SHELLS = re.compile(r"^(bash|sh)(\s|$)")
@@ -173,12 +174,7 @@ def _run_defaults(data: Any) -> Mapping[str, Any]:
 
 def load_workflow(path: Path, root: Path, display: str) -> list[Job]:
     """The jobs of one workflow file, each with its steps in order. Raises SuggestError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuggestError(f"cannot read {display}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SuggestError(f"{display} is not UTF-8 text") from exc
+    text = read_ci_text(path, display)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -122,3 +122,11 @@ def test_multiline_quotes_join() -> None:
     found = commands('echo "one\ntwo"\ncargo build\n')
     assert words(found[0]) == ["echo", "one\ntwo"]
     assert found[1].first_line == 2
+
+
+def test_a_command_substitution_closes_on_its_line() -> None:
+    found = walk_script('echo "$(date)" $(uname)\ncargo build -p a\n', {})
+    assert [(c.raw, c.first_line, c.last_line) for c in found] == [
+        ('echo "$(date)" $(uname)', 0, 0),
+        ("cargo build -p a", 1, 1),
+    ]
