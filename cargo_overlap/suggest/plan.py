@@ -309,4 +309,5 @@ class Planner:
             safe_to_apply=safe and bool(edits),
             path=block.path,
             edits=tuple(edits),
+            root=block.root,
         )
