@@ -16,6 +16,7 @@ from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.gitlab import load_gitlab
 from cargo_overlap.suggest.justfile import load_justfile
 from cargo_overlap.suggest.kinds import detect_kind, discover
+from cargo_overlap.suggest.limits import check_commands, read_ci_text
 from cargo_overlap.suggest.makefile import load_makefile
 from cargo_overlap.suggest.metadata import (
     WorkspaceCache,
@@ -88,15 +89,6 @@ def repository_root(workspace_root: Path) -> Path:
     return workspace_root
 
 
-def _read_text(path: Path, display: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuggestError(f"cannot read {display}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SuggestError(f"{display} is not UTF-8 text") from exc
-
-
 def load_path(
     path: Path, kind: str | None, workspace_root: Path, cwd: Path
 ) -> tuple[list[Job], list[Skipped], str]:
@@ -105,7 +97,7 @@ def load_path(
     if not path.is_file():
         raise SuggestError(f"no such file: {path}")
     display = _display(path, workspace_root, cwd)
-    text = _read_text(path, display)
+    text = read_ci_text(path, display)
     kind = kind or detect_kind(path, text)
     directory = path.resolve().parent
     if kind in (kinds.WORKFLOW, kinds.ACTION):
@@ -199,6 +191,7 @@ def suggest(
     if commands:
         # Commands given with -c run where the user stands, unless --manifest-path names a
         # workspace elsewhere: then they run from its root, as its CI would.
+        check_commands(commands)
         jobs.append(command_strings_job(commands, cwd if cwd.is_relative_to(root) else root))
     report = Planner(WorkspaceCache(workspace), verify=verify).report(jobs)
     return replace(report, skipped=(*skipped, *report.skipped), sources=tuple(shown))

@@ -28,7 +28,10 @@ from cargo_overlap.suggest.sources import ScriptBlock, StepInfo
 _HARMLESS = frozenset({"echo", "printf", ":", "true", "set", "shopt", "date", "pwd"})
 _TARGET_PATH = re.compile(r"(?<![\w.-])target/")
 _TARGET_WORD = re.compile(r"(?<![\w.$-])target(?=$|[/\s\"'])")
-_CARGO_CLEAN = re.compile(r"\bcargo\b.*\bclean\b")
+# `cargo ... clean`; searched as two words (a `cargo.*clean` pattern backtracks over the
+# rest of the line from every `cargo`: quadratic on a long line).
+_CARGO = re.compile(r"\bcargo\b")
+_CLEAN = re.compile(r"\bclean\b")
 _TARGET_TOOLS = frozenset({"strip", "llvm-strip", "mv"})
 
 
@@ -99,6 +102,14 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _cargo_clean(raw: str) -> bool:
+    for line in raw.split("\n"):
+        cargo = _CARGO.search(line)
+        if cargo is not None and _CLEAN.search(line, cargo.end()) is not None:
+            return True
+    return False
+
+
 def touches_target_dir(command: ScriptCommand) -> bool:
     """True when a command may read or write cargo's target directory."""
     raw = command.raw
@@ -109,7 +120,7 @@ def touches_target_dir(command: ScriptCommand) -> bool:
         _TARGET_PATH.search(raw)
         or _TARGET_WORD.search(raw)
         or "CARGO_TARGET_DIR" in raw
-        or _CARGO_CLEAN.search(raw)
+        or _cargo_clean(raw)
         or first in _TARGET_TOOLS
     )
 

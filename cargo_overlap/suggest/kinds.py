@@ -113,7 +113,10 @@ def detect_kind(path: Path, text: str) -> str | None:
 def _walk(root: Path) -> Iterator[Path]:
     """Files under `root`, skipping build output, vendored trees and other repositories."""
     base_depth = len(root.parts)
-    for directory, dirs, files in os.walk(root):
+    # Links are followed (a symlinked .github/workflows is still the repository's CI;
+    # reading is harmless, and --write refuses what resolves outside); the depth bound
+    # ends a loop of links.
+    for directory, dirs, files in os.walk(root, followlinks=True):
         here = Path(directory)
         depth = len(here.parts) - base_depth
         dirs[:] = sorted(

@@ -43,6 +43,8 @@ class Suggestion:
     safe_to_apply: bool
     path: Path | None = field(default=None, compare=False)
     edits: tuple[LineEdit, ...] = field(default=(), compare=False, repr=False)
+    # The repository `path` belongs to: `--write` writes only regular files inside it.
+    root: Path | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ from cargo_overlap.suggest.selection import (
     selected_packages,
 )
 from cargo_overlap.suggest.sources import Job, ScriptBlock, StepInfo
+from cargo_overlap.suggest.trust import outside_repository
 from cargo_overlap.suggest.verify import Setting, UnitGraphCache, verify_units
 from cargo_overlap.suggest.workspace import Workspace
 
@@ -85,6 +86,11 @@ def build_context(entry: BuildEntry, cache: WorkspaceCache) -> BuildContext | st
         manifest = find_manifest(directory)
     if manifest is None:
         return f"no Cargo.toml at or above {directory}"
+    if entry.block.path is not None:
+        # cargo there would read configuration (and run programs) no one here vouches for.
+        outside = outside_repository(entry.block.root, directory, manifest)
+        if outside is not None:
+            return f"{outside} is outside the repository"
     workspace = cache.for_manifest(manifest)
     if isinstance(workspace, str):
         return workspace
@@ -369,6 +375,7 @@ class Planner:
                 dict(chain[0].environment),
                 chain[0].block.matrix,
                 self._scratch_lockfile(context.workspace),
+                chain[0].block.root if chain[0].block.path is not None else None,
             )
             verdict = verify_units(builds, flags, setting, self._unit_graphs, combined_build)
         else:
@@ -410,4 +417,5 @@ class Planner:
             safe_to_apply=safe and bool(edits),
             path=block.path,
             edits=tuple(edits),
+            root=block.root,
         )

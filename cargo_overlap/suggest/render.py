@@ -74,6 +74,7 @@ def _public(obj: Any) -> Any:
     data = dataclasses.asdict(obj)
     data.pop("edits", None)
     data.pop("path", None)
+    data.pop("root", None)
     return data
 
 

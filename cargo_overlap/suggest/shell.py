@@ -146,6 +146,15 @@ class LineScan:
     comment: str = ""  # the line's trailing `# ...`, if any
 
 
+# Runs of characters that `scan_line` (by quote state) and `expand` (outside or inside
+# single quotes) treat one at a time in the same plain way: every character with a
+# meaning there (`${{` starts with `$`) is left out.
+_SCAN_RUNS = {
+    "": re.compile(r"[^$'\"\\()`#<>&;|]+"),
+    "'": re.compile(r"[^$']+"),
+    '"': re.compile(r'[^$"\\)]+'),
+}
+_EXPAND_RUNS = {False: re.compile(r"[^$'\"\\`]+"), True: re.compile(r"[^$']+")}
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
 
 
@@ -160,16 +169,34 @@ def scan_line(text: str) -> LineScan:
     comment = ""
     i = 0
     n = len(text)
+    # Whether `current` has non-blank text, found by looking at each piece once: asking
+    # again from the start for every `(` would be quadratic in the line's length.
+    has_word = False
+    looked_at = 0
 
     def flush() -> None:
-        nonlocal compound, redirect
+        nonlocal compound, redirect, has_word, looked_at
         body = "".join(current).strip()
         if body:
             commands.append(RawCommand(body, compound, redirect))
         current.clear()
-        compound = redirect = False
+        compound = redirect = has_word = False
+        looked_at = 0
+
+    def current_started() -> bool:
+        nonlocal has_word, looked_at
+        if not has_word:
+            has_word = current_has_word(current[looked_at:])
+            looked_at = len(current)
+        return has_word
 
     while i < n:
+        run = _SCAN_RUNS[quote].match(text, i)
+        if run is not None:
+            # Characters with no meaning in this state go in one piece (linear, and fast).
+            current.append(run.group(0))
+            i = run.end()
+            continue
         c = text[i]
         if text.startswith("${{", i):
             end = _expression_end(text, i)
@@ -186,26 +213,21 @@ def scan_line(text: str) -> LineScan:
             i += 2
             continue
         if quote == '"':
-            if c == '"':
-                quote = ""
-            elif text.startswith("$(", i):
-                depth += 1
-            elif c == ")" and depth:
-                depth -= 1
+            quote, depth = _double_quoted(text, i, depth)
             current.append(c)
             i += 1
             continue
         if c in "'\"":
             quote = c
         elif text.startswith("$(", i):
-            # Both characters at once: counting the `(` again left `$(...)` unclosed.
+            # Both characters at once: the `(` must not open a second level.
             depth += 1
             current.append("$(")
             i += 2
             continue
         elif c == "(":
             depth += 1
-            compound = compound or not current_has_word(current)
+            compound = compound or not current_started()
         elif c == ")" and depth:
             depth -= 1
         elif c == "`":
@@ -216,9 +238,7 @@ def scan_line(text: str) -> LineScan:
             comment = text[i:].rstrip()
             break
         elif text.startswith("<<", i) and not text.startswith("<<<", i):
-            m = _HEREDOC.match(text, i)
-            if m:
-                heredocs.append(m.group(2))
+            heredocs.extend(_heredoc_words(text, i))
             compound = redirect = True
         elif c in "<>":
             redirect = True
@@ -242,13 +262,7 @@ def scan_line(text: str) -> LineScan:
                 continue
         current.append(c)
         i += 1
-    stripped = text.rstrip()
-    continued = (
-        not quote
-        and not comment
-        and stripped.endswith("\\")
-        and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
-    )
+    continued = not quote and not comment and _ends_in_continuation(text)
     if continued:
         current_text = "".join(current).rstrip()
         current.clear()
@@ -256,6 +270,29 @@ def scan_line(text: str) -> LineScan:
     flush()
     unclosed = bool(quote) or depth > 0
     return LineScan(tuple(commands), unclosed, continued, tuple(heredocs), comment)
+
+
+def _heredoc_words(text: str, i: int) -> list[str]:
+    """The word that ends the here-document whose `<<` is at ``i`` (none if unnamed)."""
+    m = _HEREDOC.match(text, i)
+    return [m.group(2)] if m else []
+
+
+def _double_quoted(text: str, i: int, depth: int) -> tuple[str, int]:
+    """The quote and `$( )` depth after the character at ``i`` inside double quotes."""
+    if text[i] == '"':
+        return "", depth
+    if text.startswith("$(", i):
+        return '"', depth + 1
+    if text[i] == ")" and depth:
+        return '"', depth - 1
+    return '"', depth
+
+
+def _ends_in_continuation(text: str) -> bool:
+    """True when the line ends in an unescaped backslash: the command goes on."""
+    stripped = text.rstrip()
+    return stripped.endswith("\\") and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
 
 
 def current_has_word(current: Sequence[str]) -> bool:
@@ -274,6 +311,11 @@ def expand(text: str, variables: Mapping[str, str], table: OpaqueTable) -> str:
     i = 0
     n = len(text)
     while i < n:
+        run = _EXPAND_RUNS[quote == "'"].match(text, i)
+        if run is not None:
+            out.append(run.group(0))
+            i = run.end()
+            continue
         c = text[i]
         if text.startswith("${{", i):
             end = _expression_end(text, i)
@@ -311,8 +353,7 @@ def _dollar(text: str, i: int) -> tuple[int, str | None]:
     if text[i] == "`":
         end = text.find("`", i + 1)
         return (len(text) if end < 0 else end + 1), None
-    rest = text[i + 1 :]
-    if rest.startswith("("):
+    if text.startswith("(", i + 1):
         depth = 0
         for j in range(i + 1, len(text)):
             if text[j] == "(":
@@ -322,14 +363,14 @@ def _dollar(text: str, i: int) -> tuple[int, str | None]:
                 if depth == 0:
                     return j + 1, None
         return len(text), None
-    if rest.startswith("{"):
+    if text.startswith("{", i + 1):
         close = text.find("}", i + 2)
         end = len(text) if close < 0 else close + 1
         inner = text[i + 2 : end - 1]
         return end, inner if _NAME.fullmatch(inner) else None
-    m = _NAME.match(rest)
+    m = _NAME.match(text, i + 1)
     if m:
-        return i + 1 + m.end(), m.group(0)
+        return m.end(), m.group(0)
     # $1, $@, $?, $$ ...: positional and special parameters are never known here.
     return min(i + 2, len(text)), None
 
@@ -343,4 +384,54 @@ def _insert(value: str, quoted: bool) -> str:
 
 def split_words(expanded: str, table: OpaqueTable) -> tuple[Word, ...]:
     """Split expanded shell text into words (quotes removed). Raises ValueError if unbalanced."""
-    return tuple(table.word(w) for w in shlex.split(expanded, comments=False, posix=True))
+    return tuple(table.word(w) for w in posix_split(expanded))
+
+
+# The pieces of shell words. `shlex.split(text, comments=False, posix=True)` splits the
+# same way but grows each token one character at a time (`token = token + c`), which is
+# quadratic in the length of a word; matching whole runs keeps this linear.
+_SPLIT_PIECE = re.compile(
+    r"(?P<space>[ \t\r\n]+)"
+    r"|'(?P<single>[^']*)'"
+    r'|"(?P<double>[^"\\]*(?:\\.[^"\\]*)*)"'
+    r"|\\(?P<escaped>.)"
+    r"|(?P<plain>[^ \t\r\n'\"\\]+)",
+    re.DOTALL,
+)
+_DOUBLE_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape_double(text: str) -> str:
+    # Inside double quotes only `\\` and `\"` lose their backslash (as in shlex).
+    return _DOUBLE_ESCAPE.sub(lambda m: m.group(1) if m.group(1) in '\\"' else m.group(0), text)
+
+
+def posix_split(text: str) -> list[str]:
+    """Split like `shlex.split(text, comments=False, posix=True)`, in linear time.
+
+    Raises ValueError on an unclosed quote or a trailing backslash, as shlex does.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    in_word = False
+    pos = 0
+    while pos < len(text):
+        m = _SPLIT_PIECE.match(text, pos)
+        if m is None:
+            raise ValueError(
+                "No escaped character" if text[pos] == "\\" else "No closing quotation"
+            )
+        pos = m.end()
+        kind = m.lastgroup or "plain"
+        if kind == "space":
+            if in_word:
+                words.append("".join(current))
+                current.clear()
+                in_word = False
+            continue
+        in_word = True
+        piece = m.group(kind)
+        current.append(_unescape_double(piece) if kind == "double" else piece)
+    if in_word:
+        words.append("".join(current))
+    return words

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.limits import read_ci_text
 from cargo_overlap.suggest.model import Skipped
 
 
@@ -86,12 +86,7 @@ class Job:
 
 def script_file_job(path: Path, root: Path, display: str) -> Job:
     """A shell script file as one block, run from the workspace root."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuggestError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SuggestError(f"{path} is not UTF-8 text") from exc
+    text = read_ci_text(path, str(path))
     lines = text.split("\n")
     block = ScriptBlock(
         source=display,

@@ -18,6 +18,7 @@ from typing import Any
 
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.metadata import cargo_program, first_error_line
+from cargo_overlap.suggest.trust import clean_env
 
 CHANNEL_OVERRIDE = "__CARGO_TEST_CHANNEL_OVERRIDE_DO_NOT_USE_THIS"
 UNIT_GRAPH_TIMEOUT_S = 120
@@ -69,9 +70,12 @@ def units_from_graph(document: Mapping[str, Any]) -> frozenset[Unit]:
 
 
 def unit_graph_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment for a `--unit-graph` run: ours plus the command's, made safe."""
+    """The environment for a `--unit-graph` run: the user's own, plus what the command's
+    (from a CI file) may set: nothing that chooses a program (see trust.py)."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    env.update({k: v for k, v in extra.items() if k not in _DROPPED_ENV})
+    env.update({k: v for k, v in clean_env(extra)[0].items() if k not in _DROPPED_ENV})
+    # rustup would install a toolchain the file names, and run it.
+    env["RUSTUP_AUTO_INSTALL"] = "0"
     env[CHANNEL_OVERRIDE] = "nightly"
     return env
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cargo_overlap.suggest.cargo_args import BuildCommand, unit_graph_args
 from cargo_overlap.suggest.model import DIFFERS, EQUIVALENT, UNVERIFIED
+from cargo_overlap.suggest.trust import Untrusted, clean, clean_env
 from cargo_overlap.suggest.unit_graph import (
     Unit,
     UnitComparison,
@@ -92,6 +93,8 @@ class Setting:
     matrix: tuple[Mapping[str, str], ...] | None
     # A scratch copy of the workspace's Cargo.lock for commands without --locked.
     lockfile: Path | None = None
+    # The repository the CI file belongs to: cargo never runs outside it (None for -c).
+    root: Path | None = None
 
 
 def verify_units(
@@ -105,21 +108,28 @@ def verify_units(
     command with `combined_flags`, or `combined_build`'s settings when it differs in
     more than selection, e.g. several `--target`s)."""
     cache = cache or UnitGraphCache()
-    found = matrix_values(setting.matrix, _opaque_tokens(builds, setting.env))
+    # Dropped by name before matrix values are looked up: a program the file names
+    # neither runs nor keeps the check from running.
+    env, dropped_env = clean_env(setting.env)
+    dropped = dict.fromkeys(dropped_env)
+    found = matrix_values(setting.matrix, _opaque_tokens(builds, env))
     if isinstance(found, str):
-        return Verdict(UNVERIFIED, (f"unit graph not computed: {found}",))
+        return Verdict(UNVERIFIED, (f"unit graph not computed: {found}", *_dropped(dropped)))
     matched: list[str] = []
     differing: list[str] = []
     for values in found[:MAX_MATRIX_VALUES]:
         label = f" for {_values_label(values)}" if values else ""
-        run = replace(setting, env=_resolve_env(setting.env, values))
+        run = replace(setting, env=_resolve_env(env, values))
         try:
             separate: set[Unit] = set()
             for build in builds:
-                separate |= _units(cache, build, build.selection.flags(), values, run)
-            combined = _units(cache, combined_build or builds[0], combined_flags, values, run)
+                separate |= _units(cache, build, build.selection.flags(), values, run, dropped)
+            combined = _units(
+                cache, combined_build or builds[0], combined_flags, values, run, dropped
+            )
         except UnitGraphUnavailable as exc:
-            return Verdict(UNVERIFIED, (f"unit graph not computed{label}: {exc}",))
+            reason = f"unit graph not computed{label}: {exc}"
+            return Verdict(UNVERIFIED, (reason, *_dropped(dropped)))
         comparison = UnitComparison(frozenset(separate), combined)
         if comparison.equivalent:
             matched.append(f"unit graphs match{label}: {len(combined)} units")
@@ -127,10 +137,17 @@ def verify_units(
             differing.append(f"unit graphs differ{label}:")
             differing += [f"  {line}" for line in comparison.describe()]
     skipped = len(found) - MAX_MATRIX_VALUES
-    note = (f"({skipped} more matrix values not checked)",) if skipped > 0 else ()
+    note: tuple[str, ...] = (f"({skipped} more matrix values not checked)",) if skipped > 0 else ()
+    note += _dropped(dropped)
     if differing:
         return Verdict(DIFFERS, (*differing, *note))
     return Verdict(EQUIVALENT, (*matched, *note))
+
+
+def _dropped(dropped: Mapping[str, None]) -> tuple[str, ...]:
+    if not dropped:
+        return ()
+    return ("not given to cargo, as they would choose programs to run: " + ", ".join(dropped),)
 
 
 def _units(
@@ -139,8 +156,15 @@ def _units(
     selection_flags: Sequence[str],
     values: Mapping[str, str],
     setting: Setting,
+    dropped: dict[str, None],
 ) -> frozenset[Unit]:
+    """The units of one command; what was dropped to ask safely is added to `dropped`."""
     args = unit_graph_args(build, selection_flags, values, setting.lockfile)
     if isinstance(args, str):
         raise UnitGraphUnavailable(args)
-    return cache.units(args, setting.cwd, setting.env)
+    try:
+        safe = clean(args, setting.env, setting.cwd, setting.root)
+    except Untrusted as exc:
+        raise UnitGraphUnavailable(str(exc)) from exc
+    dropped.update(dict.fromkeys(safe.dropped))
+    return cache.units(safe.args, setting.cwd, safe.env)

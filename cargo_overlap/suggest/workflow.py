@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.limits import read_ci_text
 from cargo_overlap.suggest.mentions import skipped_lines
 from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
@@ -287,12 +288,7 @@ class _Reader:
 
 def _read_yaml(path: Path, display: str) -> tuple[str, yaml.Node | None, Any]:
     """A YAML file's text, node tree and value. Raises SuggestError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SuggestError(f"cannot read {display}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SuggestError(f"{display} is not UTF-8 text") from exc
+    text = read_ci_text(path, display)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

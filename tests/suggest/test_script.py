@@ -171,3 +171,11 @@ def test_command_substitution_closes_on_its_line() -> None:
     ]
     assert builds[0].first_line == 1
     assert builds[1].cwd is None
+
+
+def test_a_command_substitution_closes_on_its_line() -> None:
+    found = walk_script('echo "$(date)" $(uname)\ncargo build -p a\n', {})
+    assert [(c.raw, c.first_line, c.last_line) for c in found] == [
+        ('echo "$(date)" $(uname)', 0, 0),
+        ("cargo build -p a", 1, 1),
+    ]
