@@ -86,19 +86,23 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
 
 
-def _shim_path(env: Mapping[str, str]) -> str:
-    """Where the shim for this source and machine is cached (it may not exist yet)."""
+def _shim_path(env: Mapping[str, str], portable: bool = False) -> str:
+    """Where the shim for this source and machine is cached (it may not exist yet).
+
+    The portable path (platform.py) has an entry of its own, without the front: its
+    `rustc-wrapper` link names the shim, and the normal entry's link is never switched."""
     source = shim_source() + b"\0" + front_source() + b"\0" + common_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
-    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
+    mode = b"\0static-first" + (b"\0portable" if portable else b"")
+    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + mode)
     key_hex = f"{len(source):x}-{key:08x}"
     return os.path.join(_cache_root(env), f"shim-{key_hex}", "cargo-overlap-shim")
 
 
-def cached_shim(env: Mapping[str, str]) -> str | None:
+def cached_shim(env: Mapping[str, str], portable: bool = False) -> str | None:
     """Path of the compiled shim if this source has one already, else None."""
-    target = _shim_path(env)
+    target = _shim_path(env, portable)
     return target if _built(target) else None
 
 
@@ -106,7 +110,7 @@ def _built(target: str) -> bool:
     return os.path.isfile(target) and os.access(target, os.X_OK)
 
 
-def ensure_shim(env: Mapping[str, str]) -> Path:
+def ensure_shim(env: Mapping[str, str], portable: bool = False) -> Path:
     """Path of the compiled shim, building it if this source has none yet.
 
     The cache key is the source and the machine: a compiled shim is a standalone program
@@ -116,7 +120,7 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
     import tempfile
     from pathlib import Path
 
-    path = _shim_path(env)
+    path = _shim_path(env, portable)
     target = Path(path)
     if _built(path):
         return target
@@ -157,7 +161,8 @@ def ensure_shim(env: Mapping[str, str]) -> Path:
             first = (proc.stderr.strip().splitlines() or ["no output"])[0]
             raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
         # The front first: the shim's arrival is what says the cache entry is complete.
-        _build_front(Path(tmp), target.parent / FRONT_NAME, env)
+        if not portable:
+            _build_front(Path(tmp), target.parent / FRONT_NAME, env)
         # rename() is atomic: concurrent first runs both succeed with one complete binary.
         os.replace(out, target)
     return target
@@ -168,7 +173,9 @@ def _build_front(tmp: Path, target: Path, env: Mapping[str, str]) -> None:
     takes -nostartfiles); elsewhere, or if it fails, the shim is the wrapper itself."""
     import subprocess
 
-    if not (os.uname().sysname == "Linux" and os.uname().machine == "x86_64"):
+    from cargo_overlap.capture.platform import front_possible
+
+    if not front_possible(os.uname().sysname, os.uname().machine):
         return
     src = tmp / "front.rs"
     src.write_bytes(front_source())

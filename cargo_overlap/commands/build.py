@@ -366,6 +366,8 @@ def run_headless(
             _error(f"cannot write events to {events_path}: {exc.strerror}")
             return EXIT_USAGE
     summary: list[Summary] = []
+    # what the run could not measure is said in the text summary too
+    phases_reason: list[str] = []
     annotate: Callable[[Diagnostic], str | None] | None = None
     # stdout stays pure NDJSON with --json
     annotation_out = sys.stderr if json_out else sys.stdout
@@ -377,7 +379,7 @@ def run_headless(
         # Imported here, not above: the runner imports the event model only once cargo
         # runs, so that its import overlaps with cargo's start-up; from the second event on
         # this is a lookup in sys.modules.
-        from cargo_overlap.model.events import Diagnostic, Summary, encode_event
+        from cargo_overlap.model.events import Diagnostic, RunStarted, Summary, encode_event
 
         line = encode_event(event)
         if json_out and stdout_open:
@@ -393,6 +395,8 @@ def run_headless(
             events_file.write(line)
         if isinstance(event, Summary):
             summary.append(event)
+        elif isinstance(event, RunStarted):
+            phases_reason.append(event.phases_reason)
         if annotate is not None and isinstance(event, Diagnostic):
             command = annotate(event)
             if command is not None:
@@ -446,7 +450,9 @@ def run_headless(
         from cargo_overlap.formats.color import color_summary
         from cargo_overlap.formats.report import summary_text
 
-        write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
+        write_or_drop(
+            sys.stdout, color_summary(summary_text(summary[-1], "".join(phases_reason[:1])), color)
+        )
     if trace_path is not None and summary:
         _write_trace(trace_path, summary[-1])
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
