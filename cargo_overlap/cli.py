@@ -55,6 +55,26 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that run cargo under the shim need what only a POSIX system offers: process
+# groups to end a build with all it started, and unix sockets for the shim's reports. The
+# analysis commands (suggest, replay, simulate, export, import) are plain Python.
+BUILDING_COMMANDS = ("build", "compare", "demo")
+POSIX_NEEDS = ("killpg", "setsid", "fork", "wait4")
+
+
+def build_unsupported(command: str) -> str | None:
+    """Why ``command`` cannot run on this system, or None; decided by what ``os`` offers,
+    not by the system's name."""
+    missing = [name for name in POSIX_NEEDS if not hasattr(os, name)]
+    if not missing:
+        return None
+    return (
+        f"`{command}` needs a POSIX system (process groups, unix sockets) and this one "
+        f"({sys.platform}) has no os.{missing[0]}; suggest, replay, simulate, export and "
+        "import work here"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -64,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `build` hands everything after it to cargo: argparse would take `--release` for an
     # option of its own, so only its help goes through the parser.
     try:
+        if args[:1] and args[0] in BUILDING_COMMANDS and args[1:2] not in (["-h"], ["--help"]):
+            reason = build_unsupported(args[0])
+            if reason is not None:
+                raise UserError(reason)
         if args[:1] == ["build"] and args[1:2] not in (["-h"], ["--help"]):
             from cargo_overlap.commands import build
 

@@ -21,6 +21,13 @@ import time
 from contextlib import suppress
 
 from cargo_overlap.capture.command_line import cargo_command, inherited_jobserver_fds
+from cargo_overlap.capture.platform import (
+    PORTABLE_ENV,
+    Capabilities,
+    degradations,
+    detect,
+    portable_reason,
+)
 from cargo_overlap.capture.process_group import ENDING_SIGNALS, end_group_now
 from cargo_overlap.capture.run_dir import (
     CHAIN,
@@ -129,7 +136,17 @@ class BuildRequest:
 class BuildPlan:
     """What :func:`launch` started: cargo's command line and environment, and how."""
 
-    __slots__ = ("chain", "command", "env", "jobs", "notes", "phases", "phases_reason", "toolchain")
+    __slots__ = (
+        "chain",
+        "codegen_measured",
+        "command",
+        "env",
+        "jobs",
+        "notes",
+        "phases",
+        "phases_reason",
+        "toolchain",
+    )
 
     def __init__(
         self,
@@ -146,12 +163,14 @@ class BuildPlan:
         self.jobs = prepared.jobs
         self.chain = prepared.chain
         self.notes = prepared.notes
+        # False on the portable path in stable mode: no codegen start for linking units
+        self.codegen_measured = True
 
 
 class _Prepared:
     """The plan's part that needs no answer from the toolchain probe."""
 
-    __slots__ = ("chain", "command", "cwd", "env", "jobs", "notes", "shim", "shim_error")
+    __slots__ = ("caps", "chain", "command", "cwd", "env", "jobs", "notes", "shim", "shim_error")
 
     def __init__(
         self,
@@ -163,7 +182,9 @@ class _Prepared:
         notes: list[str],
         shim: str | None,
         shim_error: str,
+        caps: Capabilities,
     ) -> None:
+        self.caps = caps
         self.command = command
         self.env = env
         self.cwd = cwd
@@ -174,7 +195,9 @@ class _Prepared:
         self.shim_error = shim_error
 
 
-def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: str) -> _Prepared:
+def _prepare(
+    request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: str, caps: Capabilities
+) -> _Prepared:
     cargo = find_cargo(env)
     command, notes = cargo_command(cargo, request.cargo_args)
     jobs = jobs_from(request.cargo_args, env)
@@ -185,13 +208,13 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
         touch(os.path.join(run_dir, NESTED))
     try:
         # cargo runs the wrapper from its first step (`rustc -vV`): it must exist at the spawn
-        shim, refused = shim_for_run(env, os.path.join(run_dir, "shim-cache"))
+        shim, refused = shim_for_run(env, os.path.join(run_dir, "shim-cache"), caps.portable)
         if refused:
             notes.append(refused)
         shim_env = wrapper_env(shim, run_dir)
     except ShimBuildError as exc:
         notes.append(f"{exc}; phases are not measured, only cargo's artifact messages")
-        return _Prepared(command, new_env, cwd, jobs, chain, notes, None, str(exc))
+        return _Prepared(command, new_env, cwd, jobs, chain, notes, None, str(exc), caps)
     if chain and _is_the_shim(chain, shim, env):
         # A run inside a build cargo-overlap watches (a build script, a test) inherits the
         # outer run's RUSTC_WRAPPER: chained, the shim would run itself without end.
@@ -207,9 +230,13 @@ def _prepare(request: BuildRequest, env: Mapping[str, str], cwd: str, run_dir: s
     if chain:
         with open(os.path.join(run_dir, CHAIN), "w", encoding="utf-8") as f:
             f.write(chain + "\n")
-        _find_sccache_server(chain, env, run_dir, notes)
+        if not caps.portable:
+            _find_sccache_server(chain, env, run_dir, notes)
     new_env.update(shim_env)
-    return _Prepared(command, new_env, cwd, jobs, chain, notes, shim, "")
+    if caps.portable:
+        # the shim's watchers of /proc stay off (docs/shim-protocol.md)
+        new_env[PORTABLE_ENV] = "1"
+    return _Prepared(command, new_env, cwd, jobs, chain, notes, shim, "", caps)
 
 
 def _is_the_shim(wrapper: str, shim: str, env: Mapping[str, str]) -> bool:
@@ -268,7 +295,23 @@ def _decide(
         )
         os.mkdir(os.path.join(run_dir, LINKER_DIR), 0o700)
         os.symlink(shim, os.path.join(run_dir, LINKER_DIR, "cc"))
-    return BuildPlan(prepared, phases, reason, toolchain)
+    return _portable_plan(BuildPlan(prepared, phases, reason, toolchain), prepared)
+
+
+def _portable_plan(plan: BuildPlan, prepared: _Prepared) -> BuildPlan:
+    """On the portable path, name in the plan's reason what it cannot measure."""
+    caps = prepared.caps
+    if not caps.portable:
+        return plan
+    sccache = False
+    if prepared.chain:
+        from cargo_overlap.capture.sccache import is_sccache
+
+        sccache = is_sccache(prepared.chain)
+    lost = degradations(caps, plan.phases, sccache)
+    plan.phases_reason = f"{plan.phases_reason}; {portable_reason(caps, lost)}"
+    plan.codegen_measured = plan.phases != "stable"
+    return plan
 
 
 def _sccache_cannot_start(chain: str, env: Mapping[str, str]) -> str | None:
@@ -322,6 +365,7 @@ class _Decision:
 
         self._request = request
         self._prepared = prepared
+        self.caps = prepared.caps
         self._run_dir = run_dir
         # asked in the user's environment: without the shim as RUSTC_WRAPPER
         self._probe = ToolchainProbe(prepared.command[0], request.cargo_args, env, prepared.cwd)
@@ -387,6 +431,7 @@ class LaunchedBuild:
         self.sock = sock
         self.run_dir = run_dir
         self._lock_fd = lock_fd
+        self.caps = decision.caps
         # A pidfd says when cargo exits without a thread blocked in waitpid (Linux 5.3+).
         self.pidfd: int | None = None
         self._closed = False
@@ -417,7 +462,7 @@ class LaunchedBuild:
         try:
             self._decision.abandon()
             if self.process.poll() is None:
-                end_group_now(self.process)
+                end_group_now(self.process, self.caps.proc)
         finally:
             for stream in (self.process.stdout, self.process.stderr):
                 if stream is not None:
@@ -450,8 +495,10 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
     sock: socket.socket | None = None
     process: subprocess.Popen[bytes] | None = None
     decision: _Decision | None = None
+    prepared: _Prepared | None = None
     try:
-        prepared = _prepare(request, env, cwd, run_dir)
+        caps = detect(env)
+        prepared = _prepare(request, env, cwd, run_dir, caps)
         if _probe_first(request):
             # decided before the spawn, so its socket too: `decided` says it is bound
             sock = bind_events_socket(run_dir)
@@ -482,7 +529,7 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 os.set_blocking(stream.fileno(), False)
-        if hasattr(os, "pidfd_open"):
+        if caps.pidfd and hasattr(os, "pidfd_open"):
             with suppress(OSError):
                 launched.pidfd = os.pidfd_open(process.pid)
     except BaseException:
@@ -491,7 +538,7 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
             if decision is not None:
                 decision.abandon()
             if process is not None and process.poll() is None:
-                end_group_now(process)
+                end_group_now(process, prepared.caps.proc if prepared is not None else True)
         finally:
             if sock is not None:
                 sock.close()

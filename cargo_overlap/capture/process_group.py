@@ -40,12 +40,16 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def group_runs(pgid: int) -> bool:
-    """True while a process of group ``pgid`` runs; zombies do not count."""
+def group_runs(pgid: int, proc: bool = True) -> bool:
+    """True while a process of group ``pgid`` runs; zombies do not count where ``proc``
+    (a usable /proc, see platform.py) tells them apart. Without it, ``killpg`` alone: a
+    zombie nobody reaps then counts until the grace period ends, which bounds the wait."""
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
+    if not proc:
+        return True
     # killpg reaches zombies too, and where PID 1 reaps nothing (a container without an
     # init) an orphan's zombie stays for good: only a process still running counts.
     try:
@@ -71,24 +75,24 @@ def group_runs(pgid: int) -> bool:
 # ---- blocking ------------------------------------------------------------------------------
 
 
-def end_group_now(process: subprocess.Popen[bytes]) -> None:
+def end_group_now(process: subprocess.Popen[bytes], proc: bool = True) -> None:
     """End the group ``process`` leads (see the module's docstring); returns once no
-    member runs, within reason. Blocks."""
+    member runs, within reason. Blocks. ``proc``: see :func:`group_runs`."""
     pgid = process.pid
     signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + KILL_GRACE_SECONDS
     with suppress(subprocess.TimeoutExpired):
         process.wait(KILL_GRACE_SECONDS)
-        if _group_gone_by(pgid, deadline):
+        if _group_gone_by(pgid, deadline, proc):
             return
     signal_group(pgid, signal.SIGKILL)
     process.wait()
-    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
+    _group_gone_by(pgid, time.monotonic() + KILL_GRACE_SECONDS, proc)
 
 
-def _group_gone_by(pgid: int, deadline: float) -> bool:
+def _group_gone_by(pgid: int, deadline: float, proc: bool) -> bool:
     """Poll until no process of group ``pgid`` runs (True) or ``deadline`` passes."""
-    while group_runs(pgid):
+    while group_runs(pgid, proc):
         if time.monotonic() >= deadline:
             return False
         time.sleep(_POLL_SECONDS)
@@ -98,7 +102,9 @@ def _group_gone_by(pgid: int, deadline: float) -> bool:
 # ---- in the event loop ---------------------------------------------------------------------
 
 
-async def end_group(pgid: int, leader_exited: Callable[[], Awaitable[object]]) -> None:
+async def end_group(
+    pgid: int, leader_exited: Callable[[], Awaitable[object]], proc: bool = True
+) -> None:
     """The same as :func:`end_group_now`, awaiting ``leader_exited()`` (cargo's exit)
     instead of blocking on it."""
     import anyio
@@ -106,17 +112,17 @@ async def end_group(pgid: int, leader_exited: Callable[[], Awaitable[object]]) -
     signal_group(pgid, signal.SIGTERM)
     with anyio.move_on_after(KILL_GRACE_SECONDS):
         await leader_exited()
-        await _group_gone(pgid)
+        await _group_gone(pgid, proc)
         return
     signal_group(pgid, signal.SIGKILL)
     await leader_exited()
     with anyio.move_on_after(KILL_GRACE_SECONDS):
-        await _group_gone(pgid)
+        await _group_gone(pgid, proc)
 
 
-async def _group_gone(pgid: int) -> None:
+async def _group_gone(pgid: int, proc: bool) -> None:
     """Return once no process of group ``pgid`` runs."""
     import anyio
 
-    while group_runs(pgid):  # noqa: ASYNC110
+    while group_runs(pgid, proc):  # noqa: ASYNC110
         await anyio.sleep(_POLL_SECONDS)

@@ -64,7 +64,7 @@ async def _watch_fd(fd: int, on_readable: Callable[[], bool]) -> None:
 
 async def _exited(build: LaunchedBuild) -> int:
     """Wait for cargo to exit (not for its group); its return code."""
-    if build.pidfd is not None:
+    if build.pidfd is not None:  # None on the portable path (platform.py)
         await anyio.wait_readable(build.pidfd)
     elif build.process.poll() is None:
         await anyio.to_thread.run_sync(build.process.wait, abandon_on_cancel=True)
@@ -117,6 +117,7 @@ async def watch_build(
         # nearly always answered. If `cargo -V` failed, CargoNotFound ends the build below.
         plan = build.plan
         observer = BuildObserver(build.t0_ns, plan.phases, build.sock, on_event, relay_stderr)
+        observer.tap.codegen_measured = plan.codegen_measured
         tap = observer.tap
         # run-started is stamped when the plan was made, before cargo was spawned
         observer.emit(
@@ -162,7 +163,7 @@ async def watch_build(
         with anyio.CancelScope(shield=True):
             try:
                 if interrupted or process.returncode is None:
-                    await end_group(build.pgid, lambda: _exited(build))
+                    await end_group(build.pgid, lambda: _exited(build), build.caps.proc)
                 code = process.returncode if process.returncode is not None else -1
                 # A signal death shows as -N; a shell would say 128+N.
                 exit_code = 128 - code if code < 0 else code

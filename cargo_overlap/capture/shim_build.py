@@ -92,23 +92,29 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in drop and k != "RUSTUP_TOOLCHAIN"}
 
 
-def _entry_dir(env: Mapping[str, str], root: str | None = None) -> str:
+def _entry_dir(env: Mapping[str, str], root: str | None = None, portable: bool = False) -> str:
     """The cache entry for this source and machine (it may not exist yet), in ``root`` or
-    the user's cache."""
+    the user's cache.
+
+    The portable path (platform.py) has an entry of its own, without the front: its
+    `rustc-wrapper` link names the shim, and the normal entry's link is never switched."""
     source = shim_source() + b"\0" + front_source() + b"\0" + common_source()
     # A CRC, not a cryptographic hash: the key only tells versions of this source apart in
     # the user's own cache, and hashlib's import (OpenSSL) would delay cargo's start.
-    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + b"\0static-first")
+    mode = b"\0static-first" + (b"\0portable" if portable else b"")
+    key = zlib.crc32(source + b"\0" + os.uname().machine.encode() + mode)
     key_hex = f"{len(source):x}-{key:08x}"
     return os.path.join(root or _cache_root(env), f"shim-{key_hex}")
 
 
-def _shim_path(env: Mapping[str, str], root: str | None = None) -> str:
+def _shim_path(env: Mapping[str, str], root: str | None = None, portable: bool = False) -> str:
     """Where the shim for this source and machine is cached (it may not exist yet)."""
-    return os.path.join(_entry_dir(env, root), SHIM_NAME)
+    return os.path.join(_entry_dir(env, root, portable), SHIM_NAME)
 
 
-def shim_for_run(env: Mapping[str, str], private_root: str) -> tuple[str, str | None]:
+def shim_for_run(
+    env: Mapping[str, str], private_root: str, portable: bool = False
+) -> tuple[str, str | None]:
     """The shim to run and, when the user's cache could not be used, why, in one line.
 
     The cache is used when it is the user's alone (:mod:`cargo_overlap.capture.trust`) and
@@ -119,20 +125,20 @@ def shim_for_run(env: Mapping[str, str], private_root: str) -> tuple[str, str | 
     root = _cache_root(env)
     problem = trust.chain_problem(root)
     if problem is None:
-        entry = _entry_dir(env)
+        entry = _entry_dir(env, portable=portable)
         problem = trust.entry_problem(entry)
         if problem is None:
             return os.path.join(entry, SHIM_NAME), None
         if problem == trust.MISSING:
             try:
-                return str(ensure_shim(env)), None
+                return str(ensure_shim(env, portable=portable)), None
             except OSError as exc:
                 problem = f"cannot write there ({exc.strerror or exc})"
     note = f"not using the shim cache {root}: {problem}; the shim is built for this run alone"
-    return str(ensure_shim(env, private_root)), note
+    return str(ensure_shim(env, private_root, portable)), note
 
 
-def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
+def ensure_shim(env: Mapping[str, str], root: str | None = None, portable: bool = False) -> Path:
     """Path of the compiled shim, building it if this source has none yet (in ``root``,
     else the user's cache).
 
@@ -146,7 +152,7 @@ def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
 
     from cargo_overlap.capture.run_dir import owned_dir, release, remove_stale, remove_tree
 
-    entry = _entry_dir(env, root)
+    entry = _entry_dir(env, root, portable)
     if trust.entry_problem(entry) is None:
         return Path(entry, SHIM_NAME)
     parent = os.path.dirname(entry)
@@ -155,7 +161,7 @@ def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
     remove_stale(parent, _BUILDING)
     building, lock = owned_dir({}, _BUILDING, parent=parent)
     try:
-        _compile(Path(building), env)
+        _compile(Path(building), env, portable)
         trust.record(building, [SHIM_NAME, FRONT_NAME])
         os.unlink(os.path.join(building, OWNER_LOCK))
         try:
@@ -175,7 +181,7 @@ def ensure_shim(env: Mapping[str, str], root: str | None = None) -> Path:
 _BUILDING = ".building-"
 
 
-def _compile(tmp: Path, env: Mapping[str, str]) -> None:
+def _compile(tmp: Path, env: Mapping[str, str], portable: bool = False) -> None:
     """Compile the shim, and the front where it can be, into ``tmp``, leaving only them."""
     import subprocess
 
@@ -199,7 +205,8 @@ def _compile(tmp: Path, env: Mapping[str, str]) -> None:
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["no output"])[0]
         raise ShimBuildError(f"compiling the wrapper shim failed: {first}")
-    _build_front(tmp, tmp / FRONT_NAME, env)
+    if not portable:
+        _build_front(tmp, tmp / FRONT_NAME, env)
     for name in ("shim.rs", "front.rs", "common.rs", "front"):
         with suppress(FileNotFoundError):
             os.unlink(tmp / name)

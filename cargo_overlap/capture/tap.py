@@ -45,6 +45,7 @@ from cargo_overlap.model.events import (
     UnitStarted,
     cache_outcome,
 )
+from cargo_overlap.model.run_model import LINKABLE_KINDS
 
 UnitKey = tuple[str, str, str, str]  # package, version, kind tag, crate name
 FINAL_KINDS = frozenset({"bin", "cdylib", "dylib", "staticlib"})
@@ -142,6 +143,11 @@ def cargo_key(package_id: str, target: CargoTarget, test: bool) -> tuple[UnitKey
     return (name, version, kind_tag(mode, target.crate_types), crate), mode
 
 
+def _links(crate_types: tuple[str, ...]) -> bool:
+    """Whether rustc runs a linker for these crate types (none given: a bin)."""
+    return not crate_types or not LINKABLE_KINDS.isdisjoint(crate_types)
+
+
 @dataclass
 class _LiveUnit:
     uid: str
@@ -163,6 +169,10 @@ class EventTap:
     phases: PhasesMode
     emit: Callable[[AnyEvent], None]
     clock_ns: Callable[[], int] = time.time_ns
+    # False on the portable path in stable mode (capture/platform.py): nothing says when a
+    # linking unit's codegen starts, so its time before the link gets no phase rather
+    # than one called frontend.
+    codegen_measured: bool = True
     _by_shim: dict[int, _LiveUnit] = field(default_factory=dict)
     _waiting: dict[UnitKey, deque[_LiveUnit]] = field(default_factory=lambda: defaultdict(deque))
     _ids: set[str] = field(default_factory=set)
@@ -275,7 +285,7 @@ class EventTap:
                 pid=msg.pid,
             )
         )
-        if self.phases != "none":
+        if self.phases != "none" and (self.codegen_measured or not _links(live.kinds)):
             self._enter(live, "frontend", t)
 
     def _enter(self, live: _LiveUnit, phase: PhaseName, t: float) -> None:

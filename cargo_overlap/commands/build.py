@@ -434,6 +434,8 @@ def run_headless(
         except OSError as exc:
             raise UserError(f"cannot write events to {events_path}: {exc.strerror}") from None
     summary: list[Summary] = []
+    # what the run could not measure is said in the text summary too
+    phases_reason: list[str] = []
     annotate: Callable[[Diagnostic], str | None] | None = None
     # stdout stays pure NDJSON with --json
     annotation_out = sys.stderr if json_out else sys.stdout
@@ -454,7 +456,7 @@ def run_headless(
         # Imported here, not above: the runner imports the event model only once cargo
         # runs, so that its import overlaps with cargo's start-up; from the second event on
         # this is a lookup in sys.modules.
-        from cargo_overlap.model.events import Diagnostic, Summary, encode_event
+        from cargo_overlap.model.events import Diagnostic, RunStarted, Summary, encode_event
 
         line = encode_event(event)
         if json_out and stdout_open:
@@ -477,6 +479,8 @@ def run_headless(
                 output_failed(str(events_path), exc)
         if isinstance(event, Summary):
             summary.append(event)
+        elif isinstance(event, RunStarted):
+            phases_reason.append(event.phases_reason)
         if annotate is not None and isinstance(event, Diagnostic):
             command = annotate(event)
             if command is not None:
@@ -524,22 +528,47 @@ def run_headless(
         finally:
             if events_file is not None:
                 events_file.close()
-    if not json_out and summary and summary[-1].units:
+    return _after_the_build(
+        code,
+        received,
+        summary[-1] if summary else None,
+        text_summary=not json_out,
+        phases_reason="".join(phases_reason[:1]),
+        color=color,
+        trace_path=trace_path,
+        gate=gate,
+    )
+
+
+def _after_the_build(
+    code: int,
+    received: list[int],
+    summary: Summary | None,
+    *,
+    text_summary: bool,
+    phases_reason: str,
+    color: bool,
+    trace_path: Path | None,
+    gate: tuple[Summary, float | None] | None,
+) -> int:
+    """What a headless build writes once cargo is done (the text summary, the trace, the
+    baseline's verdict, the step summary), and its exit code."""
+    if text_summary and summary is not None and summary.units:
         from cargo_overlap.formats.color import color_summary
         from cargo_overlap.formats.report import summary_text
 
-        write_or_drop(sys.stdout, color_summary(summary_text(summary[-1]), color))
-    if trace_path is not None and summary:
-        _write_trace(trace_path, summary[-1])
+        write_or_drop(sys.stdout, color_summary(summary_text(summary, phases_reason), color))
+    if trace_path is not None and summary is not None:
+        _write_trace(trace_path, summary)
     # A failed or interrupted build is not comparable with a good one; cargo's code stands.
     comparison = None
-    if gate is not None and summary and code == 0 and not received:
+    if gate is not None and summary is not None and code == 0 and not received:
         from cargo_overlap.formats.baseline import compare, gate_text
 
-        comparison = compare(gate[0], summary[-1], gate[1])
+        comparison = compare(gate[0], summary, gate[1])
         write_or_drop(sys.stderr, gate_text(comparison))
-    if summary:
-        _append_step_summary(summary[-1], comparison)
+    if summary is not None:
+        _append_step_summary(summary, comparison)
     if received:
         return ExitCode.for_signal(received[0])
     if comparison is not None and comparison.regressions:

@@ -33,8 +33,25 @@ def command_line(command: Sequence[str]) -> str:
     return shlex.join(kept)
 
 
-def summary_text(summary: Summary) -> str:
-    """The requested artifacts with their phases, then the run's figures."""
+def portable_note(phases_reason: str) -> str | None:
+    """What the portable path could not measure, as run-started's ``phases_reason`` names
+    it (capture/platform.py), for the header and the summaries; None off that path."""
+    at = phases_reason.find("portable path")
+    return phases_reason[at:] if at >= 0 else None
+
+
+def portable_brief(phases_reason: str) -> str | None:
+    """:func:`portable_note` short enough for the app's header: each loss by its name."""
+    note = portable_note(phases_reason)
+    if note is None:
+        return None
+    lost = [item.split(":")[0] for item in note.split("; ")[1:]]
+    return "portable: " + "; ".join(lost) if lost else "portable path"
+
+
+def summary_text(summary: Summary, phases_reason: str = "") -> str:
+    """The requested artifacts with their phases, then the run's figures, and what the
+    run could not measure (from run-started's ``phases_reason``)."""
     m = summary.metrics
     lines = [f"cargo-overlap: {command_line(summary.command)}  (exit {summary.exit_code})"]
     requested = [u for u in summary.units if u.requested]
@@ -64,6 +81,8 @@ def summary_text(summary: Summary) -> str:
     )
     if cache := cache_line(summary):
         lines.append(f"  {cache}")
+    if note := portable_note(phases_reason):
+        lines.append(f"  {note}")
     return "\n".join(lines) + "\n"
 
 
@@ -78,11 +97,13 @@ def cache_counts(summary: Summary) -> dict[str, int]:
 
 
 def cache_line(summary: Summary) -> str | None:
-    """ "sccache: N hits, M misses, K not cacheable", or None when sccache was not watched."""
+    """ "sccache: N hits, M misses, K not cacheable" (and ", U unknown" where the portable
+    path could not tell), or None when sccache was not watched."""
     cache = cache_counts(summary)
     if not cache:
         return None
+    unknown = f", {cache['unknown']} unknown" if cache["unknown"] else ""
     return (
         f"sccache: {cache['hit']} hits, {cache['miss']} misses, "
-        f"{cache['uncacheable']} not cacheable"
+        f"{cache['uncacheable']} not cacheable{unknown}"
     )

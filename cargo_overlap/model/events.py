@@ -20,9 +20,10 @@ PHASES: tuple[PhaseName, ...] = ("frontend", "codegen", "link")
 PhasesMode = Literal["stable", "sections", "none"]
 UnitMode = Literal["build", "test", "build-script", "run-build-script"]
 # sccache's answer for a unit: no rustc ran, rustc ran for the cache, or sccache could not
-# cache the unit (incremental workspace members, bins, cdylibs) and compiled it itself.
-CacheOutcome = Literal["hit", "miss", "uncacheable"]
-CACHE_OUTCOMES: tuple[CacheOutcome, ...] = ("hit", "miss", "uncacheable")
+# cache the unit (incremental workspace members, bins, cdylibs) and compiled it itself;
+# or, on the portable path (no /proc to look in), unknown.
+CacheOutcome = Literal["hit", "miss", "uncacheable", "unknown"]
+CACHE_OUTCOMES: tuple[CacheOutcome, ...] = ("hit", "miss", "uncacheable", "unknown")
 
 
 def cache_outcome(value: str) -> CacheOutcome | None:

@@ -25,6 +25,9 @@ from cargo_overlap.model.events import (
     UnitStarted,
 )
 
+# Crate types whose rustc ends in the linker (an rlib's does not).
+LINKABLE_KINDS = frozenset({"bin", "cdylib", "dylib", "staticlib", "proc-macro"})
+
 
 @dataclass
 class UnitState:

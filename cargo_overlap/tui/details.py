@@ -125,8 +125,9 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         state.append(f"   cpu {format_seconds(u.cpu)}")
     if u.rmeta is not None:
         state.append(f"   rmeta at {format_seconds(u.rmeta)}")
-    if u.cache in ("miss", "uncacheable"):
-        state.append(f"   sccache {'miss' if u.cache == 'miss' else 'could not cache it'}")
+    if u.cache in ("miss", "uncacheable", "unknown"):
+        said = {"miss": "miss", "uncacheable": "could not cache it", "unknown": "hit unknown"}
+        state.append(f"   sccache {said[u.cache]}")
     parts.append(state)
     if u.phases and u.cache != "hit":
         parts.append(_phase_table(u, now))

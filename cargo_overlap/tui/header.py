@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from cargo_overlap.formats.report import command_line
+from cargo_overlap.formats.report import command_line, portable_brief
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.messages import ViewOptionsChanged
@@ -79,6 +79,8 @@ class RunHeader(Widget):
             (f"units {done}/{tracker.units}", "bold"),
             (f"fresh {fresh}", "#8a93a3"),
         ]
+        if note := portable_brief(run.phases_reason):
+            parts.append((note, "#f5c542"))
         if running and not view.finished:
             parts.append((f"running {running}", "#f5c542"))
         if warnings:

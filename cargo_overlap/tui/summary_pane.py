@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from cargo_overlap.formats.report import portable_note
 from cargo_overlap.model.events import Metrics
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
@@ -80,6 +81,8 @@ def render_summary(model: RunModel) -> RenderableType:
     title.append(state, style=style)
     title.append(f"  in {format_seconds(metrics.wall)}", style="bold")
     parts: list[RenderableType] = [title, table]
+    if model.run is not None and (note := portable_note(model.run.phases_reason)):
+        parts.append(Text(note, style="#f5c542"))
     if metrics.critical_path_units:
         line = Text("critical path: ", style=_DIM)
         line.append_text(_chain(metrics, model))

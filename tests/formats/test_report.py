@@ -36,7 +36,7 @@ COMMAND = ["/opt/cargo/bin/cargo", "build", "--message-format=json-render-diagno
 def test_sccache_outcomes_are_counted_in_the_report() -> None:
     model = model_with(["hit", "hit", "miss", "uncacheable", None])
     summary = build_summary(model, 0, COMMAND, "stable", 2, 1.0)
-    assert cache_counts(summary) == {"hit": 2, "miss": 1, "uncacheable": 1}
+    assert cache_counts(summary) == {"hit": 2, "miss": 1, "uncacheable": 1, "unknown": 0}
     assert "sccache: 2 hits, 1 misses, 1 not cacheable" in summary_text(summary)
     # and in GitHub's step summary
     assert "\nsccache: 2 hits, 1 misses, 1 not cacheable.\n" in step_summary_markdown(summary)

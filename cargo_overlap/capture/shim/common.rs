@@ -26,6 +26,8 @@ pub const SOCK_ENV: &str = "COVERLAP_SOCK";
 pub const UNIT_ENV: &str = "COVERLAP_UNIT";
 pub const PATH_ENV: &str = "COVERLAP_REAL_PATH";
 pub const LINKER_DIR_ENV: &str = "COVERLAP_LINKER_DIR";
+// Set by the tool on the portable path (capture/platform.py): no watcher looks in /proc.
+pub const PORTABLE_ENV: &str = "COVERLAP_PORTABLE";
 
 // The wrapper's own file name, which gives it its role (else it is a linker shim).
 pub const WRAPPER_NAME: &str = "rustc-wrapper";

@@ -25,7 +25,8 @@ mod common;
 use common::{
     await_decision, crate_types, is_cargo_unit, is_reported, Batch, End, Notices, Out, RunDir, Sender,
     CHAIN, EVENTS_SOCKET, LINKER_ABS_DIR, LINKER_DIR, LINKER_DIR_ENV, NESTED, OWNER_LOCK, PATH_ENV,
-    RUN_DIR_ENV, SCCACHE_SERVER, SECTIONS, SOCK_ENV, START_VARS, UNIT_ENV, USAGE, WRAPPER_NAME,
+    PORTABLE_ENV, RUN_DIR_ENV, SCCACHE_SERVER, SECTIONS, SOCK_ENV, START_VARS, UNIT_ENV, USAGE,
+    WRAPPER_NAME,
 };
 use std::env;
 use std::ffi::{OsStr, OsString};
@@ -41,10 +42,27 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct Timeval {
     tv_sec: i64,
-    tv_usec: i64,
+    tv_usec: Usec,
 }
+
+// suseconds_t: an int on macOS (the struct is padded to 16 bytes all the same), a long on
+// 64-bit Linux and the BSDs.
+#[cfg(target_os = "macos")]
+type Usec = i32;
+#[cfg(not(target_os = "macos"))]
+type Usec = i64;
+
+// A timeval's microseconds as i64, whatever suseconds_t is here.
+#[allow(clippy::useless_conversion)]
+fn usec(t: Timeval) -> i64 {
+    i64::from(t.tv_usec)
+}
+
+// ru_maxrss is in bytes on macOS, in kilobytes elsewhere.
+const MAXRSS_PER_KB: i64 = if cfg!(target_os = "macos") { 1024 } else { 1 };
 
 #[repr(C)]
 struct Rusage {
@@ -597,6 +615,21 @@ struct Running {
     watcher: Option<std::thread::JoinHandle<()>>,
     chain_watcher: Option<std::thread::JoinHandle<ChainWatch>>,
     server: Option<u32>,
+    // the portable path: no watcher looks in /proc
+    portable: bool,
+    // the user's wrapper is sccache (by its file name, as the tool's sccache.py decides)
+    sccache: bool,
+}
+
+// The portable path (capture/platform.py): the tool says so, or /proc cannot describe
+// this process (not Linux, or no /proc mounted).
+fn portable() -> bool {
+    env::var_os(PORTABLE_ENV).is_some_and(|v| v.as_bytes() == b"1")
+        || std::fs::metadata("/proc/self/stat").is_err()
+}
+
+fn is_sccache(wrapper: &OsStr) -> bool {
+    Path::new(wrapper).file_name().is_some_and(|n| n.as_bytes().starts_with(b"sccache"))
 }
 
 // Phase 2: spawn rustc for the unit (through the user's wrapper, if any), send the start,
@@ -640,7 +673,8 @@ fn spawn(call: &Call, run_dir: &Path) -> Running {
     report(!stable_mode, &mut batch, &reporter, &msg);
 
     let done = Arc::new(AtomicBool::new(false));
-    let watcher = if stable_mode && call.chain.is_none() {
+    let portable = portable();
+    let watcher = if stable_mode && call.chain.is_none() && !portable {
         let (pid, sock, flag) = (child.id(), sock_path.clone(), done.clone());
         std::thread::Builder::new()
             .stack_size(64 * 1024)
@@ -655,7 +689,7 @@ fn spawn(call: &Call, run_dir: &Path) -> Running {
         .ok()
         .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok().and_then(|s| s.parse().ok()));
     let chain_watcher = match (&call.chain, metadata_arg(rustc_args)) {
-        (Some(_), Some(metadata)) => {
+        (Some(_), Some(metadata)) if !portable => {
             let (pid, sock, flag) = (child.id(), sock_path, done.clone());
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
@@ -664,7 +698,19 @@ fn spawn(call: &Call, run_dir: &Path) -> Running {
         }
         _ => None,
     };
-    Running { child, reporter, batch, hold: !stable_mode, done, watcher, chain_watcher, server }
+    let sccache = call.chain.as_deref().is_some_and(is_sccache);
+    Running {
+        child,
+        reporter,
+        batch,
+        hold: !stable_mode,
+        done,
+        watcher,
+        chain_watcher,
+        server,
+        portable,
+        sccache,
+    }
 }
 
 fn report(hold: bool, batch: &mut Batch<Vec<u8>>, reporter: &Reporter, msg: &[u8]) {
@@ -752,7 +798,7 @@ fn finish(mut run: Running, held: Vec<u8>) -> ! {
     };
     // SAFETY: `ru` is a live struct rusage for getrusage to fill.
     let mut cpu_us = if unsafe { getrusage(RUSAGE_CHILDREN, &mut ru) } == 0 {
-        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec
+        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000 + usec(ru.ru_utime) + usec(ru.ru_stime)
     } else {
         -1
     };
@@ -762,6 +808,10 @@ fn finish(mut run: Running, held: Vec<u8>) -> ! {
         _ => -1000,
     };
     let mut cache: &[u8] = b"";
+    if run.portable && run.sccache {
+        // nothing looked in /proc for where rustc ran
+        cache = b"unknown";
+    }
     if let Some(w) = &chained {
         if w.seen == RustcSeen::UnderServer && cpu_us >= 0 {
             cpu_us += w.server_cpu_us;
@@ -777,7 +827,7 @@ fn finish(mut run: Running, held: Vec<u8>) -> ! {
     }
     let mut last: Vec<u8> = Vec::with_capacity(run.batch.buf.len() + held.len() + 256);
     run.batch.close_into(&run.reporter, &held, &mut last);
-    let end = End { code, cpu_us, maxrss_kb: ru.ru_maxrss, cache };
+    let end = End { code, cpu_us, maxrss_kb: ru.ru_maxrss / MAXRSS_PER_KB, cache };
     common::end_message(&mut last, me(), t_end, &end);
     run.reporter.send(&last);
     exit_like(status)
