@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import signal
 import time
 from collections import deque
 from pathlib import Path
@@ -383,16 +382,26 @@ class OverlapApp(App[int]):
         self.screen.set_focus(filter_input)
 
     def action_focus_timeline(self) -> None:
-        """Back to the timeline from a pane."""
+        """Back to the timeline from a pane, clearing a name filter on the way."""
+        filter_input = self.query_one(FilterInput)
+        if filter_input.value or filter_input.display:
+            filter_input.action_clear()
         self.screen.set_focus(self.query_one(Timeline))
 
     def action_tab(self, tab: str) -> None:
         """Show a pane of the bottom panel; the diagnostics list takes focus to browse."""
         if tab not in TABS:
             return
+        # Focus leaves the pane first: a focused widget in a pane that is being hidden
+        # hands focus to its neighbour in that pane, and TabbedContent shows the pane
+        # holding the focus, which undid the switch.
+        timeline = self.query_one(Timeline)
+        self.screen.set_focus(timeline)
         self.query_one(TabbedContent).active = tab
         if tab == "diagnostics":
-            self.screen.set_focus(self.query_one(DiagnosticsView).option_list)
+            view = self.query_one(DiagnosticsView)
+            view.open_on_first_error()
+            self.screen.set_focus(view.option_list)
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""
@@ -410,7 +419,8 @@ class OverlapApp(App[int]):
             if now > self._quit_armed_until:
                 self._quit_armed_until = now + QUIT_WINDOW
                 self.notify(
-                    "The build is still running: press q again to stop it and quit.",
+                    "The build is still running: press q again (or quit again) to stop "
+                    "it and quit.",
                     severity="warning",
                     timeout=QUIT_WINDOW,
                 )
@@ -422,8 +432,9 @@ class OverlapApp(App[int]):
         build and quit, as Ctrl-C does. Python's default would end this process alone:
         cargo runs in a session of its own and would build on, unseen."""
         loop = asyncio.get_running_loop()
-        # (SIGINT is a key here: the terminal is in raw mode)
-        for signum in set(ENDING_SIGNALS) - {signal.SIGINT}:
+        # Ctrl-C is a key here (the terminal is in raw mode), so a SIGINT comes from
+        # `kill -INT`: it stops the build like the key, and the exit code says SIGINT.
+        for signum in ENDING_SIGNALS:
             try:
                 loop.add_signal_handler(signum, self._on_signal, int(signum))
             except (ValueError, RuntimeError):  # not the main thread: signals are not ours
@@ -433,6 +444,10 @@ class OverlapApp(App[int]):
         if self._signalled is None:
             self._signalled = signum
             self.call_next(self.action_interrupt)
+
+    async def action_quit(self) -> None:
+        """Every other way out (Ctrl-P Quit, Ctrl-Q) asks first during a build, as q does."""
+        await self.action_quit_app()
 
     async def action_interrupt(self) -> None:
         """Stop the build (cargo and its children are killed) and quit."""

@@ -361,6 +361,8 @@ class Timeline(ScrollView, can_focus=True):
             return ("axis", scale, self._width, self.layout_mode, self.sort_key, self._unit_rows)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):
+            if y == 1 and self.needle and self._unit_rows == 0:
+                return ("no-match", self.needle, self._width)
             return ("blank", self._width)
         row = self._rows[index]
         base = (row.kind, row.key, index == self.cursor, scale, self._width)
@@ -408,6 +410,9 @@ class Timeline(ScrollView, can_focus=True):
             strip = Strip.blank(width)
         elif y == 0:
             strip = self._axis_strip(scale, view, width)
+        elif signature[0] == "no-match":
+            note = f"  no unit matches {self.needle!r} (Esc clears the filter)"
+            strip = Strip([Segment(_fit(note, width), _DIM)], width)
         else:
             index = int(self.scroll_y) + y - 1
             strip = self._row_strip(self._rows[index], scale, view, index == self.cursor, width)

@@ -1,0 +1,165 @@
+"""Defects found by driving the app as a person would (issue 23), one test each."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import anyio
+import msgspec
+import pytest
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from cargo_overlap.model.events import AnyEvent, Diagnostic
+from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.diagnostics import DiagnosticsView
+from cargo_overlap.tui.header import RunHeader
+from cargo_overlap.tui.sources import EventCallback, StderrCallback
+from cargo_overlap.tui.timeline import Timeline
+
+from .conftest import replay_app, stream
+from .helpers import screen_text, wait_until
+from .test_app import FakeLiveSource, record_exit, running_events
+
+SMALL = (80, 24)
+
+
+class GatedLiveSource:
+    """A live build that plays events up to a gate, waits for the test, then plays on."""
+
+    live = True
+
+    def __init__(self, before: list[AnyEvent], after: list[AnyEvent]) -> None:
+        self.before = before
+        self.after = after
+        self.gate = anyio.Event()
+
+    async def run(self, on_event: EventCallback, on_stderr: StderrCallback) -> int:
+        for event in self.before:
+            on_event(event)
+        await self.gate.wait()
+        for event in self.after:
+            on_event(event)
+        await anyio.sleep_forever()
+        return 0
+
+    def clock(self, model: RunModel) -> float:
+        return model.now
+
+
+async def choose_in_palette(pilot: Pilot[int], app: OverlapApp, search: str) -> None:
+    """Ctrl-P, type ``search``, wait for the matches, Enter on the first."""
+    await pilot.press("ctrl+p", *search)
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, CommandPalette)
+            and app.screen.query_one(CommandList).option_count > 0
+        ),
+    )
+    await pilot.press("enter")
+
+
+def active_tab(app: OverlapApp) -> str:
+    return app.query_one(TabbedContent).active
+
+
+@pytest.mark.asyncio
+async def test_number_keys_switch_panes_after_the_diagnostics_took_focus() -> None:
+    app = replay_app(stream("failed"))
+    async with app.run_test(size=SMALL) as pilot:
+        for first in ("2", "tab"):
+            await pilot.press("2")
+            if first == "tab":
+                # focus into the rendered diagnostic's scroll
+                await pilot.press("tab")
+            for key, tab in [("1", "details"), ("2", "diagnostics"), ("3", "command")]:
+                await pilot.press(key)
+                await pilot.pause()
+                assert active_tab(app) == tab
+            for key, tab in [("4", "log"), ("2", "diagnostics"), ("5", "summary")]:
+                await pilot.press(key)
+                await pilot.pause()
+                assert active_tab(app) == tab
+
+
+@pytest.mark.asyncio
+async def test_diagnostics_open_on_the_first_error_when_warnings_came_first() -> None:
+    events = stream("failed")
+    warning = next(e for e in events if isinstance(e, Diagnostic) and e.level == "warning")
+    at_error = next(
+        i for i, e in enumerate(events) if isinstance(e, Diagnostic) and e.level == "error"
+    )
+    warnings = [msgspec.structs.replace(warning, message=f"w{i}") for i in range(80)]
+    before = [e for e in events[:at_error] if e is not warning] + warnings
+    source = GatedLiveSource(before, events[at_error:])
+    app = OverlapApp(source, deterministic=True)
+    async with app.run_test(size=SMALL) as pilot:
+        view = app.query_one(DiagnosticsView)
+        await wait_until(pilot, lambda: view.option_list.option_count == 80)
+        await pilot.press("2")
+        assert view.option_list.highlighted == 0
+        source.gate.set()
+        await wait_until(pilot, lambda: view.option_list.option_count == 81)
+        await pilot.pause()
+        assert view.option_list.highlighted == 80
+        assert "mismatched types" in screen_text(app)
+        await pilot.press("ctrl+c")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("how", ["palette-quit", "ctrl+q"])
+async def test_every_way_out_of_a_running_build_asks_then_ends_cargo(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second request must come within the window: wide, so a slow machine cannot miss it.
+    monkeypatch.setattr("cargo_overlap.tui.app.QUIT_WINDOW", 60.0)
+    source = FakeLiveSource(running_events(), hang=True)
+    app = OverlapApp(source, deterministic=True)
+    cleaned_when_exiting = record_exit(app, source)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: "running" in app.query_one(RunHeader).render().plain)
+        for _ in range(2):
+            if how == "palette-quit":
+                await choose_in_palette(pilot, app, "quit")
+            else:
+                await pilot.press(how)
+            await pilot.pause()
+            if not cleaned_when_exiting:
+                assert app.is_running and not source.cleaned_up
+                assert any("press q again" in n.message for n in app._notifications)
+    assert cleaned_when_exiting == [True]
+    assert app.return_value == 130
+
+
+@pytest.mark.asyncio
+async def test_sigint_sent_with_kill_stops_the_build_and_exits_130() -> None:
+    source = FakeLiveSource(running_events(), hang=True)
+    app = OverlapApp(source, deterministic=True)
+    cleaned_when_exiting = record_exit(app, source)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: "running" in app.query_one(RunHeader).render().plain)
+        os.kill(os.getpid(), signal.SIGINT)
+        with anyio.fail_after(30):
+            await wait_until(pilot, lambda: bool(cleaned_when_exiting))
+    assert cleaned_when_exiting == [True]
+    assert app.return_value == 130
+
+
+@pytest.mark.asyncio
+async def test_escape_clears_a_kept_filter_from_anywhere_and_no_match_says_so() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        timeline = app.query_one(Timeline)
+        await pilot.press("slash", *"zzzz", "enter")
+        assert timeline.needle == "zzzz" and timeline.has_focus
+        assert "no unit matches 'zzzz'" in screen_text(app)
+        await pilot.press("escape")
+        assert timeline.needle == ""
+        await pilot.press("slash", *"zzzz", "enter", "2", "escape")
+        assert timeline.needle == ""
+        assert timeline.has_focus
+        assert any(r.kind == "unit" for r in timeline.rows)
