@@ -12,14 +12,16 @@ import asyncio
 import gc
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
@@ -40,6 +42,7 @@ from cargo_overlap.tui.diagnostics import DiagnosticsView, counts
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.palette import binding_commands
 from cargo_overlap.tui.sources import EventSource, ReplaySource
 from cargo_overlap.tui.summary import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
@@ -92,8 +95,11 @@ class OverlapApp(App[int]):
         Binding("4", "tab('log')", "Log", show=False),
         Binding("5", "tab('summary')", "Summary", show=False),
         Binding("escape", "focus_timeline", "Timeline", show=False),
+        Binding("z", "toggle_maximize", "Maximize pane"),
+        Binding("greater_than_sign", "resize_panel(2)", "Grow pane", key_display=">", show=False),
+        Binding("less_than_sign", "resize_panel(-2)", "Shrink pane", key_display="<", show=False),
         Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "interrupt", "Stop & quit", show=False, priority=True),
+        Binding("ctrl+c", "copy_or_interrupt", "Copy / stop & quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -128,8 +134,13 @@ class OverlapApp(App[int]):
         self._tick_timer: Timer | None = None
         self._view: RunView | None = None
         self._frozen_units = 0
+        # Rows added to (or taken from) the bottom pane with > and <.
+        self._panel_extra = 0
+        self._panel_height = ""
         # A one-line error that ended the app (cargo missing), printed by the launcher.
         self.fatal_error: str | None = None
+        # The last command copied with y, printed by the launcher after the app exits.
+        self.copied: str | None = None
 
     # ----------------------------------------------------------------- layout
 
@@ -186,6 +197,24 @@ class OverlapApp(App[int]):
         width, height = self.size
         self.screen.set_class(height < 32, "-short")
         self.screen.set_class(width < 100, "-narrow")
+        self._fit_panel()
+
+    def _fit_panel(self) -> None:
+        """The bottom pane's height: its default share, plus the rows the timeline does
+        not need (a build of few units), plus what the user added with > and <."""
+        _width, height = self.size
+        base = 8 if height < 32 else max(8, height * 35 // 100)
+        timeline = self.query_one(Timeline)
+        if timeline.rows:
+            # header 2, axis 1, charts 3-4 with border, panel tabs 2, footer 1
+            needed = len(timeline.rows) + 1
+            spare = height - 2 - needed - 4 - base - 1
+            base += max(0, spare)
+        rows = max(4, min(height - 6, base + self._panel_extra))
+        target = "1fr" if self.screen.has_class("-panel-max") else str(rows)
+        if target != self._panel_height:
+            self._panel_height = target
+            self.query_one("#panel").styles.height = target
 
     # ----------------------------------------------------------------- events
 
@@ -274,6 +303,7 @@ class OverlapApp(App[int]):
         self._view = view
         self.query_one(RunHeader).show(view)
         self.query_one(Timeline).show(view)
+        self._fit_panel()
         self.query_one(Charts).show(view)
         self.query_one(DetailsPane).show(view, self._selected)
         self.query_one(DiagnosticsView).show(model)
@@ -313,23 +343,9 @@ class OverlapApp(App[int]):
             tab.label = label
 
     def _on_build_finished(self) -> None:
-        finished = self.model.finished
-        assert finished is not None
+        # No toast: the header names the outcome (and what failed) and the Summary opens
+        # on it; a toast only covered the Summary, on some terminals long after its time.
         self.query_one(TabbedContent).active = "summary"
-        if self._interrupted or self.deterministic:
-            # Toasts time out: they have no place in a deterministic screen.
-            return
-        if finished.success:
-            self.notify("Build finished. q quits.", title="cargo-overlap")
-        else:
-            _warnings, errors = counts(self.model.diagnostics)
-            hint = f" {errors} error(s): press 2 to read them." if errors else ""
-            self.notify(
-                f"Build failed (exit {finished.exit_code}).{hint}",
-                title="cargo-overlap",
-                severity="error",
-                timeout=8,
-            )
 
     # ----------------------------------------------------------------- messages
 
@@ -337,15 +353,19 @@ class OverlapApp(App[int]):
     def _unit_selected(self, message: UnitSelected) -> None:
         self._selected = message.unit
         if self._view is not None:
-            self.query_one(DetailsPane).show(self._view, message.unit)
+            for pane in self.query(DetailsPane):
+                pane.show(self._view, message.unit)
 
     @on(ScaleChanged)
     def _scale_changed(self, message: ScaleChanged) -> None:
-        self.query_one(Charts).set_scale(message.scale)
+        # query, not query_one: the message may land while the app is being torn down.
+        for charts in self.query(Charts):
+            charts.set_scale(message.scale)
 
     @on(ViewOptionsChanged)
     def _options_changed(self, message: ViewOptionsChanged) -> None:
-        self.query_one(RunHeader).set_options(message)
+        for header in self.query(RunHeader):
+            header.set_options(message)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -410,7 +430,13 @@ class OverlapApp(App[int]):
             self.notify("No command yet: the build has not started.", severity="warning")
             return
         self.copy_to_clipboard(command)
-        self.notify(command, title="Copied to the clipboard")
+        self.copied = command
+        # OSC 52 is a request the terminal may ignore (tmux detached, many SSH terminals):
+        # say what was done, and the launcher prints the command again after the app exits.
+        self.notify(
+            f"{command}\n(also printed when the app exits)",
+            title="Sent to the terminal's clipboard (OSC 52)",
+        )
 
     async def action_quit_app(self) -> None:
         """Quit; while a build runs, only when pressed twice (the build is stopped)."""
@@ -445,9 +471,43 @@ class OverlapApp(App[int]):
             self._signalled = signum
             self.call_next(self.action_interrupt)
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Ctrl-P: the app's own actions (every key, by name), then Textual's own but
+        its Maximize, which the pane key replaces."""
+        yield from binding_commands(
+            self, [(self, self.BINDINGS), (self.query_one(Timeline), Timeline.BINDINGS)]
+        )
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Maximize", "Minimize", "Quit"):
+                yield command
+
+    def action_toggle_maximize(self) -> None:
+        """The bottom pane takes the whole screen below the header, or gives it back."""
+        self.screen.toggle_class("-panel-max")
+        self._fit_panel()
+
+    def action_resize_panel(self, rows: int) -> None:
+        """Grow (rows > 0) or shrink the bottom pane."""
+        self._panel_extra = max(-8, min(60, self._panel_extra + rows))
+        self._fit_layout()
+
     async def action_quit(self) -> None:
         """Every other way out (Ctrl-P Quit, Ctrl-Q) asks first during a build, as q does."""
         await self.action_quit_app()
+
+    async def action_copy_or_interrupt(self) -> None:
+        """Ctrl-C: copy the text selected with the mouse, if any; else stop and quit."""
+        selected = self.screen.get_selected_text()
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.screen.clear_selection()
+            self.notify(
+                "Ctrl+C again stops the build and quits.",
+                title="Selection sent to the terminal's clipboard (OSC 52)",
+                timeout=3,
+            )
+            return
+        await self.action_interrupt()
 
     async def action_interrupt(self) -> None:
         """Stop the build (cargo and its children are killed) and quit."""

@@ -113,6 +113,8 @@ class Timeline(ScrollView, can_focus=True):
         self._labels: dict[str, str] = {}
         self.cursor = 0
         self._cursor_key: tuple[str, str] | None = None
+        # False until the cursor is moved (by a key, a click or a jump to a unit).
+        self._cursor_chosen = False
         # The unit selected inside the slot under the cursor (slot layout only).
         self._slot_unit: str | None = None
         self.window = TimeWindow(follow=follow)
@@ -286,6 +288,10 @@ class Timeline(ScrollView, can_focus=True):
             index = self._row_at(*self._cursor_key)
             if index is not None:
                 self.cursor = index
+        if not self._cursor_chosen and self.layout_mode == "units":
+            # Until the user moves it, the cursor starts on the first unit (the first
+            # requested artifact), not on its group's header: Details has something to show.
+            self.cursor = next((i for i, r in enumerate(self._rows) if r.kind == "unit"), 0)
         self.cursor = max(0, min(self.cursor, len(self._rows) - 1))
         if self._rows:
             row = self._rows[self.cursor]
@@ -334,7 +340,15 @@ class Timeline(ScrollView, can_focus=True):
             self._posted_scale = self._scale
             self.post_message(ScaleChanged(self._scale))
 
+    def on_mount(self) -> None:
+        """Say the initial view state (the header shows it from the start)."""
+        self._post_options()
+
     def _options_changed(self) -> None:
+        self._post_options()
+        self._relayout()
+
+    def _post_options(self) -> None:
         self.post_message(
             ViewOptionsChanged(
                 layout=self.layout_mode,
@@ -344,7 +358,6 @@ class Timeline(ScrollView, can_focus=True):
                 needle=self.needle,
             )
         )
-        self._relayout()
 
     def on_resize(self, event: events.Resize) -> None:
         """Re-derive the scale: the bar area's width changed."""
@@ -533,6 +546,7 @@ class Timeline(ScrollView, can_focus=True):
     def _move_cursor(self, index: int) -> None:
         if not self._rows:
             return
+        self._cursor_chosen = True
         index = max(0, min(index, len(self._rows) - 1))
         self.cursor = index
         row = self._rows[index]

@@ -15,8 +15,10 @@ from textual.widgets import TabbedContent
 from cargo_overlap.model.events import AnyEvent, Diagnostic
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.command_panel import CommandPanel
 from cargo_overlap.tui.diagnostics import DiagnosticsView
 from cargo_overlap.tui.header import RunHeader
+from cargo_overlap.tui.launch import print_copied
 from cargo_overlap.tui.sources import EventCallback, StderrCallback
 from cargo_overlap.tui.timeline import Timeline
 
@@ -163,3 +165,107 @@ async def test_escape_clears_a_kept_filter_from_anywhere_and_no_match_says_so() 
         assert timeline.needle == ""
         assert timeline.has_focus
         assert any(r.kind == "unit" for r in timeline.rows)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_run_names_what_failed_and_grades_nothing() -> None:
+    app = replay_app(stream("failed"))
+    async with app.run_test(size=SMALL) as pilot:
+        header = app.query_one(RunHeader).render().plain.splitlines()
+        assert header[1].startswith(" ✘ failed: plugin-b (cdylib)")
+        assert "efficiency" not in header[1]
+        await pilot.press("5")
+        text = screen_text(app)
+        assert "not built     plugin-b (cdylib)" in text
+        assert "efficiency" not in text and "nothing left to gain" not in text
+
+
+@pytest.mark.asyncio
+async def test_the_view_state_shows_at_80_columns_from_the_start() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        first_line = screen_text(app).splitlines()[0]
+        assert "[units · start]" in first_line
+        await pilot.press("f", "s")
+        assert "[units · duration · follow]" in screen_text(app).splitlines()[0]
+
+
+@pytest.mark.asyncio
+async def test_no_toast_is_left_over_the_summary_when_a_build_ends() -> None:
+    source = FakeLiveSource(stream("finished"), hang=False)
+    app = OverlapApp(source, deterministic=False, sample_cpu=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: active_tab(app) == "summary")
+        await pilot.pause()
+        assert not list(app._notifications)
+
+
+@pytest.mark.asyncio
+async def test_the_first_cursor_is_on_the_first_requested_artifact() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        timeline = app.query_one(Timeline)
+        assert timeline.selected_unit == app.model.requested_units()[0]
+        await pilot.press("1")
+        assert "Move the cursor onto a unit" not in screen_text(app)
+        assert "codegen" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_the_copied_command_is_printed_after_the_app_exits(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        command = app.query_one(CommandPanel).command
+        assert command is not None
+        await pilot.press("y")
+        await pilot.press("q")
+    print_copied(app)
+    assert capsys.readouterr().out == command + "\n"
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_copies_a_selection_instead_of_quitting() -> None:
+    from textual.selection import Selection
+    from textual.widgets import Static
+
+    source = FakeLiveSource(running_events(), hang=True)
+    app = OverlapApp(source, deterministic=True)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: "running" in app.query_one(RunHeader).render().plain)
+        await pilot.press("5")
+        body = app.query_one("#summary-body", Static)
+        app.screen.selections = {body: Selection(None, None)}
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running and not source.cleaned_up
+        assert app.clipboard.startswith("The summary appears here")
+        await pilot.press("ctrl+c")
+    assert app.return_value == 130
+
+
+@pytest.mark.asyncio
+async def test_the_pane_maximizes_grows_and_the_palette_lists_the_apps_actions() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=(80, 40)) as pilot:
+        panel = app.query_one("#panel")
+        timeline = app.query_one(Timeline)
+        # 10 units need 15 timeline rows: the pane takes what the timeline does not need
+        # (more than its 35% share of 40 rows).
+        assert panel.size.height > 14
+        normal = panel.size.height
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert panel.size.height == normal + 2
+        await pilot.press("z")
+        await pilot.pause()
+        assert not timeline.display or timeline.region.height == 0
+        assert panel.size.height > 30
+        await choose_in_palette(pilot, app, "maximize pane")
+        await pilot.pause()
+        assert panel.size.height == normal + 2
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Maximize pane", "Follow", "Sort", "Filter", "Copy cmd", "Quit"} <= titles

@@ -33,7 +33,7 @@ def test_finished_small(snap_compare: SnapCompare) -> None:
 
 def test_details_of_the_bin(snap_compare: SnapCompare) -> None:
     app = replay_app(stream("finished"))
-    assert snap_compare(app, press=["down", "down", "1"], terminal_size=MEDIUM)
+    assert snap_compare(app, press=["down", "1"], terminal_size=MEDIUM)
 
 
 def test_diagnostics(snap_compare: SnapCompare) -> None:
