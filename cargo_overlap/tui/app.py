@@ -38,7 +38,7 @@ from cargo_overlap.tui.command_panel import (
 )
 from cargo_overlap.tui.cpu import CpuSampler
 from cargo_overlap.tui.details import DetailsPane
-from cargo_overlap.tui.diagnostics import DiagnosticsView, counts
+from cargo_overlap.tui.diagnostics import DiagnosticsView, counts, errors_first
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
@@ -95,6 +95,8 @@ class OverlapApp(App[int]):
         Binding("4", "tab('log')", "Log", show=False),
         Binding("5", "tab('summary')", "Summary", show=False),
         Binding("escape", "focus_timeline", "Timeline", show=False),
+        Binding("n", "next_diagnostic(1)", "Next error", key_display="n"),
+        Binding("N", "next_diagnostic(-1)", "Previous error", key_display="N", show=False),
         Binding("z", "toggle_maximize", "Maximize pane"),
         Binding("greater_than_sign", "resize_panel(2)", "Grow pane", key_display=">", show=False),
         Binding("less_than_sign", "resize_panel(-2)", "Shrink pane", key_display="<", show=False),
@@ -137,6 +139,8 @@ class OverlapApp(App[int]):
         # Rows added to (or taken from) the bottom pane with > and <.
         self._panel_extra = 0
         self._panel_height = ""
+        # The diagnostic n / N last jumped to.
+        self._diagnostic: int | None = None
         # A one-line error that ended the app (cargo missing), printed by the launcher.
         self.fatal_error: str | None = None
         # The last command copied with y, printed by the launcher after the app exits.
@@ -180,8 +184,11 @@ class OverlapApp(App[int]):
             assert isinstance(self.source, ReplaySource)
             for event in self.source.events:
                 self._on_event(event)
+            self._note_no_log()
             self._refresh_view(force=True)
         else:
+            if not self.source.live:
+                self._note_no_log()
             self._worker = self._pump()
             if self.source.live:
                 self._take_signals()
@@ -228,6 +235,16 @@ class OverlapApp(App[int]):
         if isinstance(event, RunStarted) and not self._suggested:
             self._suggested = True
             self._load_suggestions(event)
+
+    def _note_no_log(self) -> None:
+        # A recording holds events, not cargo's own output: say so rather than show blank.
+        self.query_one("#log-view", RichLog).write(
+            Text(
+                "cargo's output is not part of a recording: its warnings and errors are "
+                "in Diagnostics (2); the Log shows cargo's output in live builds.",
+                style="#8a93a3",
+            )
+        )
 
     def _on_stderr(self, line: bytes) -> None:
         self._stderr_pending.append(line)
@@ -480,6 +497,26 @@ class OverlapApp(App[int]):
         for command in super().get_system_commands(screen):
             if command.title not in ("Maximize", "Minimize", "Quit"):
                 yield command
+
+    def action_next_diagnostic(self, step: int) -> None:
+        """n / N: the next or previous diagnostic, errors first, in the Diagnostics pane
+        and under the timeline's cursor together."""
+        order = errors_first(self.model.diagnostics)
+        if not order:
+            self.notify("No warnings or errors in this build.", timeout=3)
+            return
+        position = order.index(self._diagnostic) if self._diagnostic in order else -1
+        if position < 0 and step < 0:
+            position = 0
+        index = order[(position + step) % len(order)]
+        self._diagnostic = index
+        view = self.query_one(DiagnosticsView)
+        self.query_one(Timeline).focus()
+        self.query_one(TabbedContent).active = "diagnostics"
+        view.select(index)
+        unit = self.model.diagnostics[index].unit
+        if unit is not None:
+            self.query_one(Timeline).select_unit(unit)
 
     def action_toggle_maximize(self) -> None:
         """The bottom pane takes the whole screen below the header, or gives it back."""

@@ -30,6 +30,13 @@ def counts(diagnostics: list[Diagnostic]) -> tuple[int, int]:
     return warnings, errors
 
 
+def errors_first(diagnostics: list[Diagnostic]) -> list[int]:
+    """Indices of ``diagnostics``: the errors in order, then everything else."""
+    errors = [i for i, d in enumerate(diagnostics) if level_of(d) == "error"]
+    rest = [i for i, d in enumerate(diagnostics) if level_of(d) != "error"]
+    return errors + rest
+
+
 def diagnostic_prompt(d: Diagnostic, model: RunModel) -> Text:
     """One line of the list: level glyph, message and where."""
     glyph, style = _LEVEL_STYLE.get(level_of(d), ("·", "#8a93a3"))
@@ -86,6 +93,13 @@ class DiagnosticsView(Horizontal):
         )
         self._shown = len(model.diagnostics)
         self.open_on_first_error()
+
+    def select(self, index: int) -> None:
+        """Highlight diagnostic ``index`` (a jump with n/N counts as the user's choice)."""
+        if 0 <= index < len(self._diagnostics):
+            self._user_moved = True
+            self._list.highlighted = index
+            self._show_rendered(index)
 
     def first_error(self) -> int | None:
         """The index of the first error, if any arrived."""

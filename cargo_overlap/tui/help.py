@@ -38,6 +38,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("1", "details of the selected unit"),
             ("2", "diagnostics (↑ ↓ to browse, Enter jumps to the unit)"),
+            ("n N", "next / previous error or warning, errors first (pane and timeline)"),
             ("3", "suggested CI command"),
             ("4", "cargo's output"),
             ("5", "summary"),

@@ -269,3 +269,28 @@ async def test_the_pane_maximizes_grows_and_the_palette_lists_the_apps_actions()
         assert panel.size.height == normal + 2
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Maximize pane", "Follow", "Sort", "Filter", "Copy cmd", "Quit"} <= titles
+
+
+@pytest.mark.asyncio
+async def test_n_jumps_to_errors_first_in_the_pane_and_the_timeline() -> None:
+    app = replay_app(stream("failed"))
+    async with app.run_test(size=SMALL) as pilot:
+        diagnostics = app.model.diagnostics
+        error = next(i for i, d in enumerate(diagnostics) if d.level == "error")
+        warning = next(i for i, d in enumerate(diagnostics) if d.level == "warning")
+        view = app.query_one(DiagnosticsView)
+        timeline = app.query_one(Timeline)
+        for key, index in [("n", error), ("n", warning), ("n", error), ("N", warning)]:
+            await pilot.press(key)
+            await pilot.pause()
+            assert active_tab(app) == "diagnostics"
+            assert view.option_list.highlighted == index
+            assert timeline.selected_unit == diagnostics[index].unit
+
+
+@pytest.mark.asyncio
+async def test_the_log_of_a_replay_says_why_it_is_empty() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("4")
+        assert "not part of a recording" in screen_text(app)
