@@ -34,6 +34,8 @@ from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
     CommandSuggestion,
+    Saving,
+    estimate_saving,
     suggestions_for,
 )
 from cargo_overlap.tui.cpu import CpuSampler
@@ -98,6 +100,7 @@ class OverlapApp(App[int]):
         Binding("n", "next_diagnostic(1)", "Next error", key_display="n"),
         Binding("N", "next_diagnostic(-1)", "Previous error", key_display="N", show=False),
         Binding("z", "toggle_maximize", "Maximize pane"),
+        Binding("p", "toggle_proof", "Proof of the command", show=False),
         Binding("greater_than_sign", "resize_panel(2)", "Grow pane", key_display=">", show=False),
         Binding("less_than_sign", "resize_panel(-2)", "Shrink pane", key_display="<", show=False),
         Binding("q", "quit_app", "Quit"),
@@ -139,6 +142,7 @@ class OverlapApp(App[int]):
         # Rows added to (or taken from) the bottom pane with > and <.
         self._panel_extra = 0
         self._panel_height = ""
+        self._estimated = False
         # The diagnostic n / N last jumped to.
         self._diagnostic: int | None = None
         # A one-line error that ended the app (cargo missing), printed by the launcher.
@@ -255,6 +259,11 @@ class OverlapApp(App[int]):
         if worker.group == "suggest":
             if event.state == WorkerState.SUCCESS and isinstance(worker.result, list):
                 self.query_one(CommandPanel).set_suggestions(worker.result)
+                self._estimate_if_ready()
+            return
+        if worker.group == "saving":
+            if event.state == WorkerState.SUCCESS and isinstance(worker.result, Saving):
+                self.query_one(CommandPanel).set_saving(worker.result)
             return
         if worker is not self._worker:
             return
@@ -281,6 +290,20 @@ class OverlapApp(App[int]):
         )
         if not self.deterministic:
             self._suggest(Path(run.cwd), list(run.command))
+
+    def _estimate_if_ready(self) -> None:
+        """Once the build ended and a CI suggestion exists, simulate what it saves."""
+        if self.model.finished is None or self._estimated:
+            return
+        if self.query_one(CommandPanel).has_ci_suggestion:
+            self._estimated = True
+            self._estimate()
+
+    @work(thread=True, exclusive=True, group="saving", exit_on_error=False)
+    def _estimate(self) -> Saving | None:
+        # Threaded: simulating thousands of units takes a moment. The model no longer
+        # changes once the build finished.
+        return estimate_saving(self.model)
 
     @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
     def _suggest(self, workspace: Path, command: list[str]) -> list[CommandSuggestion]:
@@ -363,6 +386,7 @@ class OverlapApp(App[int]):
         # No toast: the header names the outcome (and what failed) and the Summary opens
         # on it; a toast only covered the Summary, on some terminals long after its time.
         self.query_one(TabbedContent).active = "summary"
+        self._estimate_if_ready()
 
     # ----------------------------------------------------------------- messages
 
@@ -517,6 +541,11 @@ class OverlapApp(App[int]):
         unit = self.model.diagnostics[index].unit
         if unit is not None:
             self.query_one(Timeline).select_unit(unit)
+
+    def action_toggle_proof(self) -> None:
+        """Show or hide why the suggested command builds the same (Command pane)."""
+        self.query_one(CommandPanel).toggle_proof()
+        self.query_one(TabbedContent).active = "command"
 
     def action_toggle_maximize(self) -> None:
         """The bottom pane takes the whole screen below the header, or gives it back."""
