@@ -9,6 +9,7 @@ setting, so the labels never scroll away).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar, Literal
 
 from rich.segment import Segment
@@ -348,7 +349,20 @@ class Timeline(ScrollView, can_focus=True):
         self._post_options()
         self._relayout()
 
+    def _mark_follow(self) -> None:
+        """The footer says whether follow is on: ``f Follow ●`` or ``f Follow ○``."""
+        mark = "●" if self.window.follow else "○"
+        bindings = self._bindings.key_to_bindings.get("f", [])
+        marked = [
+            dataclasses.replace(b, description=f"Follow {mark}") if b.action == "follow" else b
+            for b in bindings
+        ]
+        if marked != bindings:
+            self._bindings.key_to_bindings["f"] = marked
+            self.refresh_bindings()
+
     def _post_options(self) -> None:
+        self._mark_follow()
         self.post_message(
             ViewOptionsChanged(
                 layout=self.layout_mode,

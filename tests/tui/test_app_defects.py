@@ -294,3 +294,14 @@ async def test_the_log_of_a_replay_says_why_it_is_empty() -> None:
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("4")
         assert "not part of a recording" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_the_footer_shows_whether_follow_is_on() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        assert "Follow ○" in screen_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        assert "Follow ●" in screen_text(app)
