@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +21,12 @@ import cairosvg
 
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
+from cargo_overlap.tui.command_panel import CommandPanel, estimate_saving, suggestions_for
 from cargo_overlap.tui.event_sources import ReplaySource
 
 HERE = Path(__file__).resolve().parent
 STREAMS = HERE.parent / "tests" / "fixtures" / "streams"
+EXAMPLE = HERE.parent / "examples" / "reference-shape"
 PNG_FONT = "DejaVu Sans Mono"
 
 
@@ -33,6 +37,7 @@ class Shot:
     name: str
     stream: str
     keys: tuple[str, ...] = ()
+    suggest: bool = False
 
 
 SHOTS = (
@@ -40,11 +45,49 @@ SHOTS = (
     Shot("finished", "finished.ndjson"),
     Shot("failed", "failed.ndjson"),
     # The bin of the combined command, selected, with its phase table.
-    Shot("details", "finished.ndjson", ("down", "down", "1")),
+    Shot("details", "finished.ndjson", ("down", "1")),
     Shot("diagnostics", "failed.ndjson", ("2",)),
     Shot("slots", "finished.ndjson", ("v",)),
     Shot("help", "finished.ndjson", ("question_mark",)),
+    # The Command pane, maximized, with the suggestion for a CI workflow that builds the
+    # example workspace's three artifacts one after another.
+    Shot("command", "finished.ndjson", ("3", "z"), suggest=True),
 )
+
+WORKFLOW = """\
+name: ci
+on: [push]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Build
+        run: |
+          cargo build --release --locked -p heph --bin heph
+          cargo build --release --locked -p plugin-a
+          cargo build --release --locked -p plugin-b
+"""
+
+
+def suggestions(app: OverlapApp, workspace: Path) -> None:
+    """Put the suggestion for ``workspace``'s workflow and its saving on the panel (the
+    deterministic app computes neither itself)."""
+    panel = app.query_one(CommandPanel)
+    ran = list(app.model.run.command) if app.model.run is not None else ["cargo", "build"]
+    panel.set_suggestions(suggestions_for(workspace, ran))
+    panel.set_saving(estimate_saving(app.model))
+
+
+def example_with_workflow(into: Path) -> Path:
+    """A copy of the example workspace with a workflow of three sequential builds."""
+    root = into / "repo"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target"))
+    (root / ".git").mkdir()  # where the search for .github stops
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(WORKFLOW)
+    return root
 
 
 async def take(shot: Shot, size: tuple[int, int]) -> Path:
@@ -53,6 +96,9 @@ async def take(shot: Shot, size: tuple[int, int]) -> Path:
     app = OverlapApp(ReplaySource(events, 0.0), deterministic=True)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
+        if shot.suggest:
+            with tempfile.TemporaryDirectory() as tmp:
+                suggestions(app, example_with_workflow(Path(tmp)))
         for key in shot.keys:
             await pilot.press(key)
         await pilot.pause()

@@ -8,8 +8,12 @@ Definitions (times in seconds since the run started; a running unit counts up to
 - critical path: the longest chain through the unit graph, where a dependent may start
   when a dependency's rmeta is ready if it was given the .rmeta (pipelining), else when the
   dependency finished; a build script's run sits between its compile and its package.
-- bound: max(critical path, CPU seconds / jobs), the fastest this build could be on this
-  many jobs; efficiency = bound / wall (1.0 is a perfect schedule).
+- bound: max(critical path, work / slots), the fastest this build could be on this many
+  jobs; efficiency = bound / wall (1.0 is a perfect schedule). A unit's work is its CPU
+  seconds, but no more than its own wall time: rustc's codegen threads can use more CPU
+  than the one job slot the unit holds, and counting that CPU would put the bound above
+  any wall time possible (an efficiency over 100%). slots is the job count, or the most
+  units seen running at once if that was more, so work / slots never exceeds the wall.
 """
 
 from __future__ import annotations
@@ -174,6 +178,16 @@ def critical_path(model: RunModel, now: float) -> tuple[float, list[str]]:
     return round(finish[last], 6), path
 
 
+def slot_work(model: RunModel, now: float) -> float:
+    """Seconds of job slots the units needed at least: each unit's CPU time, capped at its
+    wall time (see the module docs on the bound)."""
+    return sum(
+        min(u.cpu, max(0.0, u.duration(now)))
+        for u in model.units.values()
+        if u.cpu is not None and not u.fresh
+    )
+
+
 def compute_metrics(model: RunModel, jobs: int | None = None, now: float | None = None) -> Metrics:
     """Every figure of :class:`Metrics` for the model as it stands at ``now``."""
     t = model.now if now is None else now
@@ -183,7 +197,8 @@ def compute_metrics(model: RunModel, jobs: int | None = None, now: float | None 
     series = concurrency_series(intervals)
     cpu_total = round(sum(u.cpu or 0.0 for u in model.units.values()), 6)
     cp, cp_units = critical_path(model, t)
-    bound = round(max(cp, cpu_total / max(1, n_jobs)), 6)
+    slots = max(1, n_jobs, max((n for _, n in series), default=0))
+    bound = round(max(cp, slot_work(model, t) / slots), 6)
     busy = sum(e - s for s, e in intervals)
     span = (max(e for _, e in intervals) - min(s for s, _ in intervals)) if intervals else 0.0
     totals: dict[str, float] = dict.fromkeys(PHASES, 0.0)

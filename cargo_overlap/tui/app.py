@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import signal
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
@@ -34,15 +35,18 @@ from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
     CommandSuggestion,
+    Saving,
+    estimate_saving,
     suggestions_for,
 )
 from cargo_overlap.tui.cpu import CpuSampler
 from cargo_overlap.tui.details import DetailsPane
-from cargo_overlap.tui.diagnostics import DiagnosticsView, counts
+from cargo_overlap.tui.diagnostics import DiagnosticsView, counts, errors_first
 from cargo_overlap.tui.event_sources import EventSource, ReplaySource
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.palette import binding_commands
 from cargo_overlap.tui.summary_pane import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
 from cargo_overlap.tui.view import RunView, ViewBuilder
@@ -91,8 +95,14 @@ class OverlapApp(App[int]):
         Binding("4", "tab('log')", "Log", show=False),
         Binding("5", "tab('summary')", "Summary", show=False),
         Binding("escape", "focus_timeline", "Timeline", show=False),
+        Binding("n", "next_diagnostic(1)", "Next error", key_display="n"),
+        Binding("N", "next_diagnostic(-1)", "Previous error", key_display="N", show=False),
+        Binding("z", "toggle_maximize", "Maximize pane"),
+        Binding("p", "toggle_proof", "Proof of the command", show=False),
+        Binding("greater_than_sign", "resize_panel(2)", "Grow pane", key_display=">", show=False),
+        Binding("less_than_sign", "resize_panel(-2)", "Shrink pane", key_display="<", show=False),
         Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "interrupt", "Stop & quit", show=False, priority=True),
+        Binding("ctrl+c", "copy_or_interrupt", "Copy / stop & quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -127,9 +137,17 @@ class OverlapApp(App[int]):
         self._tick_timer: Timer | None = None
         self._view: RunView | None = None
         self._frozen_units = 0
+        # Rows added to (or taken from) the bottom pane with > and <.
+        self._panel_extra = 0
+        self._panel_height = ""
+        self._estimated = False
+        # The diagnostic n / N last jumped to.
+        self._diagnostic: int | None = None
         # The error that ended the app before cargo started (cargo missing), raised again
         # by the launcher once the app's screen is gone.
         self.fatal_error: UserError | None = None
+        # The last command copied with y, printed by the launcher after the app exits.
+        self.copied: str | None = None
 
     # ----------------------------------------------------------------- layout
 
@@ -169,8 +187,11 @@ class OverlapApp(App[int]):
             assert isinstance(self.source, ReplaySource)
             for event in self.source.events:
                 self._on_event(event)
+            self._note_no_log()
             self._refresh_view(force=True)
         else:
+            if not self.source.live:
+                self._note_no_log()
             self._worker = self._pump()
             if self.source.live:
                 self._take_signals()
@@ -186,6 +207,24 @@ class OverlapApp(App[int]):
         width, height = self.size
         self.screen.set_class(height < 32, "-short")
         self.screen.set_class(width < 100, "-narrow")
+        self._fit_panel()
+
+    def _fit_panel(self) -> None:
+        """The bottom pane's height: its default share, plus the rows the timeline does
+        not need (a build of few units), plus what the user added with > and <."""
+        _width, height = self.size
+        base = 8 if height < 32 else max(8, height * 35 // 100)
+        timeline = self.query_one(Timeline)
+        if timeline.rows:
+            # header 2, axis 1, charts 3-4 with border, panel tabs 2, footer 1
+            needed = len(timeline.rows) + 1
+            spare = height - 2 - needed - 4 - base - 1
+            base += max(0, spare)
+        rows = max(4, min(height - 6, base + self._panel_extra))
+        target = "1fr" if self.screen.has_class("-panel-max") else str(rows)
+        if target != self._panel_height:
+            self._panel_height = target
+            self.query_one("#panel").styles.height = target
 
     # ----------------------------------------------------------------- events
 
@@ -200,6 +239,16 @@ class OverlapApp(App[int]):
             self._suggested = True
             self._load_suggestions(event)
 
+    def _note_no_log(self) -> None:
+        # A recording holds events, not cargo's own output: say so rather than show blank.
+        self.query_one("#log-view", RichLog).write(
+            Text(
+                "cargo's output is not part of a recording: its warnings and errors are "
+                "in Diagnostics (2); the Log shows cargo's output in live builds.",
+                style="#8a93a3",
+            )
+        )
+
     def _on_stderr(self, line: bytes) -> None:
         self._stderr_pending.append(line)
 
@@ -209,6 +258,11 @@ class OverlapApp(App[int]):
         if worker.group == "suggest":
             if event.state == WorkerState.SUCCESS and isinstance(worker.result, list):
                 self.query_one(CommandPanel).set_suggestions(worker.result)
+                self._estimate_if_ready()
+            return
+        if worker.group == "saving":
+            if event.state == WorkerState.SUCCESS and isinstance(worker.result, Saving):
+                self.query_one(CommandPanel).set_saving(worker.result)
             return
         if worker is not self._worker:
             return
@@ -235,6 +289,20 @@ class OverlapApp(App[int]):
         )
         if not self.deterministic:
             self._suggest(Path(run.cwd), list(run.command))
+
+    def _estimate_if_ready(self) -> None:
+        """Once the build ended and a CI suggestion exists, simulate what it saves."""
+        if self.model.finished is None or self._estimated:
+            return
+        if self.query_one(CommandPanel).has_ci_suggestion:
+            self._estimated = True
+            self._estimate()
+
+    @work(thread=True, exclusive=True, group="saving", exit_on_error=False)
+    def _estimate(self) -> Saving | None:
+        # Threaded: simulating thousands of units takes a moment. The model no longer
+        # changes once the build finished.
+        return estimate_saving(self.model)
 
     @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
     def _suggest(self, workspace: Path, command: list[str]) -> list[CommandSuggestion]:
@@ -274,6 +342,7 @@ class OverlapApp(App[int]):
         self._view = view
         self.query_one(RunHeader).show(view)
         self.query_one(Timeline).show(view)
+        self._fit_panel()
         self.query_one(Charts).show(view)
         self.query_one(DetailsPane).show(view, self._selected)
         self.query_one(DiagnosticsView).show(model)
@@ -313,23 +382,10 @@ class OverlapApp(App[int]):
             tab.label = label
 
     def _on_build_finished(self) -> None:
-        finished = self.model.finished
-        assert finished is not None
+        # No toast: the header names the outcome (and what failed) and the Summary opens
+        # on it; a toast only covered the Summary, on some terminals long after its time.
         self.query_one(TabbedContent).active = "summary"
-        if self._interrupted or self.deterministic:
-            # Toasts time out: they have no place in a deterministic screen.
-            return
-        if finished.success:
-            self.notify("Build finished. q quits.", title="cargo-overlap")
-        else:
-            _warnings, errors = counts(self.model.diagnostics)
-            hint = f" {errors} error(s): press 2 to read them." if errors else ""
-            self.notify(
-                f"Build failed (exit {finished.exit_code}).{hint}",
-                title="cargo-overlap",
-                severity="error",
-                timeout=8,
-            )
+        self._estimate_if_ready()
 
     # ----------------------------------------------------------------- messages
 
@@ -337,17 +393,19 @@ class OverlapApp(App[int]):
     def _unit_selected(self, message: UnitSelected) -> None:
         self._selected = message.unit
         if self._view is not None:
-            self.query_one(DetailsPane).show(self._view, message.unit)
+            for pane in self.query(DetailsPane):
+                pane.show(self._view, message.unit)
 
     @on(ScaleChanged)
     def _scale_changed(self, message: ScaleChanged) -> None:
-        # The timeline may post its last scale while the app tears its widgets down.
+        # query, not query_one: the message may land while the app is being torn down.
         for charts in self.query(Charts):
             charts.set_scale(message.scale)
 
     @on(ViewOptionsChanged)
     def _options_changed(self, message: ViewOptionsChanged) -> None:
-        self.query_one(RunHeader).set_options(message)
+        for header in self.query(RunHeader):
+            header.set_options(message)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -384,16 +442,26 @@ class OverlapApp(App[int]):
         self.screen.set_focus(filter_input)
 
     def action_focus_timeline(self) -> None:
-        """Back to the timeline from a pane."""
+        """Back to the timeline from a pane, clearing a name filter on the way."""
+        filter_input = self.query_one(FilterInput)
+        if filter_input.value or filter_input.display:
+            filter_input.action_clear()
         self.screen.set_focus(self.query_one(Timeline))
 
     def action_tab(self, tab: str) -> None:
         """Show a pane of the bottom panel; the diagnostics list takes focus to browse."""
         if tab not in TABS:
             return
+        # Focus leaves the pane first: a focused widget in a pane that is being hidden
+        # hands focus to its neighbour in that pane, and TabbedContent shows the pane
+        # holding the focus, which undid the switch.
+        timeline = self.query_one(Timeline)
+        self.screen.set_focus(timeline)
         self.query_one(TabbedContent).active = tab
         if tab == "diagnostics":
-            self.screen.set_focus(self.query_one(DiagnosticsView).option_list)
+            view = self.query_one(DiagnosticsView)
+            view.open_on_first_error()
+            self.screen.set_focus(view.option_list)
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""
@@ -402,7 +470,13 @@ class OverlapApp(App[int]):
             self.notify("No command yet: the build has not started.", severity="warning")
             return
         self.copy_to_clipboard(command)
-        self.notify(command, title="Copied to the clipboard")
+        self.copied = command
+        # OSC 52 is a request the terminal may ignore (tmux detached, many SSH terminals):
+        # say what was done, and the launcher prints the command again after the app exits.
+        self.notify(
+            f"{command}\n(also printed when the app exits)",
+            title="Sent to the terminal's clipboard (OSC 52)",
+        )
 
     async def action_quit_app(self) -> None:
         """Quit; while a build runs, only when pressed twice (the build is stopped)."""
@@ -411,7 +485,8 @@ class OverlapApp(App[int]):
             if now > self._quit_armed_until:
                 self._quit_armed_until = now + QUIT_WINDOW
                 self.notify(
-                    "The build is still running: press q again to stop it and quit.",
+                    "The build is still running: press q again (or quit again) to stop "
+                    "it and quit.",
                     severity="warning",
                     timeout=QUIT_WINDOW,
                 )
@@ -423,8 +498,9 @@ class OverlapApp(App[int]):
         build and quit, as Ctrl-C does. Python's default would end this process alone:
         cargo runs in a session of its own and would build on, unseen."""
         loop = asyncio.get_running_loop()
-        # (SIGINT is a key here: the terminal is in raw mode)
-        for signum in set(ENDING_SIGNALS) - {signal.SIGINT}:
+        # Ctrl-C is a key here (the terminal is in raw mode), so a SIGINT comes from
+        # `kill -INT`: it stops the build like the key, and the exit code says SIGINT.
+        for signum in ENDING_SIGNALS:
             try:
                 loop.add_signal_handler(signum, self._on_signal, int(signum))
             except (ValueError, RuntimeError):  # not the main thread: signals are not ours
@@ -434,6 +510,69 @@ class OverlapApp(App[int]):
         if self._signalled is None:
             self._signalled = signum
             self.call_next(self.action_interrupt)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Ctrl-P: the app's own actions (every key, by name), then Textual's own but
+        its Maximize, which the pane key replaces."""
+        yield from binding_commands(
+            self, [(self, self.BINDINGS), (self.query_one(Timeline), Timeline.BINDINGS)]
+        )
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Maximize", "Minimize", "Quit"):
+                yield command
+
+    def action_next_diagnostic(self, step: int) -> None:
+        """n / N: the next or previous diagnostic, errors first, in the Diagnostics pane
+        and under the timeline's cursor together."""
+        order = errors_first(self.model.diagnostics)
+        if not order:
+            self.notify("No warnings or errors in this build.", timeout=3)
+            return
+        position = order.index(self._diagnostic) if self._diagnostic in order else -1
+        if position < 0 and step < 0:
+            position = 0
+        index = order[(position + step) % len(order)]
+        self._diagnostic = index
+        view = self.query_one(DiagnosticsView)
+        self.query_one(Timeline).focus()
+        self.query_one(TabbedContent).active = "diagnostics"
+        view.select(index)
+        unit = self.model.diagnostics[index].unit
+        if unit is not None:
+            self.query_one(Timeline).select_unit(unit)
+
+    def action_toggle_proof(self) -> None:
+        """Show or hide why the suggested command builds the same (Command pane)."""
+        self.query_one(CommandPanel).toggle_proof()
+        self.query_one(TabbedContent).active = "command"
+
+    def action_toggle_maximize(self) -> None:
+        """The bottom pane takes the whole screen below the header, or gives it back."""
+        self.screen.toggle_class("-panel-max")
+        self._fit_panel()
+
+    def action_resize_panel(self, rows: int) -> None:
+        """Grow (rows > 0) or shrink the bottom pane."""
+        self._panel_extra = max(-8, min(60, self._panel_extra + rows))
+        self._fit_layout()
+
+    async def action_quit(self) -> None:
+        """Every other way out (Ctrl-P Quit, Ctrl-Q) asks first during a build, as q does."""
+        await self.action_quit_app()
+
+    async def action_copy_or_interrupt(self) -> None:
+        """Ctrl-C: copy the text selected with the mouse, if any; else stop and quit."""
+        selected = self.screen.get_selected_text()
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.screen.clear_selection()
+            self.notify(
+                "Ctrl+C again stops the build and quits.",
+                title="Selection sent to the terminal's clipboard (OSC 52)",
+                timeout=3,
+            )
+            return
+        await self.action_interrupt()
 
     async def action_interrupt(self) -> None:
         """Stop the build (cargo and its children are killed) and quit."""

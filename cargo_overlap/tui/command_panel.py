@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from cargo_overlap.analysis.simulate import SimulationError, graph_from_model, predict
 from cargo_overlap.formats.report import command_line
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.suggest import (
     SuggestError,
     Suggestion,
@@ -26,6 +28,25 @@ class CommandSuggestion:
     explanation: str
     # Where it comes from and what it replaces (empty for the command that ran).
     details: tuple[str, ...] = ()
+    # How many sequential cargo builds of a CI file it replaces (0: the command that ran).
+    replaces: int = 0
+    # The unified diff of the CI file, and where that file is.
+    diff: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Saving:
+    """What the combined command is estimated to save on this run (from simulate)."""
+
+    sequential: float
+    combined: float
+    jobs: int
+
+    @property
+    def seconds(self) -> float:
+        """Sequential minus combined wall time."""
+        return self.sequential - self.combined
 
 
 def workspace_root_for(cwd: Path) -> Path | None:
@@ -44,7 +65,14 @@ def from_suggestion(found: Suggestion) -> CommandSuggestion:
         *replaced,
         f"verdict: {found.verdict}" + (f" · {found.gain}" if found.gain else ""),
     )
-    return CommandSuggestion(found.combined, "\n".join(found.explanation), details)
+    return CommandSuggestion(
+        found.combined,
+        "\n".join(found.explanation),
+        details,
+        replaces=len(found.original),
+        diff=found.diff,
+        source=found.source,
+    )
 
 
 def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]:
@@ -71,12 +99,113 @@ def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]
     return [*map(from_suggestion, found), CommandSuggestion(ran_text, "The command this run used.")]
 
 
+def estimate_saving(model: RunModel) -> Saving | None:
+    """Sequential against combined wall time of this run's requested artifacts, from the
+    simulator; None when the run cannot be simulated (nothing requested, a broken graph).
+
+    Blocking on a large run: call it from a thread worker.
+    """
+    try:
+        graph = graph_from_model(model)
+        sequential = predict(graph, "sequential")
+        combined = predict(graph, "combined")
+    except SimulationError:
+        return None
+    return Saving(sequential.wall, combined.wall, sequential.jobs)
+
+
+def headline(s: CommandSuggestion) -> str:
+    """One sentence for someone who has never heard of the tool."""
+    return (
+        f"Your CI runs {s.replaces} cargo builds one after another; one command builds the "
+        "same and overlaps their tails."
+    )
+
+
+def saving_line(saving: Saving) -> Text:
+    """The estimated saving, with what it rests on."""
+    text = Text()
+    if saving.seconds > 0:
+        text.append(f"Saves about {saving.seconds:.1f} s", style="bold #5fd07a")
+    else:
+        text.append("No time saved on this run", style="bold #f5c542")
+    text.append(
+        f" on this machine: {saving.sequential:.1f} s one after another, "
+        f"{saving.combined:.1f} s combined, simulated from this run's units on "
+        f"{saving.jobs} jobs: each unit's measured time, rescheduled as cargo would "
+        "(cargo-overlap simulate).",
+        style="#c0c6d0",
+    )
+    return text
+
+
+def diff_text(diff: str) -> Text:
+    """A unified diff, coloured."""
+    text = Text()
+    for line in diff.rstrip("\n").splitlines():
+        style = "#8a93a3"
+        if line.startswith("+") and not line.startswith("+++"):
+            style = "#5fd07a"
+        elif line.startswith("-") and not line.startswith("---"):
+            style = "#ff5f56"
+        text.append(line + "\n", style=style)
+    text.rstrip()
+    return text
+
+
+def render_suggestions(
+    suggestions: list[CommandSuggestion], saving: Saving | None, proof: bool
+) -> Text:
+    """The panel's text: for a CI suggestion, headline, command, saving, diff, how to
+    apply, and (with ``proof``) why it is the same build; then the command that ran."""
+    text = Text()
+    for i, s in enumerate(suggestions):
+        if i:
+            text.append("\n\n")
+        if s.replaces:
+            text.append(headline(s) + "\n", style="bold")
+        text.append("$ ", style="#8a93a3")
+        text.append(s.command, style="bold #19c2a9")
+        if s.replaces:
+            if saving is not None:
+                text.append("\n")
+                text.append_text(saving_line(saving))
+            if s.diff:
+                text.append(f"\nThe change to {s.source}:\n", style="#c0c6d0")
+                text.append_text(diff_text(s.diff))
+            text.append("\nApply it: ", style="#c0c6d0")
+            text.append("cargo-overlap suggest --write", style="bold")
+            if i == 0:
+                text.append("   y", style="bold reverse")
+                text.append(" copy", style="#8a93a3")
+            if proof:
+                for line in (*s.explanation.splitlines(), *s.details):
+                    text.append("\n" + line, style="#8a93a3")
+            else:
+                text.append("   p", style="bold reverse")
+                text.append(" why it builds the same", style="#8a93a3")
+        else:
+            if s.explanation:
+                text.append("\n")
+                text.append(s.explanation, style="#c0c6d0")
+            for line in s.details:
+                text.append("\n")
+                text.append(line, style="#8a93a3")
+    if suggestions and not suggestions[0].replaces:
+        text.append("\n\n")
+        text.append("y", style="bold reverse")
+        text.append(" copies the first command", style="#8a93a3")
+    return text
+
+
 class CommandPanel(VerticalScroll):
     """The suggested command(s); the first one is what the copy key copies."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._suggestions: list[CommandSuggestion] = []
+        self._saving: Saving | None = None
+        self.proof = False
         self._body = Static("Waiting for the build to start…", id="command-body")
 
     def compose(self) -> ComposeResult:
@@ -88,23 +217,30 @@ class CommandPanel(VerticalScroll):
         """The command the copy key copies."""
         return self._suggestions[0].command if self._suggestions else None
 
+    @property
+    def suggestions(self) -> list[CommandSuggestion]:
+        """What the panel shows, first the one to copy."""
+        return list(self._suggestions)
+
+    @property
+    def has_ci_suggestion(self) -> bool:
+        """True when a CI file's builds can be combined (the saving is worth computing)."""
+        return any(s.replaces for s in self._suggestions)
+
     def set_suggestions(self, suggestions: list[CommandSuggestion]) -> None:
         """Show ``suggestions`` (the first is the one to copy)."""
         self._suggestions = list(suggestions)
-        text = Text()
-        for i, s in enumerate(self._suggestions):
-            if i:
-                text.append("\n\n")
-            text.append("$ ", style="#8a93a3")
-            text.append(s.command, style="bold #19c2a9")
-            if s.explanation:
-                text.append("\n")
-                text.append(s.explanation, style="#c0c6d0")
-            for line in s.details:
-                text.append("\n")
-                text.append(line, style="#8a93a3")
-        if self._suggestions:
-            text.append("\n\n")
-            text.append("y", style="bold reverse")
-            text.append(" copies the first command to the clipboard", style="#8a93a3")
-        self._body.update(text)
+        self._update_body()
+
+    def set_saving(self, saving: Saving | None) -> None:
+        """The estimated saving of the first suggestion on this run."""
+        self._saving = saving
+        self._update_body()
+
+    def toggle_proof(self) -> None:
+        """Show or hide why the combined command builds the same."""
+        self.proof = not self.proof
+        self._update_body()
+
+    def _update_body(self) -> None:
+        self._body.update(render_suggestions(self._suggestions, self._saving, self.proof))

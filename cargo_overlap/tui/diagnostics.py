@@ -30,6 +30,13 @@ def counts(diagnostics: list[Diagnostic]) -> tuple[int, int]:
     return warnings, errors
 
 
+def errors_first(diagnostics: list[Diagnostic]) -> list[int]:
+    """Indices of ``diagnostics``: the errors in order, then everything else."""
+    errors = [i for i, d in enumerate(diagnostics) if level_of(d) == "error"]
+    rest = [i for i, d in enumerate(diagnostics) if level_of(d) != "error"]
+    return errors + rest
+
+
 def diagnostic_prompt(d: Diagnostic, model: RunModel) -> Text:
     """One line of the list: level glyph, message and where."""
     glyph, style = _LEVEL_STYLE.get(level_of(d), ("·", "#8a93a3"))
@@ -55,6 +62,10 @@ class DiagnosticsView(Horizontal):
         self._diagnostics: list[Diagnostic] = []
         self._list = OptionList(id="diagnostics-list")
         self._rendered = Static(id="diagnostic-rendered")
+        # Set once the user highlights another diagnostic than the one chosen for them.
+        self._user_moved = False
+        # Indices highlighted for the user (their highlight messages arrive later).
+        self._auto_indices: set[int] = set()
 
     def compose(self) -> ComposeResult:
         """The list on the left, the rendering on the right."""
@@ -76,19 +87,38 @@ class DiagnosticsView(Horizontal):
         new = model.diagnostics[self._shown :]
         if not new:
             return
-        first = self._shown == 0
         self._diagnostics.extend(new)
         self._list.add_options(
             Option(diagnostic_prompt(d, model), id=str(self._shown + i)) for i, d in enumerate(new)
         )
         self._shown = len(model.diagnostics)
-        if first:
-            # Errors are what the user came for: start on the first one.
-            start = next((i for i, d in enumerate(self._diagnostics) if level_of(d) == "error"), 0)
-            self._list.highlighted = start
-            self._show_rendered(start)
-        elif self._list.highlighted is None:
-            self._list.highlighted = 0
+        self.open_on_first_error()
+
+    def select(self, index: int) -> None:
+        """Highlight diagnostic ``index`` (a jump with n/N counts as the user's choice)."""
+        if 0 <= index < len(self._diagnostics):
+            self._user_moved = True
+            self._list.highlighted = index
+            self._show_rendered(index)
+
+    def first_error(self) -> int | None:
+        """The index of the first error, if any arrived."""
+        return next((i for i, d in enumerate(self._diagnostics) if level_of(d) == "error"), None)
+
+    def open_on_first_error(self) -> None:
+        """Highlight the first error (else the first diagnostic), unless the user moved.
+
+        Errors are what the user came for, and in a live build they often arrive after a
+        crate's worth of warnings: the choice is made again as diagnostics arrive.
+        """
+        if self._user_moved or not self._diagnostics:
+            return
+        start = self.first_error()
+        index = 0 if start is None else start
+        if self._list.highlighted != index:
+            self._auto_indices.add(index)
+            self._list.highlighted = index
+            self._show_rendered(index)
 
     def _show_rendered(self, index: int) -> None:
         if 0 <= index < len(self._diagnostics):
@@ -99,6 +129,8 @@ class DiagnosticsView(Horizontal):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Render the highlighted diagnostic."""
         event.stop()
+        if event.option_index not in self._auto_indices:
+            self._user_moved = True
         self._show_rendered(event.option_index)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

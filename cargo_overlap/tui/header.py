@@ -6,9 +6,11 @@ from rich.text import Text
 from textual.widget import Widget
 
 from cargo_overlap.formats.report import command_line, portable_brief
+from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.messages import ViewOptionsChanged
+from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
 from cargo_overlap.tui.view import RunView
 
@@ -57,15 +59,19 @@ class RunHeader(Widget):
         assert run is not None
         state, state_style = run_state(model)
         width = self.size.width
-        left = f" {command_line(run.command)}"
         right = f"{state}  {format_seconds(view.now)} "
         if self._source_label:
             right = f"{self._source_label}  {right}"
-        room = max(0, width - len(right) - 1)
+        flags = self._flags()
+        # The command gives way first: the view state must fit at 80 columns.
+        room = max(0, width - len(right) - len(flags) - 2)
+        left = f" {command_line(run.command)}"
         if len(left) > room:
             left = left[: max(0, room - 1)] + "…"
         text.append(left, style="bold")
-        text.append(" " * max(1, width - len(left) - len(right)))
+        text.append(" " * max(1, width - len(left) - len(flags) - len(right) - 1))
+        text.append(flags, style="#8a93a3")
+        text.append(" ")
         text.append(right, style=state_style)
         text.append("\n")
 
@@ -73,9 +79,16 @@ class RunHeader(Widget):
         done, fresh, running = tracker.done, tracker.fresh, tracker.running
         warnings = sum(1 for d in model.diagnostics if d.level == "warning")
         errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
-        parts: list[tuple[str, str]] = [
-            (f" phases {run.phases}", ""),
-            (f"jobs {run.jobs}", ""),
+        parts: list[tuple[str, str]] = []
+        failed = model.finished is not None and not model.finished.success
+        if failed:
+            # What went wrong comes first; a failed run's efficiency means nothing.
+            parts.extend(failure_parts(model))
+        if errors:
+            parts.append((f"✘ {errors}", "bold #ff5f56"))
+        if warnings:
+            parts.append((f"⚠ {warnings}", "#f5c542"))
+        parts += [
             (f"units {done}/{tracker.units}", "bold"),
             (f"fresh {fresh}", "#8a93a3"),
         ]
@@ -83,27 +96,43 @@ class RunHeader(Widget):
             parts.append((note, "#f5c542"))
         if running and not view.finished:
             parts.append((f"running {running}", "#f5c542"))
-        if warnings:
-            parts.append((f"⚠ {warnings}", "#f5c542"))
-        if errors:
-            parts.append((f"✘ {errors}", "bold #ff5f56"))
-        if view.finished:
+        if view.finished and not failed:
             metrics = metrics_for(model)
             parts.append((f"overlap {format_seconds(metrics.overlap)}", "#19c2a9"))
             if metrics.efficiency is not None:
                 parts.append((f"efficiency {metrics.efficiency:.0%}", ""))
-        options = self._options
-        if options is not None:
-            flags = [options.layout, f"by {options.sort}"]
-            if options.follow:
-                flags.append("follow")
-            if not options.fit:
-                flags.append("zoomed")
-            if options.needle:
-                flags.append(f"/{options.needle}")
-            parts.append(("[" + " · ".join(flags) + "]", "#8a93a3"))
+        parts += [(f"jobs {run.jobs}", ""), (f"phases {run.phases}", "")]
+        text.append(" ")
         for i, (chunk, style) in enumerate(parts):
             if i:
                 text.append(" · ", style="#5c6370")
             text.append(chunk, style=style)
         return text
+
+    def _flags(self) -> str:
+        """The timeline's view state, e.g. ``[units · start · follow]``."""
+        options = self._options
+        if options is None:
+            return ""
+        flags = [options.layout, options.sort]
+        if options.follow:
+            flags.append("follow")
+        if not options.fit:
+            flags.append("zoomed")
+        if options.needle:
+            flags.append(f"/{options.needle}")
+        return "[" + " · ".join(flags) + "]"
+
+
+def failure_parts(model: RunModel) -> list[tuple[str, str]]:
+    """Header chunks of a failed run: the failed units, then what was not built."""
+    out: list[tuple[str, str]] = []
+    failed = [unit_label(model.units[uid]) for uid in failed_units(model)]
+    if failed:
+        out.append(("✘ failed: " + ", ".join(failed), "bold #ff5f56"))
+    unfinished, never = not_built(model)
+    missing = [unit_label(model.units[uid]) for uid in unfinished if uid not in failed_units(model)]
+    missing += never
+    if missing:
+        out.append(("not built: " + ", ".join(missing), "#ff8f87"))
+    return out

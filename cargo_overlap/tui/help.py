@@ -38,10 +38,13 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("1", "details of the selected unit"),
             ("2", "diagnostics (↑ ↓ to browse, Enter jumps to the unit)"),
+            ("n N", "next / previous error or warning, errors first (pane and timeline)"),
             ("3", "suggested CI command"),
             ("4", "cargo's output"),
             ("5", "summary"),
-            ("Tab  Esc", "move focus / back to the timeline"),
+            ("z", "maximize the pane, or give the timeline back its rows"),
+            ("> <", "grow or shrink the pane"),
+            ("Tab  Esc", "move focus / back to the timeline (Esc also clears a filter)"),
         ),
     ),
     (
@@ -49,8 +52,14 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("y", "copy the suggested command to the clipboard"),
             ("?", "this help"),
+            ("Ctrl+P", "every action of the app by name, searchable"),
+            (
+                "mouse",
+                "click a row to select it, double-click a group to fold it; "
+                "drag over text to select it and Ctrl+C copies it",
+            ),
             ("q", "quit (during a build: press twice, stops the build)"),
-            ("Ctrl+C", "stop the build and quit"),
+            ("Ctrl+C", "copy the selected text; with none, stop the build and quit"),
         ),
     ),
 )

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from cargo_overlap.tui.app import OverlapApp
 
 
+def print_copied(app: OverlapApp) -> None:
+    """The command copied in the app, on stdout: the terminal may have ignored OSC 52."""
+    if app.copied is not None:
+        print(app.copied, flush=True)
+
+
 def _print_failure(app: OverlapApp) -> None:
     """After a failed build, put its diagnostics back on the terminal (the app's screen
     is gone), the way cargo would have printed them."""
@@ -63,6 +69,7 @@ def run_build_app(request: BuildRequest, events_path: str | None = None) -> int:
     finally:
         if events_file is not None:
             events_file.close()
+    print_copied(app)
     if app.fatal_error is not None:
         raise app.fatal_error
     _print_failure(app)
@@ -84,4 +91,5 @@ def run_replay_app(path: Path, speed: float) -> int:
 
     app = OverlapApp(ReplaySource(events, speed))
     code = app.run()
+    print_copied(app)
     return 0 if code is None else code

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from cargo_overlap.formats.report import portable_note
 from cargo_overlap.model.events import Metrics
+from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.header import run_state
@@ -45,6 +46,9 @@ def render_summary(model: RunModel) -> RenderableType:
         )
     metrics = metrics_for(model)
     state, style = run_state(model)
+    finished = model.finished
+    if not finished.success:
+        return _render_failed(model, metrics, state, style)
     table = Table.grid(padding=(0, 3))
     table.add_column(style=_DIM, no_wrap=True)
     table.add_column(justify="right", style="bold", no_wrap=True)
@@ -68,7 +72,7 @@ def render_summary(model: RunModel) -> RenderableType:
     table.add_row(
         "bound",
         format_seconds(metrics.bound),
-        f"max(critical path, CPU {format_seconds(metrics.cpu_total)} / {metrics.jobs} jobs)",
+        f"max(critical path, CPU over {metrics.jobs} jobs, each unit's CPU capped at its wall)",
     )
     efficiency = "—" if metrics.efficiency is None else f"{metrics.efficiency:.0%}"
     table.add_row("efficiency", efficiency, "bound / wall: 100% means nothing left to gain")
@@ -88,6 +92,39 @@ def render_summary(model: RunModel) -> RenderableType:
         line.append_text(_chain(metrics, model))
         parts.append(line)
     return Group(*parts)
+
+
+def _render_failed(model: RunModel, metrics: Metrics, state: str, style: str) -> RenderableType:
+    """A failed or stopped run: what failed, what was not built; no efficiency, which
+    would grade a schedule that never finished."""
+    title = Text()
+    title.append(state, style=style)
+    title.append(f"  after {format_seconds(metrics.wall)}", style="bold")
+    parts: list[RenderableType] = [title]
+    table = Table.grid(padding=(0, 3))
+    table.add_column(style=_DIM, no_wrap=True)
+    table.add_column(style="bold")
+    failed = failed_units(model)
+    if failed:
+        table.add_row("failed", Text(_labels(model, failed), style="bold #ff5f56"))
+    unfinished, never = not_built(model)
+    missing = [unit_label(model.units[u]) for u in unfinished if u not in failed] + never
+    if unfinished or never:
+        table.add_row(
+            "not built",
+            ", ".join([*(unit_label(model.units[u]) for u in unfinished if u in failed), *missing]),
+        )
+    errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
+    warnings = sum(1 for d in model.diagnostics if d.level == "warning")
+    table.add_row("diagnostics", f"{errors} error(s), {warnings} warning(s): press 2 to read them")
+    built = sum(1 for u in model.units.values() if u.success is True)
+    table.add_row("units", f"{built} of {len(model.units)} finished")
+    parts.append(table)
+    return Group(*parts)
+
+
+def _labels(model: RunModel, units: list[str]) -> str:
+    return ", ".join(unit_label(model.units[u]) if u in model.units else u for u in units)
 
 
 class SummaryPane(VerticalScroll):

@@ -9,6 +9,7 @@ setting, so the labels never scroll away).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar, Literal
 
 from rich.segment import Segment
@@ -113,6 +114,8 @@ class Timeline(ScrollView, can_focus=True):
         self._labels: dict[str, str] = {}
         self.cursor = 0
         self._cursor_key: tuple[str, str] | None = None
+        # False until the cursor is moved (by a key, a click or a jump to a unit).
+        self._cursor_chosen = False
         # The unit selected inside the slot under the cursor (slot layout only).
         self._slot_unit: str | None = None
         self.window = TimeWindow(follow=follow)
@@ -286,6 +289,10 @@ class Timeline(ScrollView, can_focus=True):
             index = self._row_at(*self._cursor_key)
             if index is not None:
                 self.cursor = index
+        if not self._cursor_chosen and self.layout_mode == "units":
+            # Until the user moves it, the cursor starts on the first unit (the first
+            # requested artifact), not on its group's header: Details has something to show.
+            self.cursor = next((i for i, r in enumerate(self._rows) if r.kind == "unit"), 0)
         self.cursor = max(0, min(self.cursor, len(self._rows) - 1))
         if self._rows:
             row = self._rows[self.cursor]
@@ -334,7 +341,28 @@ class Timeline(ScrollView, can_focus=True):
             self._posted_scale = self._scale
             self.post_message(ScaleChanged(self._scale))
 
+    def on_mount(self) -> None:
+        """Say the initial view state (the header shows it from the start)."""
+        self._post_options()
+
     def _options_changed(self) -> None:
+        self._post_options()
+        self._relayout()
+
+    def _mark_follow(self) -> None:
+        """The footer says whether follow is on: ``f Follow ●`` or ``f Follow ○``."""
+        mark = "●" if self.window.follow else "○"
+        bindings = self._bindings.key_to_bindings.get("f", [])
+        marked = [
+            dataclasses.replace(b, description=f"Follow {mark}") if b.action == "follow" else b
+            for b in bindings
+        ]
+        if marked != bindings:
+            self._bindings.key_to_bindings["f"] = marked
+            self.refresh_bindings()
+
+    def _post_options(self) -> None:
+        self._mark_follow()
         self.post_message(
             ViewOptionsChanged(
                 layout=self.layout_mode,
@@ -344,7 +372,6 @@ class Timeline(ScrollView, can_focus=True):
                 needle=self.needle,
             )
         )
-        self._relayout()
 
     def on_resize(self, event: events.Resize) -> None:
         """Re-derive the scale: the bar area's width changed."""
@@ -361,6 +388,8 @@ class Timeline(ScrollView, can_focus=True):
             return ("axis", scale, self._width, self.layout_mode, self.sort_key, self._unit_rows)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):
+            if y == 1 and self.needle and self._unit_rows == 0:
+                return ("no-match", self.needle, self._width)
             return ("blank", self._width)
         row = self._rows[index]
         base = (row.kind, row.key, index == self.cursor, scale, self._width)
@@ -408,6 +437,9 @@ class Timeline(ScrollView, can_focus=True):
             strip = Strip.blank(width)
         elif y == 0:
             strip = self._axis_strip(scale, view, width)
+        elif signature[0] == "no-match":
+            note = f"  no unit matches {self.needle!r} (Esc clears the filter)"
+            strip = Strip([Segment(_fit(note, width), _DIM)], width)
         else:
             index = int(self.scroll_y) + y - 1
             strip = self._row_strip(self._rows[index], scale, view, index == self.cursor, width)
@@ -528,6 +560,7 @@ class Timeline(ScrollView, can_focus=True):
     def _move_cursor(self, index: int) -> None:
         if not self._rows:
             return
+        self._cursor_chosen = True
         index = max(0, min(index, len(self._rows) - 1))
         self.cursor = index
         row = self._rows[index]

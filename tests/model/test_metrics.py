@@ -167,3 +167,31 @@ def test_concurrency_never_negative_and_ends_at_zero(raw: list[tuple[float, floa
     assert series[-1][1] == 0
     tail = serialized_tail(intervals)
     assert 0 <= tail <= max(e for _, e in intervals) - min(s for s, _ in intervals) + 1e-6
+
+
+def test_cpu_beyond_a_units_wall_does_not_lift_the_bound_over_the_wall() -> None:
+    # rustc's codegen threads: 6 CPU seconds in 2 wall seconds, one job slot.
+    events: list[AnyEvent] = [run_started(command=["cargo", "build"])]
+    events += unit("a", 0.0, 2.0, cpu=6.0)
+    events += unit("b", 2.0, 4.0, cpu=6.0)
+    m = compute_metrics(RunModel.from_events(events), jobs=1)
+    assert m.cpu_total == pytest.approx(12.0)
+    assert m.bound == pytest.approx(4.0)
+    assert m.efficiency == pytest.approx(1.0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100), st.floats(0.01, 50), st.floats(0, 400)),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 8),
+)
+def test_efficiency_never_exceeds_one(raw: list[tuple[float, float, float]], jobs: int) -> None:
+    events: list[AnyEvent] = [run_started(command=["cargo", "build"])]
+    for i, (start, length, cpu) in enumerate(raw):
+        events += unit(f"u{i}", start, start + length, cpu=cpu)
+    model = RunModel.from_events(events)
+    m = compute_metrics(model, jobs=jobs, now=max(s + d for s, d, _c in raw))
+    assert m.efficiency is not None and m.efficiency <= 1.0

@@ -12,7 +12,13 @@ import pytest
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.tui.app import OverlapApp
-from cargo_overlap.tui.command_panel import CommandPanel, suggestions_for
+from cargo_overlap.tui.command_panel import (
+    CommandPanel,
+    CommandSuggestion,
+    Saving,
+    render_suggestions,
+    suggestions_for,
+)
 from cargo_overlap.tui.event_sources import ReplaySource
 
 from .conftest import stream
@@ -84,6 +90,43 @@ async def test_the_copy_key_copies_the_suggestion(repo_with_ci: Path) -> None:
             while panel.command != COMBINED:
                 await pilot.pause(0.1)
         await pilot.press("3")
-        assert "replaces 3 commands" in screen_text(app)
+        assert "Your CI runs 3 cargo builds one after another" in screen_text(app)
+        with anyio.fail_after(60):
+            while "Saves about" not in screen_text(app) and "No time saved" not in (
+                screen_text(app)
+            ):
+                await pilot.pause(0.1)
+        await pilot.press("z")
+        assert "cargo-overlap suggest --write" in screen_text(app)
+        await pilot.press("p")
+        assert panel.proof
+        shown = render_suggestions(panel.suggestions, None, proof=panel.proof).plain
+        assert "replaces 3 commands" in shown
         await pilot.press("y")
         assert app.clipboard == COMBINED
+
+
+SUGGESTION = CommandSuggestion(
+    COMBINED,
+    "the unit graphs of the three commands and of the combined one are the same",
+    ("replaces 3 commands in .github/workflows/ci.yml, job build:", "verdict: EQUIVALENT"),
+    replaces=3,
+    diff=(
+        "--- a/ci.yml\n+++ b/ci.yml\n@@ -1,3 +1,1 @@\n"
+        "-cargo build -p a\n-cargo build -p b\n-cargo build -p c\n+cargo build -p a -p b -p c\n"
+    ),
+    source=".github/workflows/ci.yml",
+)
+
+
+def test_a_newcomer_reads_what_why_how_much_and_how_to_apply() -> None:
+    text = render_suggestions([SUGGESTION], Saving(30.0, 25.5, 2), proof=False).plain
+    lines = text.splitlines()
+    assert lines[0].startswith("Your CI runs 3 cargo builds one after another")
+    assert f"$ {COMBINED}" in text
+    assert "Saves about 4.5 s on this machine: 30.0 s one after another, 25.5 s combined" in text
+    assert "+cargo build -p a -p b -p c" in text
+    assert "Apply it: cargo-overlap suggest --write" in text
+    assert "verdict" not in text
+    proof = render_suggestions([SUGGESTION], None, proof=True).plain
+    assert "verdict: EQUIVALENT" in proof and "Saves" not in proof

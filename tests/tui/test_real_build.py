@@ -97,7 +97,7 @@ async def test_ctrl_c_kills_the_real_build(workspace, tmp_path: Path) -> None:  
     assert processes_under(root) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_kill_or_a_hang_up_stops_the_build_in_the_app(
     workspace, tmp_path: Path, signum: int
 ) -> None:  # type: ignore[no-untyped-def]

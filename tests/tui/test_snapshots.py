@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual.pilot import Pilot
+
+from cargo_overlap.tui.command_panel import CommandPanel, Saving
 
 from .conftest import replay_app, stream
+from .test_command_panel import SUGGESTION
 
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
 MEDIUM = (120, 36)
 SMALL = (80, 24)
+LARGE = (200, 60)
 
 
 @pytest.mark.parametrize("state", ["running", "finished", "failed"])
@@ -33,7 +38,7 @@ def test_finished_small(snap_compare: SnapCompare) -> None:
 
 def test_details_of_the_bin(snap_compare: SnapCompare) -> None:
     app = replay_app(stream("finished"))
-    assert snap_compare(app, press=["down", "down", "1"], terminal_size=MEDIUM)
+    assert snap_compare(app, press=["down", "1"], terminal_size=MEDIUM)
 
 
 def test_diagnostics(snap_compare: SnapCompare) -> None:
@@ -52,3 +57,30 @@ def test_filtered_and_zoomed(snap_compare: SnapCompare) -> None:
 def test_help(snap_compare: SnapCompare) -> None:
     app = replay_app(stream("finished"))
     assert snap_compare(app, press=["question_mark"], terminal_size=MEDIUM)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x60"])
+@pytest.mark.parametrize("state", ["running", "finished", "failed"])
+def test_states_small_and_large(
+    snap_compare: SnapCompare, state: str, size: tuple[int, int]
+) -> None:
+    assert snap_compare(replay_app(stream(state)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x60"])
+def test_maximized_pane(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = replay_app(stream("failed"))
+    assert snap_compare(app, press=["2", "z"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x60"])
+def test_command_pane_with_a_suggestion(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = replay_app(stream("finished"))
+
+    async def suggest(pilot: Pilot[int]) -> None:
+        panel = app.query_one(CommandPanel)
+        panel.set_suggestions([SUGGESTION])
+        panel.set_saving(Saving(30.0, 25.5, 2))
+        await pilot.press("3", "z")
+
+    assert snap_compare(app, run_before=suggest, terminal_size=size)
