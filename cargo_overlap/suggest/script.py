@@ -53,11 +53,20 @@ class ScriptCommand:
     cwd_note: str | None = None
 
 
+# A command is rescanned as each of its lines joins it, so these bound that work: a
+# command longer than this (an unclosed quote, say) makes the rest of the script one
+# command that is never merged, instead of a scan quadratic in the script's length.
+MAX_JOINED_LINES = 200
+MAX_JOINED_CHARS = 64 * 1024
+
+
 @dataclass(frozen=True)
 class _LogicalLine:
     text: str
     first: int
     last: int
+    # Too long to join: the rest of the script, not read as commands.
+    too_long: bool = False
 
 
 def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
@@ -69,6 +78,9 @@ def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
         text = lines[i]
         scan = scan_line(text)
         while (scan.continued or scan.unclosed) and i + 1 < len(lines):
+            if i - first >= MAX_JOINED_LINES or len(text) > MAX_JOINED_CHARS:
+                out.append(_LogicalLine(lines[first], first, len(lines) - 1, too_long=True))
+                return out
             i += 1
             if scan.continued:
                 text = text.rstrip()[:-1] + " " + lines[i].lstrip()
@@ -344,6 +356,9 @@ def walk_script(
     """
     walker = _Walker(variables, cwd, cwd_note)
     for line_id, line in enumerate(_logical_lines(text.split("\n"))):
+        if line.too_long:
+            walker.emit("unparsable", line.text.strip(), line, line_id)
+            continue
         for raw in scan_line(line.text).commands:
             walker.command(raw, line, line_id)
     return walker.commands

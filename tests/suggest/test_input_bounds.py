@@ -131,3 +131,26 @@ def test_a_workflow_with_a_2_mb_line_gets_its_suggestion(
     out, _ = capsys.readouterr()
     assert code == 0
     assert "  cargo build -p a -p b\n" in out
+
+
+@pytest.mark.parametrize(
+    ("first", "line"), [("cargo build \\", "-v \\"), ('echo "a b', "a b"), ("x=$(a", "a")]
+)
+def test_a_command_of_too_many_lines_ends_the_reading(first: str, line: str) -> None:
+    # An unclosed quote or endless continuation: once past the bound, the rest of the
+    # script is one command, never merged (rescanning it line by line was quadratic).
+    body = [line] * (FIVE_MB // (len(line) + 1))
+    lines = [first, *body, "cargo build -p a", "cargo build -p b"]
+    found = walk_script("\n".join(lines), {})
+    assert [(c.kind, c.first_line, c.last_line) for c in found] == [
+        ("unparsable", 0, len(lines) - 1)
+    ]
+
+
+def test_a_quoted_string_of_a_hundred_lines_is_still_one_command() -> None:
+    text = 'echo "\n' + "a line\n" * 100 + '"\ncargo build -p a\n'
+    found = walk_script(text, {})
+    assert [(c.kind, c.first_line, c.last_line) for c in found] == [
+        ("command", 0, 101),
+        ("command", 102, 102),
+    ]
