@@ -28,7 +28,7 @@ from cargo_overlap.capture.platform import (
     detect,
     portable_reason,
 )
-from cargo_overlap.capture.process_group import ENDING_SIGNALS, end_group_now
+from cargo_overlap.capture.process_group import ENDING_SIGNALS, end_group_now, signals_held
 from cargo_overlap.capture.run_dir import (
     CHAIN,
     DECIDED,
@@ -505,16 +505,19 @@ def launch(request: BuildRequest, pipe_stderr: bool = False) -> LaunchedBuild:
             decision = _Decision(request, prepared, env, run_dir)
             decision.plan()
         planned_ns = time.time_ns()
-        process = subprocess.Popen(
-            prepared.command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if pipe_stderr else None,
-            cwd=cwd,
-            env=prepared.env,
-            start_new_session=True,
-            pass_fds=inherited_jobserver_fds(prepared.env),
-        )
+        # An ending signal during the spawn is raised once `process` is set, so that the
+        # cleanup below can end cargo (see signals_held).
+        with signals_held():
+            process = subprocess.Popen(
+                prepared.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if pipe_stderr else None,
+                cwd=cwd,
+                env=prepared.env,
+                start_new_session=True,
+                pass_fds=inherited_jobserver_fds(prepared.env),
+            )
         # What follows runs while cargo starts up: it takes longer to reach its first unit
         # than the probe takes to answer, and the shim of a unit waits for `decided` if not.
         if sock is None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -275,3 +276,37 @@ def test_cargo_is_started_before_the_heavy_imports(tmp_path: Path) -> None:
     kept_off = {"typing", "pathlib", "tempfile", "shutil", "asyncio", "anyio", "socket", "tomllib"}
     kept_off |= {"cargo_overlap.model.events", "cargo_overlap.capture.toolchain_probe"}
     assert loaded & kept_off == set()
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+def test_a_signal_during_the_spawn_still_ends_cargo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signal whose handler raises, arriving inside Popen after the fork: Popen never
+    # returns the child. Held until `launch` has the process, it ends cargo instead.
+    env = fake_cargo(tmp_path, "exec sleep 60")
+    real_popen = subprocess.Popen
+    spawned: list[int] = []
+
+    def popen_then_signal(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        process = real_popen(*args, **kwargs)
+        if kwargs.get("start_new_session"):  # cargo's spawn, not a probe's
+            spawned.append(process.pid)
+            signal.raise_signal(signal.SIGTERM)
+        return process
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        raise _Interrupted
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        with pytest.raises(_Interrupted):
+            launch(BuildRequest(cargo_args=[], cwd=tmp_path, env=env))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert spawned, "Popen was not reached"
+    assert not alive(spawned[0]), "cargo outlived the interrupted launch"
