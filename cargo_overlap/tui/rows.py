@@ -197,28 +197,6 @@ class RowLayout:
 OVERLAP_ROW = Row("overlap", "overlap")
 
 
-def build_rows(
-    model: RunModel,
-    *,
-    sort: SortKey = "start",
-    needle: str = "",
-    collapsed: frozenset[str] = frozenset(),
-    now: float | None = None,
-    label: Labeller = unit_label,
-    requested: Sequence[str] | None = None,
-) -> list[Row]:
-    """The unit layout's rows for ``model`` under the given view options (one-off)."""
-    layout = RowLayout(
-        sort=sort,
-        needle=needle,
-        collapsed=collapsed,
-        label=label,
-        requested=model.requested_units() if requested is None else requested,
-    )
-    layout.add(model, model.now if now is None else now)
-    return layout.rows()
-
-
 def group_extent(units: list[UnitState]) -> tuple[float | None, float | None]:
     """First start and last end of ``units``; the end is None while one of them runs."""
     if not units:

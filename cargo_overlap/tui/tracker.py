@@ -116,7 +116,3 @@ class RunTracker:
         n_starts, sum_starts = self._starts.upto(t)
         n_ends, sum_ends = self._ends.upto(t)
         return (t * n_starts - sum_starts) - (t * n_ends - sum_ends)
-
-    def running_at(self, t: float) -> int:
-        """Units running at time ``t``."""
-        return self._starts.upto(t)[0] - self._ends.upto(t)[0]

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cargo_overlap.model.run_model import RunModel
-from cargo_overlap.tui.rows import Row, build_rows, unit_label
+from cargo_overlap.tui.rows import Labeller, Row, RowLayout, SortKey, unit_label
 
 from .conftest import stream
+
+
+def build_rows(
+    model: RunModel,
+    *,
+    sort: SortKey = "start",
+    needle: str = "",
+    collapsed: frozenset[str] = frozenset(),
+    now: float | None = None,
+    label: Labeller = unit_label,
+    requested: Sequence[str] | None = None,
+) -> list[Row]:
+    """The unit layout's rows for ``model`` under the given view options, laid out once
+    (the app keeps one RowLayout and adds to it as units arrive)."""
+    layout = RowLayout(
+        sort=sort,
+        needle=needle,
+        collapsed=collapsed,
+        label=label,
+        requested=model.requested_units() if requested is None else requested,
+    )
+    layout.add(model, model.now if now is None else now)
+    return layout.rows()
 
 
 def finished_model() -> RunModel:
