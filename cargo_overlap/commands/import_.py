@@ -20,6 +20,7 @@ from cargo_overlap.formats.import_build_analysis import (
 from cargo_overlap.formats.import_common import ImportFormatError
 from cargo_overlap.formats.import_timings import events_from_timings
 from cargo_overlap.model.events import AnyEvent, encode_event
+from cargo_overlap.model.input_file import read_input_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,10 +88,7 @@ def run(ns: argparse.Namespace) -> int:
             )
         print(f"cargo-overlap: importing {log}", file=sys.stderr)
         path = log
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    text = read_input_text(path)
     if not text.strip():
         raise UserError(f"{path} is empty")
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargo_overlap.model.events import AnyEvent
+from cargo_overlap.model.input_file import read_input
 from cargo_overlap.model.job_digest import JobDigest, digest_lines
 from cargo_overlap.model.pipeline import Pipeline, build_pipeline
 from cargo_overlap.model.recording import RecordingError, read_events
@@ -54,10 +55,7 @@ def pipeline_of(jobs: list[JobRecording]) -> Pipeline:
 def read_digest(path: Path) -> JobDigest:
     """What the pipeline needs of one recording, read the quick way; raises RecordingError
     with the same one line :func:`read_events` gives for a file that is not a recording."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = read_input(path)
     digest = digest_lines([line for line in data.splitlines() if line.strip()])
     if digest is None or digest.run is None:
         read_events(path)  # the line that is not an event, or the missing run-started

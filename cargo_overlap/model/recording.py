@@ -9,6 +9,7 @@ import msgspec
 
 from cargo_overlap.errors import UserError
 from cargo_overlap.model.events import AnyEvent, RunStarted, Summary, decode_event
+from cargo_overlap.model.input_file import InputFileError, read_input
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import summary_for
 from cargo_overlap.model.validate import InvalidRecording, validated
@@ -26,9 +27,9 @@ def read_events(path: Path) -> list[AnyEvent]:
     build (see :func:`~cargo_overlap.model.validate.validated`).
     """
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data = read_input(path)
+    except InputFileError as exc:
+        raise RecordingError(str(exc)) from None
     events: list[AnyEvent] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():

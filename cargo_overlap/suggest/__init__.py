@@ -89,13 +89,21 @@ def repository_root(workspace_root: Path) -> Path:
     return workspace_root
 
 
+def _must_be_file(path: Path, what: str) -> None:
+    """Raise SuggestError unless ``path`` is a regular file (a FIFO would block the read)."""
+    if path.is_file():
+        return
+    if path.exists():
+        raise SuggestError(f"not a regular {what}: {path}")
+    raise SuggestError(f"no such {what}: {path}")
+
+
 def load_path(
     path: Path, kind: str | None, workspace_root: Path, cwd: Path
 ) -> tuple[list[Job], list[Skipped], str]:
     """The jobs of one CI file of any kind (detected when `kind` is None), the builds its
     reader skipped, and the file's name as shown. Raises SuggestError."""
-    if not path.is_file():
-        raise SuggestError(f"no such file: {path}")
+    _must_be_file(path, "file")
     display = _display(path, workspace_root, cwd)
     text = read_ci_text(path, display)
     kind = kind or detect_kind(path, text)
@@ -172,12 +180,10 @@ def suggest(
     if not (workflows or scripts or commands or paths):
         sources = [(p, k) for p, k in discover(repository_root(root))]
     for path in workflows:
-        if not path.is_file():
-            raise SuggestError(f"no such workflow file: {path}")
+        _must_be_file(path, "workflow file")
         sources.append((path, kinds.WORKFLOW))
     for path in scripts:
-        if not path.is_file():
-            raise SuggestError(f"no such script file: {path}")
+        _must_be_file(path, "script file")
         sources.append((path, kinds.SCRIPT))
     sources += [(p, None) for p in paths]
     jobs: list[Job] = []
