@@ -58,6 +58,11 @@ def _lead(entry: BuildEntry, file_line: str) -> str:
     return file_line[:column] if column is not None else _indent(file_line)
 
 
+def _place(command: ScriptCommand) -> tuple[int, int, int]:
+    """Where a command stands in its block: the same command whatever it was read as."""
+    return (command.line_id, command.segment, command.first_line)
+
+
 def group_edits(
     entries: Sequence[BuildEntry],
     combined: str,
@@ -72,7 +77,8 @@ def group_edits(
     first = entries[0]
     if first.block.path is None:
         raise NotEditable("commands given with -c have no file to edit")
-    members = {id(e.command) for e in entries}
+    # By place, not identity: a build read from the workspace root is a copy (plan.relocated)
+    members = {(id(e.block), _place(e.command)) for e in entries}
     per_line: dict[tuple[int, int], int] = {}
     for e in entries:
         key = (id(e.block), e.command.line_id)
@@ -101,7 +107,7 @@ def group_edits(
         others = [
             c
             for c in block_commands[id(e.block)]
-            if id(c) not in members and c.kind not in ("control",)
+            if (id(e.block), _place(c)) not in members and c.kind not in ("control",)
         ]
         commented = any(scan_line(line).comment for line in e.block.text.split("\n"))
         if step is not None and e.block is not first.block and not others and not commented:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import shlex
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cargo_overlap.suggest.cargo_args import BuildCommand
@@ -19,6 +20,7 @@ from cargo_overlap.suggest.edit import (
     unified_diff,
 )
 from cargo_overlap.suggest.features import (
+    FeatureFlags,
     activate,
     describe_additions,
     feature_additions,
@@ -51,6 +53,7 @@ from cargo_overlap.suggest.model import (
 from cargo_overlap.suggest.script import ScriptCommand, walk_script
 from cargo_overlap.suggest.selection import (
     Combination,
+    PackageRule,
     SelectionError,
     TargetRef,
     combine,
@@ -103,6 +106,89 @@ def build_context(entry: BuildEntry, cache: WorkspaceCache) -> BuildContext | st
     return BuildContext(directory, workspace, current)
 
 
+# What cargo reads from the directory it runs in, besides the manifest it finds there: a
+# build moved to another directory reads the same configuration only when none of these
+# lies between the two.
+_DIRECTORY_FILES = (".cargo/config", ".cargo/config.toml", "rust-toolchain", "rust-toolchain.toml")
+
+
+def _member_directory_files(directory: Path, root: Path) -> list[Path]:
+    """The cargo configuration and toolchain files in ``directory`` and its parents below
+    the workspace ``root`` (those at or above the root are seen from both places)."""
+    found: list[Path] = []
+    current = directory
+    while current != root and root in current.parents:
+        found += [current / name for name in _DIRECTORY_FILES if (current / name).exists()]
+        current = current.parent
+    return found
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """A build in a member's directory, read as the same build from the workspace root."""
+
+    entry: BuildEntry
+    member: str
+    directory: str  # as the script wrote it, relative to the block's root
+
+
+def relocated(entry: BuildEntry, cache: WorkspaceCache) -> Relocation | None:
+    """``entry`` as run from its workspace's root with ``-p MEMBER``, when that is the same
+    build: ``cd member && cargo build`` selects the member, as ``-p member`` does from any
+    directory of the workspace. Only for a build without package, ``--manifest-path`` or
+    feature flags (whose meaning in a member's directory differs between resolvers), and
+    with no cargo configuration or toolchain file between the root and the directory."""
+    build, cwd = entry.build, entry.command.cwd
+    if cwd is None or build.manifest_path is not None or build.unsupported is not None:
+        return None
+    if build.selection.packages.mode != "default" or build.features != FeatureFlags():
+        return None
+    context = build_context(entry, cache)
+    if isinstance(context, str) or context.current is None:
+        return None
+    root = Path(context.workspace.root)
+    if root not in context.directory.parents or _member_directory_files(context.directory, root):
+        # (a member whose directory is not below the root is not what `cd member` means)
+        return None
+    root_cwd = posixpath.normpath(os.path.relpath(root, entry.block.root))
+    selection = replace(build.selection, packages=PackageRule("list", (context.current,)))
+    moved = replace(
+        entry,
+        command=replace(entry.command, cwd=root_cwd),
+        build=replace(build, selection=selection),
+    )
+    return Relocation(moved, context.current, cwd)
+
+
+def relocate_across_directories(
+    entries: Sequence[Entry], cache: WorkspaceCache
+) -> tuple[list[Entry], dict[int, Relocation]]:
+    """``entries`` with the builds of a run of neighbours in different directories of one
+    workspace read from its root (see :func:`relocated`), so that they can merge; and
+    what was moved, by the moved entry's id. A run whose builds share a directory is
+    left as written."""
+    out = list(entries)
+    moved: dict[int, Relocation] = {}
+    run: list[tuple[int, BuildEntry]] = []
+
+    def settle() -> None:
+        if len({entry.command.cwd for _, entry in run}) > 1:
+            for index, entry in run:
+                relocation = relocated(entry, cache)
+                if relocation is not None:
+                    out[index] = relocation.entry
+                    moved[id(relocation.entry)] = relocation
+        run.clear()
+
+    for index, entry in enumerate(entries):
+        if isinstance(entry, BuildEntry):
+            run.append((index, entry))
+        else:
+            settle()
+    settle()
+    return out, moved
+
+
 def _combination(entries: Sequence[BuildEntry], cache: WorkspaceCache) -> Combination | str:
     context = build_context(entries[0], cache)
     if isinstance(context, str):
@@ -141,11 +227,12 @@ def _job_entries(
     return entries, commands_by_block, skipped
 
 
-def _command_line(entry: BuildEntry) -> CommandLine:
-    return CommandLine(
-        command_line_number(entry.block, entry.command),
-        shown_text(entry.block, entry.command.raw),
-    )
+def _command_line(entry: BuildEntry, relocation: Relocation | None = None) -> CommandLine:
+    text = shown_text(entry.block, entry.command.raw)
+    if relocation is not None:
+        # the command alone would read the same in every directory
+        text += f"  # in {relocation.directory}"
+    return CommandLine(command_line_number(entry.block, entry.command), text)
 
 
 def _labels(selections: Sequence[frozenset[TargetRef]]) -> list[str]:
@@ -256,6 +343,19 @@ def _static_check(
     return describe_additions(feature_additions(separate, together), _labels(selections))
 
 
+def _relocation_lines(chain: Sequence[BuildEntry], moved: dict[int, Relocation]) -> list[str]:
+    """What reading builds from the workspace root rests on, when the chain has any."""
+    found = [moved[id(e)] for e in chain if id(e) in moved]
+    if not found:
+        return []
+    where = _and([f"the build in {r.directory} selects {r.member}" for r in found])
+    return [
+        f"{where}, as `-p` does from any directory of the workspace: no cargo "
+        "configuration or toolchain file lies in between, and the combined command runs "
+        "where the first one did"
+    ]
+
+
 class Planner:
     """Turns jobs into a report for one workspace."""
 
@@ -302,6 +402,7 @@ class Planner:
         considered = 0
         for job in jobs:
             entries, commands_by_block, not_read = _job_entries(job)
+            entries, moved = relocate_across_directories(entries, self.cache)
             considered += sum(isinstance(e, BuildEntry) for e in entries)
             skipped += not_read
             skipped += self._unknown_context(entries)
@@ -311,7 +412,7 @@ class Planner:
                 return found if isinstance(found, str) else None
 
             chains, refusals = chain_builds(entries, check)
-            suggestions += [self._suggestion(chain, commands_by_block) for chain in chains]
+            suggestions += [self._suggestion(chain, commands_by_block, moved) for chain in chains]
             refused += [
                 NotMerged(
                     source=r.first.block.source,
@@ -349,7 +450,10 @@ class Planner:
         return out
 
     def _suggestion(
-        self, chain: Sequence[BuildEntry], commands_by_block: dict[int, Sequence[ScriptCommand]]
+        self,
+        chain: Sequence[BuildEntry],
+        commands_by_block: dict[int, Sequence[ScriptCommand]],
+        moved: dict[int, Relocation] | None = None,
     ) -> Suggestion:
         context = build_context(chain[0], self.cache)
         combination = _combination(chain, self.cache)
@@ -369,6 +473,13 @@ class Planner:
             static = _static_check(context, builds, combination)
             ok = "static feature check: no crate gains features in the combined build"
         lines += static or [ok]
+        relocation_lines = _relocation_lines(chain, moved or {})
+        if relocation_lines:
+            lines = [
+                line.replace(", environment and working directory", " and environment")
+                for line in lines
+            ]
+        lines += relocation_lines
         if self.verify:
             setting = Setting(
                 context.directory,
@@ -408,7 +519,7 @@ class Planner:
         return Suggestion(
             source=block.source,
             location=block.label,
-            original=tuple(_command_line(e) for e in chain),
+            original=tuple(_command_line(e, (moved or {}).get(id(e))) for e in chain),
             combined=combined,
             verdict=verdict_name,
             explanation=tuple(lines),

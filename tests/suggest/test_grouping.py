@@ -96,9 +96,12 @@ B = "cargo build --release -p plugin-gha-cdylib"
         ),
         (A, ["export CC=clang"], B, "environment differs: CC unset vs CC=clang"),
         (
+            # Without `-p`, `cargo build` in a member's directory is that member's build
+            # and merges (corpus: workflow-member-directories); with it, the directory
+            # stays part of the command.
             A,
             ["cd plugin-gha-cdylib"],
-            "cargo build --release",
+            "cargo build --release -p plugin-gha-cdylib",
             "working directory differs: . vs plugin-gha-cdylib",
         ),
         (A, [], f"{B} -j 2", "other flags differ: none vs -j 2"),
