@@ -355,10 +355,125 @@ def walk_script(
     only known in CI).
     """
     walker = _Walker(variables, cwd, cwd_note)
+    items: list[tuple[RawCommand, _LogicalLine, int]] = []
     for line_id, line in enumerate(_logical_lines(text.split("\n"))):
         if line.too_long:
+            walker_flush(walker, items)
             walker.emit("unparsable", line.text.strip(), line, line_id)
             continue
-        for raw in scan_line(line.text).commands:
-            walker.command(raw, line, line_id)
+        items += [(raw, line, line_id) for raw in scan_line(line.text).commands]
+    walker_flush(walker, items)
     return walker.commands
+
+
+def walker_flush(walker: _Walker, items: list[tuple[RawCommand, _LogicalLine, int]]) -> None:
+    """Walk the commands gathered so far, a `for` loop over literal words unrolled."""
+    index = 0
+    while index < len(items):
+        loop = _literal_loop(items, index, walker)
+        if loop is not None:
+            _unroll(walker, loop)
+            index = loop.end
+            continue
+        raw, line, line_id = items[index]
+        walker.command(raw, line, line_id)
+        index += 1
+    items.clear()
+
+
+# A word a loop may run over and be written into a command as it stands: no quoting,
+# expansion or globbing in it.
+_PLAIN_ITEM = re.compile(r"[A-Za-z0-9._+:/=@,%-]+")
+_LOOP_HEAD = re.compile(r"for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.*)")
+MAX_UNROLLED = 16
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """`for NAME in ITEMS; do BODY; done`, found at items[start:end]."""
+
+    name: str
+    values: tuple[str, ...]
+    body: tuple[RawCommand, ...]
+    line: _LogicalLine  # from the `for` line to the `done` line
+    line_id: int
+    end: int
+
+
+def _literal_loop(
+    items: Sequence[tuple[RawCommand, _LogicalLine, int]], start: int, walker: _Walker
+) -> _Loop | None:
+    """The `for` loop at ``items[start]`` when it can be read as its iterations one after
+    another: its words literal (2 to MAX_UNROLLED of them once known variables are
+    expanded), its body plain commands (no nested control flow, `break`, `continue`,
+    `cd` or single quotes, and no assignment to the loop's variable). Else None."""
+    raw, first_line, line_id = items[start]
+    head = _LOOP_HEAD.fullmatch(raw.text.strip())
+    if head is None or raw.compound or raw.redirect:
+        return None
+    name = head.group(1)
+    try:
+        words = split_words(expand(head.group(2), walker.variables, walker.table), walker.table)
+    except ValueError:
+        return None
+    values = tuple(w.text for w in words)
+    if not 2 <= len(values) <= MAX_UNROLLED:
+        return None
+    if any(w.opaque or not _PLAIN_ITEM.fullmatch(w.text) for w in words):
+        return None
+    index = start + 1
+    if index >= len(items):
+        return None
+    opener = items[index][0]
+    text = opener.text.strip()
+    body: list[RawCommand] = []
+    if text == "do":
+        index += 1
+    elif re.match(r"do\s", text):
+        body.append(RawCommand(text[2:].strip(), opener.compound, opener.redirect))
+        index += 1
+    else:
+        return None
+    while index < len(items) and items[index][0].text.strip() != "done":
+        body.append(items[index][0])
+        index += 1
+    if index >= len(items) or not body or not all(_plain_body(c.text, name) for c in body):
+        return None
+    last_line = items[index][1]
+    span = _LogicalLine(first_line.text, first_line.first, last_line.last)
+    return _Loop(name, values, tuple(body), span, line_id, index + 1)
+
+
+_LOOP_CONTROL = re.compile(r"(?<![\w-])(?:break|continue|return|exit)(?![\w-])")
+_NOT_IN_BODY = frozenset(
+    {*_OPENERS, *_BODY_STARTS, *_CLOSERS, "case", "esac", "cd", "pushd", "popd"}
+)
+
+
+def _plain_body(text: str, name: str) -> bool:
+    """True for a loop-body command the loop can be unrolled over: no control flow, no
+    `cd`, no single quotes (the variable is written in as text) or `$$`, the variable
+    not assigned."""
+    text = text.strip()
+    word = text.split(None, 1)[0] if text else ""
+    return not (
+        word in _NOT_IN_BODY
+        or text.endswith(("()", "() {"))
+        or "'" in text
+        # `$$x` is the shell's pid then x, or make's escape for `$x`: neither is written in
+        or "$$" in text
+        or _LOOP_CONTROL.search(text)
+        or re.match(rf"(?:(?:export|local|declare|readonly)\s+)?{name}=", text)
+    )
+
+
+def _unroll(walker: _Walker, loop: _Loop) -> None:
+    """Walk the loop's body once per value, the variable written into each command: they
+    run one after another as if written so. Each command stands on the loop's lines,
+    all as one line, so an edit replaces the loop as a whole."""
+    variable = re.compile(rf"\$(?:\{{{loop.name}\}}|{loop.name}(?![A-Za-z0-9_]))")
+    for value in loop.values:
+        for raw in loop.body:
+            text = variable.sub(lambda _m, v=value: v, raw.text)  # type: ignore[misc]
+            walker.command(RawCommand(text, raw.compound, raw.redirect), loop.line, loop.line_id)
+    walker.variables[loop.name] = walker.table.encode_literal(loop.values[-1])

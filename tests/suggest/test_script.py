@@ -179,3 +179,53 @@ def test_a_command_substitution_closes_on_its_line() -> None:
         ('echo "$(date)" $(uname)', 0, 0),
         ("cargo build -p a", 1, 1),
     ]
+
+
+def test_a_for_loop_over_literal_words_runs_its_body_once_per_word() -> None:
+    script = (
+        'for t in a b c; do\n  echo "$t"\n  cargo build --target "$t" -p ${t}x\ndone\necho "$t"\n'
+    )
+    found = commands(script)
+    assert [words(c) for c in found] == [
+        ["echo", "a"],
+        ["cargo", "build", "--target", "a", "-p", "ax"],
+        ["echo", "b"],
+        ["cargo", "build", "--target", "b", "-p", "bx"],
+        ["echo", "c"],
+        ["cargo", "build", "--target", "c", "-p", "cx"],
+        # after the loop the variable holds its last word, as in the shell
+        ["echo", "c"],
+    ]
+    # One place, the loop's lines, for every iteration: an edit replaces the loop whole.
+    unrolled = found[:6]
+    assert {(c.first_line, c.last_line, c.line_id) for c in unrolled} == {(0, 3, 0)}
+    assert len({c.segment for c in unrolled}) == 1
+
+
+def test_a_one_line_loop_unrolls_and_a_variable_list_counts_as_literal() -> None:
+    found = commands('BINS="x y"\nfor b in $BINS; do cargo build --bin "$b"; done\n')
+    assert [words(c) for c in found[1:]] == [
+        ["cargo", "build", "--bin", "x"],
+        ["cargo", "build", "--bin", "y"],
+    ]
+
+
+def test_loops_that_cannot_be_read_as_their_iterations_stay_loops() -> None:
+    for script in (
+        'for b in $(ls); do cargo build --bin "$b"; done\n',  # words known only in CI
+        'for b in x; do cargo build --bin "$b"; done\n',  # one word: nothing to merge
+        'for b in x y; do cargo build --bin "$b" || break; done\n',
+        "for b in x y; do\n  cargo build --bin '$b'\ndone\n",  # single quotes: no expansion
+        'for b in x y; do\n  cd "$b"\n  cargo build\ndone\n',  # cd accumulates
+        'for b in x y; do\n  if true; then cargo build --bin "$b"; fi\ndone\n',
+        'for b in x y; do\n  b=z\n  cargo build --bin "$b"\ndone\n',
+        "for b in 'x y' z; do cargo build --bin \"$b\"; done\n",  # quoted words
+        'for b in x*; do cargo build --bin "$b"; done\n',  # a glob
+        "for b in x y; do cargo build --bin $$b; done\n",  # make's `$$b`, or the shell's pid
+    ):
+        found = walk_script(script, {})
+        assert found[0].kind == "control", script
+        builds = [
+            c for c in found if c.kind == "command" and c.words[:1] and c.words[0].text == "cargo"
+        ]
+        assert len(builds) <= 1, script
