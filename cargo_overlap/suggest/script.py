@@ -31,6 +31,13 @@ _OPENERS = frozenset({"if", "elif", "while", "until", "for", "select", "function
 _BODY_STARTS = frozenset({"then", "else", "do"})
 _CLOSERS = frozenset({"fi", "done", "esac", "{", "}"})
 _DECLARERS = frozenset({"export", "declare", "local", "readonly", "typeset"})
+# `NAME=(a b)`, `NAME+=(c)`, `declare -a NAME=(...)`: a bash array, not a command.
+_ARRAY = re.compile(
+    r"(?:(?:declare|local|readonly|typeset)\s+(?:-[A-Za-z]+\s+)*)?"
+    r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=\((.*)\)",
+    re.DOTALL,
+)
+_ARRAY_ITEMS = re.compile(r'"?\$\{([A-Za-z_][A-Za-z0-9_]*)\[@\]\}"?')
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,9 @@ class _Walker:
             {k: self.table.encode_literal(v) for k, v in variables.items()}, {}, cwd, cwd_note, []
         )
         self.frames: list[_Frame] = []
+        # Bash arrays given literally outside any branch, for `for x in "${NAME[@]}"`; one
+        # assigned anywhere else, or changed, is unknown (absent).
+        self.arrays: dict[str, tuple[str, ...]] = {}
         self.segment = 0
         self.case_depth = 0
         self.commands: list[ScriptCommand] = []
@@ -265,12 +275,22 @@ class _Walker:
         if raw.compound:
             self.emit("compound", raw.text, line, line_id, redirect=raw.redirect)
             return
+        array = _ARRAY.fullmatch(raw.text.strip())
+        if array is not None:
+            self._assign_array(array)
+            self.emit("assignment", raw.text, line, line_id)
+            return
         try:
             words = split_words(expand(raw.text, self.variables, self.table), self.table)
         except ValueError:
             self.emit("unparsable", raw.text, line, line_id)
             return
         env, args = _split_env(words)
+        for name, _ in env:
+            self.arrays.pop(name, None)
+        if args and args[0].text in (*_DECLARERS, "unset"):
+            for w in args[1:]:
+                self.arrays.pop(w.text.split("=", 1)[0], None)
         if not args:
             for name, value in env:
                 self.variables[name] = value.encoded
@@ -288,6 +308,21 @@ class _Walker:
             self.emit("cd", raw.text, line, line_id, words=args, env=env)
         else:
             self.emit("command", raw.text, line, line_id, args, env, raw.redirect)
+
+    def _assign_array(self, array: re.Match[str]) -> None:
+        name, append, body = array.group(1), array.group(2), array.group(3)
+        self.arrays.pop(name, None)
+        self.variables.pop(name, None)
+        if append or self.frames or "#" in body:
+            return
+        try:
+            words = split_words(
+                expand(body.replace("\n", " "), self.variables, self.table), self.table
+            )
+        except ValueError:
+            return
+        if not any(w.opaque for w in words):
+            self.arrays[name] = tuple(w.text for w in words)
 
     def _declare(self, args: Sequence[Word], export: bool) -> None:
         for w in args:
@@ -412,14 +447,22 @@ def _literal_loop(
     if head is None or raw.compound or raw.redirect:
         return None
     name = head.group(1)
-    try:
-        words = split_words(expand(head.group(2), walker.variables, walker.table), walker.table)
-    except ValueError:
-        return None
-    values = tuple(w.text for w in words)
+    array = _ARRAY_ITEMS.fullmatch(head.group(2).strip())
+    if array is not None:
+        if array.group(1) not in walker.arrays:
+            return None
+        values = walker.arrays[array.group(1)]
+    else:
+        try:
+            words = split_words(expand(head.group(2), walker.variables, walker.table), walker.table)
+        except ValueError:
+            return None
+        if any(w.opaque for w in words):
+            return None
+        values = tuple(w.text for w in words)
     if not 2 <= len(values) <= MAX_UNROLLED:
         return None
-    if any(w.opaque or not _PLAIN_ITEM.fullmatch(w.text) for w in words):
+    if not all(_PLAIN_ITEM.fullmatch(v) for v in values):
         return None
     index = start + 1
     if index >= len(items):

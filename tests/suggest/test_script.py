@@ -229,3 +229,35 @@ def test_loops_that_cannot_be_read_as_their_iterations_stay_loops() -> None:
             c for c in found if c.kind == "command" and c.words[:1] and c.words[0].text == "cargo"
         ]
         assert len(builds) <= 1, script
+
+
+def test_bash_arrays_are_assignments_and_a_loop_over_one_unrolls() -> None:
+    script = (
+        "T=(\n  x86_64-apple-darwin\n  aarch64-apple-darwin\n)\n"
+        'for t in "${T[@]}"; do cargo build --target "$t"; done\n'
+    )
+    found = commands(script)
+    # before arrays were read, `T=(...)` was a command running `aarch64-apple-darwin)`
+    assert found[0].kind == "assignment"
+    assert [words(c) for c in found[1:]] == [
+        ["cargo", "build", "--target", "x86_64-apple-darwin"],
+        ["cargo", "build", "--target", "aarch64-apple-darwin"],
+    ]
+    declared = commands('declare -a B=(x y)\nfor b in ${B[@]}; do cargo build --bin "$b"; done\n')
+    assert [words(c) for c in declared[1:]] == [
+        ["cargo", "build", "--bin", "x"],
+        ["cargo", "build", "--bin", "y"],
+    ]
+
+
+def test_arrays_not_known_everywhere_keep_the_loop() -> None:
+    for script in (
+        # assigned in a branch, appended to, overwritten, or holding what only CI knows
+        'if true; then T=(x y); fi\nfor t in "${T[@]}"; do cargo build --bin "$t"; done\n',
+        'T=(x y)\nT+=(z)\nfor t in "${T[@]}"; do cargo build --bin "$t"; done\n',
+        'T=(x y)\nT=z\nfor t in "${T[@]}"; do cargo build --bin "$t"; done\n',
+        'T=(x $(ls))\nfor t in "${T[@]}"; do cargo build --bin "$t"; done\n',
+    ):
+        found = walk_script(script, {})
+        loop = [c for c in found if c.kind == "control" and c.raw.startswith("for")]
+        assert loop, script
