@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cargo_overlap.suggest.cargo_args import BuildCommand
+from cargo_overlap.suggest.cargo_args import Arg, BuildCommand
 from cargo_overlap.suggest.edit import (
     NotEditable,
     edited_text,
@@ -60,6 +60,7 @@ from cargo_overlap.suggest.selection import (
     evaluate,
     selected_packages,
 )
+from cargo_overlap.suggest.shell import Piece, Word
 from cargo_overlap.suggest.sources import Job, ScriptBlock, StepInfo
 from cargo_overlap.suggest.trust import outside_repository
 from cargo_overlap.suggest.verify import Setting, UnitGraphCache, verify_units
@@ -125,21 +126,25 @@ def _member_directory_files(directory: Path, root: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class Relocation:
-    """A build in a member's directory, read as the same build from the workspace root."""
+    """A build of one member (by its directory or its --manifest-path), read as the same
+    build of the whole workspace with ``-p MEMBER``."""
 
     entry: BuildEntry
     member: str
-    directory: str  # as the script wrote it, relative to the block's root
+    # how the original picked the member: "in DIR" or "of MANIFEST", as written
+    picked: str
 
 
 def relocated(entry: BuildEntry, cache: WorkspaceCache) -> Relocation | None:
-    """``entry`` as run from its workspace's root with ``-p MEMBER``, when that is the same
-    build: ``cd member && cargo build`` selects the member, as ``-p member`` does from any
-    directory of the workspace. Only for a build without package, ``--manifest-path`` or
-    feature flags (whose meaning in a member's directory differs between resolvers), and
-    with no cargo configuration or toolchain file between the root and the directory."""
+    """``entry`` as a build of its whole workspace with ``-p MEMBER``, when that is the
+    same build: ``cd member && cargo build`` and ``cargo build --manifest-path
+    member/Cargo.toml`` select the member, as ``-p member`` does from any directory of
+    the workspace. Only for a build without package or feature flags (whose meaning for
+    one member differs between resolvers). A build in a member's directory must have no
+    cargo configuration or toolchain file between the root and that directory (cargo
+    reads them from where it runs; --manifest-path does not move that)."""
     build, cwd = entry.build, entry.command.cwd
-    if cwd is None or build.manifest_path is not None or build.unsupported is not None:
+    if cwd is None or build.unsupported is not None:
         return None
     if build.selection.packages.mode != "default" or build.features != FeatureFlags():
         return None
@@ -147,17 +152,34 @@ def relocated(entry: BuildEntry, cache: WorkspaceCache) -> Relocation | None:
     if isinstance(context, str) or context.current is None:
         return None
     root = Path(context.workspace.root)
+    selection = replace(build.selection, packages=PackageRule("list", (context.current,)))
+    manifest = build.manifest_path
+    if manifest is not None:
+        whole = os.path.relpath(context.workspace.root_manifest, context.directory)
+        moved = replace(
+            entry, build=replace(build, selection=selection, args=_with_manifest(build, whole))
+        )
+        return Relocation(moved, context.current, f"of {manifest.text}")
     if root not in context.directory.parents or _member_directory_files(context.directory, root):
         # (a member whose directory is not below the root is not what `cd member` means)
         return None
     root_cwd = posixpath.normpath(os.path.relpath(root, entry.block.root))
-    selection = replace(build.selection, packages=PackageRule("list", (context.current,)))
     moved = replace(
         entry,
         command=replace(entry.command, cwd=root_cwd),
         build=replace(build, selection=selection),
     )
-    return Relocation(moved, context.current, cwd)
+    return Relocation(moved, context.current, f"in {cwd}")
+
+
+def _with_manifest(build: BuildCommand, path: str) -> tuple[Arg, ...]:
+    """``build``'s arguments with its --manifest-path naming ``path`` instead."""
+    value = Word((Piece(path, False, False),), encoded=path)
+    flag = Word((Piece("--manifest-path", False, False),), encoded="--manifest-path")
+    return tuple(
+        Arg("--manifest-path", value, (flag, value)) if a.flag == "--manifest-path" else a
+        for a in build.args
+    )
 
 
 def relocate_across_directories(
@@ -172,7 +194,8 @@ def relocate_across_directories(
     run: list[tuple[int, BuildEntry]] = []
 
     def settle() -> None:
-        if len({entry.command.cwd for _, entry in run}) > 1:
+        places = {(e.command.cwd, e.build.manifest_path) for _, e in run}
+        if len(places) > 1:
             for index, entry in run:
                 relocation = relocated(entry, cache)
                 if relocation is not None:
@@ -229,9 +252,9 @@ def _job_entries(
 
 def _command_line(entry: BuildEntry, relocation: Relocation | None = None) -> CommandLine:
     text = shown_text(entry.block, entry.command.raw)
-    if relocation is not None:
+    if relocation is not None and relocation.picked.startswith("in "):
         # the command alone would read the same in every directory
-        text += f"  # in {relocation.directory}"
+        text += f"  # {relocation.picked}"
     return CommandLine(command_line_number(entry.block, entry.command), text)
 
 
@@ -344,16 +367,22 @@ def _static_check(
 
 
 def _relocation_lines(chain: Sequence[BuildEntry], moved: dict[int, Relocation]) -> list[str]:
-    """What reading builds from the workspace root rests on, when the chain has any."""
+    """What reading builds of members as builds of the workspace rests on, if any did."""
     found = [moved[id(e)] for e in chain if id(e) in moved]
-    if not found:
-        return []
-    where = _and([f"the build in {r.directory} selects {r.member}" for r in found])
-    return [
-        f"{where}, as `-p` does from any directory of the workspace: no cargo "
-        "configuration or toolchain file lies in between, and the combined command runs "
-        "where the first one did"
-    ]
+    by_directory = [r for r in found if r.picked.startswith("in ")]
+    by_manifest = [r for r in found if not r.picked.startswith("in ")]
+    lines = []
+    if by_directory:
+        where = _and([f"the build {r.picked} selects {r.member}" for r in by_directory])
+        lines.append(
+            f"{where}, as `-p` does from any directory of the workspace: no cargo "
+            "configuration or toolchain file lies in between, and the combined command "
+            "runs where the first one did"
+        )
+    if by_manifest:
+        which = _and([f"the build {r.picked} selects {r.member}" for r in by_manifest])
+        lines.append(f"{which}, as `-p` does with the workspace's own manifest")
+    return lines
 
 
 class Planner:
@@ -474,7 +503,7 @@ class Planner:
             ok = "static feature check: no crate gains features in the combined build"
         lines += static or [ok]
         relocation_lines = _relocation_lines(chain, moved or {})
-        if relocation_lines:
+        if any(line.endswith("where the first one did") for line in relocation_lines):
             lines = [
                 line.replace(", environment and working directory", " and environment")
                 for line in lines
