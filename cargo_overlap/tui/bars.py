@@ -146,16 +146,33 @@ def paint_unit(
 
 
 def write_label(cells: Cells, c0: int, c1: int, text: str) -> None:
-    """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin."""
+    """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin.
+
+    A name must stay readable, so no mark may land inside it: the name goes into the
+    first stretch of the bar free of marks (the rmeta tick) that holds it whole; when none
+    does, the name covers the bar and hides the tick under its letters (Details still gives
+    the rmeta time).
+    """
     room = c1 - c0 - 2
     if room < 6:
         # Two letters and an ellipsis name nothing; leave the bar its colour.
         return
+    marks = cells.marks
+    start = c0 + 1
+    while start < c1 - 1:
+        if marks[start]:
+            start += 1
+            continue
+        stop = start
+        while stop < c1 - 1 and not marks[stop]:
+            stop += 1
+        if stop - start >= len(text):
+            marks[start : start + len(text)] = list(text)
+            return
+        start = stop
     if len(text) > room:
         text = text[: room - 1] + "…"
-    for i, ch in enumerate(text):
-        if not cells.marks[c0 + 1 + i]:
-            cells.marks[c0 + 1 + i] = ch
+    marks[c0 + 1 : c0 + 1 + len(text)] = list(text)
 
 
 def paint_series(
