@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.tui.scale import TimeScale
@@ -225,12 +226,23 @@ def legend() -> Iterable[tuple[str, Style]]:
     yield (" ≥2 artifacts in codegen/link", Style())
 
 
-def legend_markup() -> str:
-    """The colour legend as Textual markup, for a border title."""
+def legend_markup(width: int = 1 << 16) -> str:
+    """The colour legend as Textual markup, for a border title ``width`` cells wide at most.
+
+    Narrow terminals get it with single spaces, then without its last entries, so that no
+    entry is ever cut in the middle.
+    """
     parts = [f"[{color}]█[/] {name}" for name, color in PHASE_COLORS.items()]
     parts.append(f"[{_BG[UNKNOWN]}]█[/] no phases")
     parts.append(f"[{_FG[FRESH]}]░[/] fresh")
     parts.append(f"[{_BG[FAILED]}]█[/] failed")
     parts.append(f"[bold]{RMETA_MARK}[/] rmeta")
     parts.append(f"[{_BG[OVERLAP_MANY]}]█[/] overlap")
-    return "  ".join(parts)
+    plain = [Text.from_markup(part).plain for part in parts]
+    for sep in ("  ", " "):
+        if len(sep.join(plain)) <= width:
+            return sep.join(parts)
+    while len(parts) > 1 and len(" ".join(plain)) > width:
+        parts.pop()
+        plain.pop()
+    return " ".join(parts)

@@ -25,6 +25,13 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("build-scripts", "Build scripts"),
 )
 GROUP_TITLES = dict(GROUPS)
+# What a group is called when its title does not fit the label column (80 columns).
+_SHORT_TITLES = {
+    "requested": "Requested",
+    "workspace": "Workspace",
+    "deps": "Deps",
+    "build-scripts": "build.rs",
+}
 
 _KIND_TAGS = {
     "bin": "bin",
@@ -81,6 +88,16 @@ def group_of(u: UnitState, requested: set[str]) -> str:
     if u.primary:
         return "workspace"
     return "deps"
+
+
+def group_title(gid: str, size: int, collapsed: bool, width: int) -> str:
+    """A group header's text: the full title when it fits ``width``, the short one else."""
+    arrow = "▸" if collapsed else "▾"
+    text = f"{arrow} {GROUP_TITLES[gid]} ({size})"
+    if len(text) <= width:
+        return text
+    short = f"{arrow} {_SHORT_TITLES[gid]} ({size})"
+    return short if len(short) <= width else f"{arrow} {_SHORT_TITLES[gid]}"
 
 
 Labeller = Callable[[UnitState], str]

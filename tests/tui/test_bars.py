@@ -125,7 +125,9 @@ def test_overlap_band_levels() -> None:
 
 
 def _label_text(cells: bars.Cells) -> str:
-    return "".join(m if m and m not in (bars.RMETA_MARK, bars.EDGE_MARK) else " " for m in cells.marks)
+    return "".join(
+        m if m and m not in (bars.RMETA_MARK, bars.EDGE_MARK) else " " for m in cells.marks
+    )
 
 
 def test_a_slot_label_goes_around_the_rmeta_tick_when_a_stretch_holds_it() -> None:

@@ -11,6 +11,7 @@ from .helpers import screen_text
 from .synthetic import synthetic_stream
 
 WIDE = (200, 60)
+SMALL = (80, 24)
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,3 +27,31 @@ async def test_the_rmeta_tick_never_lands_inside_a_unit_name_in_the_slots_view()
         assert sum(len(re.findall(r"[a-z]{3}", line)) for line in slots) > 8
         for line in slots:
             assert not re.search(r"[\w-]┃[\w-]", line), line
+
+
+async def test_group_labels_the_axis_label_and_the_legend_fit_at_80_columns() -> None:
+    app = replay_app(synthetic_stream(1000, jobs=4, seed=2))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        groups = [line for line in lines if line.startswith(("▾", "▸"))]
+        assert len(groups) >= 3
+        for line in groups:
+            label = line[:19]
+            assert "…" not in label
+            assert re.fullmatch(r"[▾▸] [A-Za-z.]+ \(\d+\)\s*", label), label
+        axis = next(line for line in lines if "╵0s" in line)
+        assert axis.startswith("1000 units ")
+        legend = next(line for line in lines if "frontend" in line)
+        assert "…" not in legend
+        assert legend.rstrip("▔").endswith("overlap")
+
+
+async def test_the_second_header_line_drops_whole_parts_at_80_columns() -> None:
+    app = replay_app(synthetic_stream(1000, jobs=4, seed=2))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        second = screen_text(app).splitlines()[1]
+        assert "efficiency" in second
+        assert not second.rstrip().endswith(("·", "…"))
+        assert "phases stable" not in second or second.rstrip().endswith("phases stable")
