@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from .conftest import replay_app
+from cargo_overlap.tui.divider import Divider
+
+from .conftest import replay_app, stream
 from .helpers import screen_text
 from .synthetic import synthetic_stream
 
@@ -55,3 +57,53 @@ async def test_the_second_header_line_drops_whole_parts_at_80_columns() -> None:
         assert "efficiency" in second
         assert not second.rstrip().endswith(("·", "…"))
         assert "phases stable" not in second or second.rstrip().endswith("phases stable")
+
+
+async def test_dragging_the_split_resizes_the_pane_and_the_keys_go_on_from_there() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        split = app.query_one(Divider)
+        bottom = app.query_one("#bottom")
+        top = split.region.y
+        before = bottom.size.height
+        assert bottom.region.y == top
+        await pilot.mouse_down(split, offset=(40, 0))
+        await pilot.hover(None, offset=(40, top - 3))
+        await pilot.hover(None, offset=(40, top - 6))
+        await pilot.mouse_up(None, offset=(40, top - 6))
+        await pilot.pause()
+        assert split.region.y == top - 6
+        assert bottom.size.height == before + 6
+        # The keys resize the same pane from where the drag left it.
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert bottom.size.height == before + 8
+        # Down again, past the bottom: the pane keeps its smallest useful size (tabs and
+        # a few lines).
+        await pilot.mouse_down(split, offset=(10, 0))
+        await pilot.hover(None, offset=(10, 39))
+        await pilot.mouse_up(None, offset=(10, 39))
+        await pilot.pause()
+        assert bottom.size.height == 8
+        assert not split.dragging
+        # A move without a drag does nothing.
+        await pilot.hover(split, offset=(10, 0))
+        await pilot.hover(None, offset=(10, 5))
+        await pilot.pause()
+        assert bottom.size.height == 8
+
+
+async def test_dragging_the_split_of_a_maximized_pane_gives_the_timeline_rows_back() -> None:
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("z")
+        await pilot.pause()
+        split = app.query_one(Divider)
+        assert split.region.y == 2
+        await pilot.mouse_down(split, offset=(40, 0))
+        await pilot.hover(None, offset=(40, 12))
+        await pilot.mouse_up(None, offset=(40, 12))
+        await pilot.pause()
+        assert split.region.y == 12
+        assert app.query_one("#main").display
