@@ -85,9 +85,11 @@ def group_of(u: UnitState, requested: set[str]) -> str:
         return "requested"
     if u.mode in ("build-script", "run-build-script"):
         return "build-scripts"
-    if u.primary:
-        return "workspace"
-    return "deps"
+    # A member is one whether cargo compiled it or found it fresh; recordings made before
+    # the membership was recorded only know cargo's primary flag, which compiled units of
+    # the selected packages carry.
+    member = u.primary if u.workspace is None else u.workspace
+    return "workspace" if member else "deps"
 
 
 def group_title(gid: str, size: int, collapsed: bool, width: int) -> str:
