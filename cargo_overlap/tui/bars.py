@@ -172,7 +172,7 @@ def write_label(cells: Cells, c0: int, c1: int, text: str) -> None:
             return
         start = stop
     if len(text) > room:
-        text = text[: room - 1] + "…"
+        text = text[: room - 1].rstrip() + "…"
     marks[c0 + 1 : c0 + 1 + len(text)] = list(text)
 
 
