@@ -273,6 +273,83 @@ def schedule(
     return Schedule(slots=slots, span=max(end_at.values(), default=0.0))
 
 
+BoundKind = Literal["critical path", "work / jobs"]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A floor under the span of any schedule of some units in the model.
+
+    ``critical_path``: the longest dependency chain, each unit taking its standalone time
+    (serial phases at one core, codegen on at most ``codegen_width``), a pipelined edge
+    released at the end of the dependency's frontend. ``work_per_job``: all their CPU
+    seconds spread evenly over the jobs, since the model never runs more than ``jobs``
+    cores at once. Both in the model's own terms (work scaled by ``scale``), so neither can
+    exceed what :func:`schedule` gives: unlike the recorded critical path, whose unit walls
+    include the time each unit waited for a core beside the others.
+    """
+
+    critical_path: float
+    work_per_job: float
+
+    @property
+    def seconds(self) -> float:
+        """The larger of the two: no schedule is shorter."""
+        return max(self.critical_path, self.work_per_job)
+
+    @property
+    def kind(self) -> BoundKind:
+        """Which of the two the bound rests on."""
+        return "critical path" if self.critical_path >= self.work_per_job else "work / jobs"
+
+
+def span_bound(
+    units: Mapping[str, SimUnit],
+    build: Iterable[str],
+    jobs: int,
+    *,
+    built: Iterable[str] = (),
+    codegen_width: int | None = None,
+    scale: float = 1.0,
+) -> Bound:
+    """The floor under :func:`schedule`'s span for the same arguments."""
+    width = max(1, min(jobs, codegen_width if codegen_width is not None else jobs))
+    done_before = set(built)
+    todo = [u for u in dict.fromkeys(build) if u in units and u not in done_before]
+    sub = {u: units[u] for u in todo}
+    end: dict[str, float] = {}
+    rmeta: dict[str, float] = {}
+    opened: set[str] = set()
+    # iterative post-order over dependencies: the graph may be deep
+    for root in todo:
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            uid, expanded = stack.pop()
+            if uid in end:
+                continue
+            if not expanded:
+                if uid in opened:
+                    continue
+                opened.add(uid)
+                stack.append((uid, True))
+                stack.extend((d, False) for d, _ in sub[uid].deps if d in sub and d not in end)
+                continue
+            u = sub[uid]
+            start = max(
+                # (a cycle leaves a dependency unplaced; schedule() reports it)
+                (
+                    rmeta.get(d, 0.0) if via and sub[d].pipelined else end.get(d, 0.0)
+                    for d, via in u.deps
+                    if d in sub
+                ),
+                default=0.0,
+            )
+            rmeta[uid] = start + u.frontend * scale
+            end[uid] = start + u.standalone(width) * scale
+    work = sum(u.frontend + u.codegen + u.link for u in sub.values()) * scale
+    return Bound(max(end.values(), default=0.0), work / jobs)
+
+
 def closure(units: Mapping[str, SimUnit], roots: Iterable[str]) -> list[str]:
     """``roots`` and everything they depend on, transitively."""
     seen: dict[str, None] = {}

@@ -61,6 +61,8 @@ class RustcArgs:
     extra_filename: str
     opt_level: str
     externs: tuple[tuple[str, str], ...]  # (crate name, path)
+    # the crate's root source file, as cargo gave it
+    source: str = ""
 
 
 def parse_rustc_args(args: list[str]) -> RustcArgs:
@@ -70,9 +72,12 @@ def parse_rustc_args(args: list[str]) -> RustcArgs:
     extra = ""
     opt = "0"
     test = False
+    source = ""
     i = 0
     while i < len(args):
         a = args[i]
+        if not source and a.endswith(".rs") and not a.startswith("-"):
+            source = a
         nxt = args[i + 1] if i + 1 < len(args) else ""
         if a == "--crate-type":
             crate_types.extend(nxt.split(","))
@@ -98,7 +103,13 @@ def parse_rustc_args(args: list[str]) -> RustcArgs:
                 i += 2
                 continue
         i += 1
-    return RustcArgs(tuple(crate_types), test, extra, opt, tuple(externs))
+    return RustcArgs(tuple(crate_types), test, extra, opt, tuple(externs), source)
+
+
+def is_path_package(package_id: str) -> bool:
+    """Whether cargo's package id names a path package (``path+file:///ws/core#0.1.0``),
+    as the workspace's members are; registry and git packages are not."""
+    return package_id.startswith("path+file://")
 
 
 def hash_of_path(path: str) -> str | None:
@@ -283,6 +294,9 @@ class EventTap:
                 deps=deps,
                 rmeta_deps=rmeta_deps,
                 pid=msg.pid,
+                # cargo passes a workspace member's source relative to the workspace root
+                # and every other package's absolute: its own test of membership.
+                workspace=bool(args.source) and not args.source.startswith("/"),
             )
         )
         if self.phases != "none" and (self.codegen_measured or not _links(live.kinds)):
@@ -416,6 +430,7 @@ class EventTap:
                 # as asked for when it is a final artifact, which nothing else links in.
                 primary=mode == "build" and not FINAL_KINDS.isdisjoint(msg.target.crate_types),
                 fresh=msg.fresh,
+                workspace=is_path_package(msg.package_id),
             )
         )
         self.emit(
@@ -471,6 +486,7 @@ class EventTap:
                 profile="",
                 primary=False,
                 fresh=fresh,
+                workspace=is_path_package(msg.package_id),
             )
         )
         self.emit(UnitFinished(t=t, unit=uid, fresh=fresh, success=True))

@@ -73,6 +73,10 @@ class UnitStarted(Event, frozen=True, tag="unit-started"):
     rmeta_deps: list[str] = []
     fresh: bool = False
     pid: int | None = None
+    # The package is one of the workspace's own: cargo gives rustc its source path relative
+    # to the workspace root; for a unit that did not run, it is a path package. None in
+    # recordings made before this field.
+    workspace: bool | None = None
 
 
 class PhaseStarted(Event, frozen=True, tag="phase-started"):

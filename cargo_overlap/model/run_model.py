@@ -52,6 +52,8 @@ class UnitState:
     exit_code: int | None = None
     cache: CacheOutcome | None = None
     features: list[str] | None = None
+    # a workspace member (see UnitStarted.workspace); None when the recording does not say
+    workspace: bool | None = None
     filenames: list[str] = field(default_factory=list)
     # phase -> [start, end or None while running]
     phases: dict[str, list[float | None]] = field(default_factory=dict)
@@ -166,6 +168,7 @@ class RunModel:
             rmeta_deps=list(e.rmeta_deps),
             start=e.t,
             fresh=e.fresh,
+            workspace=e.workspace,
         )
         for dep in e.deps:
             if (d := self.units.get(dep)) is not None:

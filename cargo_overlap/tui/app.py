@@ -42,10 +42,16 @@ from cargo_overlap.tui.command_panel import (
 from cargo_overlap.tui.cpu import CpuSampler
 from cargo_overlap.tui.details import DetailsPane
 from cargo_overlap.tui.diagnostics import DiagnosticsView, counts, errors_first
+from cargo_overlap.tui.divider import Divider
 from cargo_overlap.tui.event_sources import EventSource, ReplaySource
 from cargo_overlap.tui.header import RunHeader
 from cargo_overlap.tui.help import HelpScreen
-from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.messages import (
+    ScaleChanged,
+    SplitDragged,
+    UnitSelected,
+    ViewOptionsChanged,
+)
 from cargo_overlap.tui.palette import binding_commands
 from cargo_overlap.tui.summary_pane import SummaryPane
 from cargo_overlap.tui.timeline import Timeline
@@ -159,6 +165,12 @@ class OverlapApp(App[int]):
             yield Timeline(id="timeline", follow=self.source.live or not self._instant)
             yield FilterInput(placeholder="filter units by name", id="filter")
             yield Charts(id="charts")
+        with Vertical(id="bottom"):
+            yield Divider(id="split")
+            yield from self._compose_panel()
+        yield Footer()
+
+    def _compose_panel(self) -> ComposeResult:
         with TabbedContent(id="panel", initial="details"):
             with TabPane("1 Details", id="details"):
                 yield DetailsPane(id="details-pane")
@@ -170,7 +182,6 @@ class OverlapApp(App[int]):
                 yield RichLog(id="log-view", max_lines=10_000, wrap=False, markup=False)
             with TabPane("5 Summary", id="summary"):
                 yield SummaryPane(id="summary-pane")
-        yield Footer()
 
     @property
     def _instant(self) -> bool:
@@ -209,9 +220,9 @@ class OverlapApp(App[int]):
         self.screen.set_class(width < 100, "-narrow")
         self._fit_panel()
 
-    def _fit_panel(self) -> None:
-        """The bottom pane's height: its default share, plus the rows the timeline does
-        not need (a build of few units), plus what the user added with > and <."""
+    def _panel_base(self) -> int:
+        """The bottom pane's rows (its split included) before the user resized it: its
+        default share, plus the rows the timeline does not need (a build of few units)."""
         _width, height = self.size
         base = 8 if height < 32 else max(8, height * 35 // 100)
         timeline = self.query_one(Timeline)
@@ -220,11 +231,33 @@ class OverlapApp(App[int]):
             needed = len(timeline.rows) + 1
             spare = height - 2 - needed - 4 - base - 1
             base += max(0, spare)
-        rows = max(4, min(height - 6, base + self._panel_extra))
+        return base
+
+    def _panel_rows(self, rows: int) -> int:
+        """``rows`` held between the smallest useful pane (app.tcss's min-height of
+        #bottom) and the smallest timeline."""
+        height = self.size.height
+        return max(6 if height < 32 else 8, min(height - 6, rows))
+
+    def _fit_panel(self) -> None:
+        """The bottom pane's height: its base plus what the user added with > and < or by
+        dragging the split."""
+        rows = self._panel_rows(self._panel_base() + self._panel_extra)
         target = "1fr" if self.screen.has_class("-panel-max") else str(rows)
         if target != self._panel_height:
             self._panel_height = target
-            self.query_one("#panel").styles.height = target
+            self.query_one("#bottom").styles.height = target
+
+    def on_split_dragged(self, message: SplitDragged) -> None:
+        """The split follows the pointer: the pane takes the rows from there to the footer.
+
+        The same size the keys > and < change, so either way of resizing goes on from
+        where the other left it.
+        """
+        wanted = self._panel_rows(self.size.height - 1 - message.screen_y)
+        self._panel_extra = wanted - self._panel_base()
+        self.screen.set_class(False, "-panel-max")
+        self._fit_panel()
 
     # ----------------------------------------------------------------- events
 
@@ -553,7 +586,10 @@ class OverlapApp(App[int]):
 
     def action_resize_panel(self, rows: int) -> None:
         """Grow (rows > 0) or shrink the bottom pane."""
-        self._panel_extra = max(-8, min(60, self._panel_extra + rows))
+        # Held to what the screen allows, so that a drag or a key past the limit does not
+        # leave rows to take back before the pane moves again.
+        base = self._panel_base()
+        self._panel_extra = self._panel_rows(base + self._panel_extra + rows) - base
         self._fit_layout()
 
     async def action_quit(self) -> None:

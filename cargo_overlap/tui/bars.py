@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.tui.scale import TimeScale
@@ -146,16 +147,33 @@ def paint_unit(
 
 
 def write_label(cells: Cells, c0: int, c1: int, text: str) -> None:
-    """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin."""
+    """Write ``text`` inside the cells ``c0..c1`` of a bar when it fits with a margin.
+
+    A name must stay readable, so no mark may land inside it: the name goes into the
+    first stretch of the bar free of marks (the rmeta tick) that holds it whole; when none
+    does, the name covers the bar and hides the tick under its letters (Details still gives
+    the rmeta time).
+    """
     room = c1 - c0 - 2
     if room < 6:
         # Two letters and an ellipsis name nothing; leave the bar its colour.
         return
+    marks = cells.marks
+    start = c0 + 1
+    while start < c1 - 1:
+        if marks[start]:
+            start += 1
+            continue
+        stop = start
+        while stop < c1 - 1 and not marks[stop]:
+            stop += 1
+        if stop - start >= len(text):
+            marks[start : start + len(text)] = list(text)
+            return
+        start = stop
     if len(text) > room:
-        text = text[: room - 1] + "…"
-    for i, ch in enumerate(text):
-        if not cells.marks[c0 + 1 + i]:
-            cells.marks[c0 + 1 + i] = ch
+        text = text[: room - 1].rstrip() + "…"
+    marks[c0 + 1 : c0 + 1 + len(text)] = list(text)
 
 
 def paint_series(
@@ -208,12 +226,23 @@ def legend() -> Iterable[tuple[str, Style]]:
     yield (" ≥2 artifacts in codegen/link", Style())
 
 
-def legend_markup() -> str:
-    """The colour legend as Textual markup, for a border title."""
+def legend_markup(width: int = 1 << 16) -> str:
+    """The colour legend as Textual markup, for a border title ``width`` cells wide at most.
+
+    Narrow terminals get it with single spaces, then without its last entries, so that no
+    entry is ever cut in the middle.
+    """
     parts = [f"[{color}]█[/] {name}" for name, color in PHASE_COLORS.items()]
     parts.append(f"[{_BG[UNKNOWN]}]█[/] no phases")
     parts.append(f"[{_FG[FRESH]}]░[/] fresh")
     parts.append(f"[{_BG[FAILED]}]█[/] failed")
     parts.append(f"[bold]{RMETA_MARK}[/] rmeta")
     parts.append(f"[{_BG[OVERLAP_MANY]}]█[/] overlap")
-    return "  ".join(parts)
+    plain = [Text.from_markup(part).plain for part in parts]
+    for sep in ("  ", " "):
+        if len(sep.join(plain)) <= width:
+            return sep.join(parts)
+    while len(parts) > 1 and len(" ".join(plain)) > width:
+        parts.pop()
+        plain.pop()
+    return " ".join(parts)

@@ -168,7 +168,9 @@ class Charts(Widget):
         self.border_title = legend_markup()
 
     def on_resize(self) -> None:
-        """Height decides how many lines each chart gets."""
+        """Height decides how many lines each chart gets; width how the legend is written."""
+        # The border title sits between the corners and a space either side.
+        self.border_title = legend_markup(self.size.width - 4)
         self._rebuild()
 
     def render_line(self, y: int) -> Strip:

@@ -10,7 +10,15 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cargo_overlap.analysis.simulate import SimulationError, graph_from_model, predict
+from cargo_overlap.analysis.simulate import (
+    BoundKind,
+    SimulationError,
+    calibrate,
+    closure,
+    graph_from_model,
+    predict,
+    span_bound,
+)
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.suggest import (
@@ -42,6 +50,10 @@ class Saving:
     sequential: float
     combined: float
     jobs: int
+    # No schedule of the combined command's units beats this many seconds, in the same
+    # model, for the reason ``floor_kind`` gives; None when not computed.
+    floor: float | None = None
+    floor_kind: BoundKind = "critical path"
 
     @property
     def seconds(self) -> float:
@@ -101,17 +113,28 @@ def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]
 
 def estimate_saving(model: RunModel) -> Saving | None:
     """Sequential against combined wall time of this run's requested artifacts, from the
-    simulator; None when the run cannot be simulated (nothing requested, a broken graph).
+    simulator calibrated to this run as ``cargo-overlap simulate`` is, with the floor under
+    the combined time; None when the run cannot be simulated (nothing requested, a broken
+    graph).
 
     Blocking on a large run: call it from a thread worker.
     """
     try:
         graph = graph_from_model(model)
-        sequential = predict(graph, "sequential")
-        combined = predict(graph, "combined")
+        load = calibrate(graph)
+        sequential = predict(graph, "sequential", scale=load)
+        combined = predict(graph, "combined", scale=load)
+        bound = span_bound(
+            graph.units,
+            closure(graph.units, graph.requested),
+            combined.jobs,
+            built=graph.prebuilt,
+            scale=load,
+        )
     except SimulationError:
         return None
-    return Saving(sequential.wall, combined.wall, sequential.jobs)
+    floor = graph.start_cost + graph.finish_cost + bound.seconds
+    return Saving(sequential.wall, combined.wall, sequential.jobs, floor, bound.kind)
 
 
 def headline(s: CommandSuggestion) -> str:
@@ -122,6 +145,12 @@ def headline(s: CommandSuggestion) -> str:
     )
 
 
+_FLOOR_REASONS: dict[BoundKind, str] = {
+    "critical path": "their critical path",
+    "work / jobs": "their work spread over the jobs",
+}
+
+
 def saving_line(saving: Saving) -> Text:
     """The estimated saving, with what it rests on."""
     text = Text()
@@ -129,10 +158,16 @@ def saving_line(saving: Saving) -> Text:
         text.append(f"Saves about {saving.seconds:.1f} s", style="bold #5fd07a")
     else:
         text.append("No time saved on this run", style="bold #f5c542")
+    floor = ""
+    if saving.floor is not None:
+        floor = (
+            f" (no schedule of these units beats {saving.floor:.1f} s: "
+            f"{_FLOOR_REASONS[saving.floor_kind]})"
+        )
     text.append(
         f" on this machine: {saving.sequential:.1f} s one after another, "
-        f"{saving.combined:.1f} s combined, simulated from this run's units on "
-        f"{saving.jobs} jobs: each unit's measured time, rescheduled as cargo would "
+        f"{saving.combined:.1f} s combined{floor}; simulated from this run's units on "
+        f"{saving.jobs} jobs: each unit's measured work, rescheduled as cargo would "
         "(cargo-overlap simulate).",
         style="#c0c6d0",
     )

@@ -103,7 +103,14 @@ class RunHeader(Widget):
                 parts.append((f"efficiency {metrics.efficiency:.0%}", ""))
         parts += [(f"jobs {run.jobs}", ""), (f"phases {run.phases}", "")]
         text.append(" ")
+        used = 1
         for i, (chunk, style) in enumerate(parts):
+            # Whole parts only, the least telling last: at 80 columns "jobs" and "phases"
+            # give way rather than a cut one reading "pha…".
+            need = len(chunk) + (3 if i else 0)
+            if i and used + need > width:
+                break
+            used += need
             if i:
                 text.append(" · ", style="#5c6370")
             text.append(chunk, style=style)

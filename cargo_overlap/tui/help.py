@@ -43,7 +43,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("4", "cargo's output"),
             ("5", "summary"),
             ("z", "maximize the pane, or give the timeline back its rows"),
-            ("> <", "grow or shrink the pane"),
+            ("> <", "grow or shrink the pane, or drag its top line"),
             ("Tab  Esc", "move focus / back to the timeline (Esc also clears a filter)"),
         ),
     ),

@@ -42,3 +42,14 @@ class ViewOptionsChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ViewOptionsChanged)
+
+
+@dataclass
+class SplitDragged(Message):
+    """The split above the bottom pane was dragged to screen row ``screen_y``."""
+
+    screen_y: int
+
+    def can_replace(self, message: Message) -> bool:
+        # A drag sends a move per row crossed; only where the pointer is now matters.
+        return isinstance(message, SplitDragged)

@@ -25,6 +25,13 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("build-scripts", "Build scripts"),
 )
 GROUP_TITLES = dict(GROUPS)
+# What a group is called when its title does not fit the label column (80 columns).
+_SHORT_TITLES = {
+    "requested": "Requested",
+    "workspace": "Workspace",
+    "deps": "Deps",
+    "build-scripts": "build.rs",
+}
 
 _KIND_TAGS = {
     "bin": "bin",
@@ -78,9 +85,21 @@ def group_of(u: UnitState, requested: set[str]) -> str:
         return "requested"
     if u.mode in ("build-script", "run-build-script"):
         return "build-scripts"
-    if u.primary:
-        return "workspace"
-    return "deps"
+    # A member is one whether cargo compiled it or found it fresh; recordings made before
+    # the membership was recorded only know cargo's primary flag, which compiled units of
+    # the selected packages carry.
+    member = u.primary if u.workspace is None else u.workspace
+    return "workspace" if member else "deps"
+
+
+def group_title(gid: str, size: int, collapsed: bool, width: int) -> str:
+    """A group header's text: the full title when it fits ``width``, the short one else."""
+    arrow = "▸" if collapsed else "▾"
+    text = f"{arrow} {GROUP_TITLES[gid]} ({size})"
+    if len(text) <= width:
+        return text
+    short = f"{arrow} {_SHORT_TITLES[gid]} ({size})"
+    return short if len(short) <= width else f"{arrow} {_SHORT_TITLES[gid]}"
 
 
 Labeller = Callable[[UnitState], str]

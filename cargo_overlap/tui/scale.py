@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 # Spans the fitted axis snaps to: growing in steps keeps bars still between rescales
 # instead of shrinking a little on every refresh.
@@ -149,24 +150,66 @@ def tick_step(scale: TimeScale, min_gap: int = 10) -> float:
     return 3600.0 * hours
 
 
-def format_tick(t: float, step: float) -> str:
-    """A short axis label: ``0.5s``, ``12s``, ``2m``, ``2m30``, ``1h``, ``1h30``."""
-    if t >= 3600 and step >= 60:
-        hours, minutes = divmod(round(t / 60), 60)
-        return f"{hours}h" if minutes == 0 else f"{hours}h{minutes:02d}"
-    if t >= 120 or (t >= 60 and step >= 60):
-        minutes, seconds = divmod(round(t), 60)
-        return f"{minutes}m" if seconds == 0 else f"{minutes}m{seconds:02d}"
-    if step < 1:
+TickFormat = Literal["s", "s.f", "m", "m:ss", "m:ss.f", "h", "hmm", "h:mm:ss"]
+
+
+def tick_format(step: float, largest: float) -> TickFormat:
+    """The one format of every label on an axis, from its tick step and its largest tick.
+
+    One axis never mixes forms ("2m" next to "2m30"): seconds while every tick is under a
+    minute; whole minutes (``3m``) when the step is whole minutes, else ``m:ss`` (with a
+    tenth when the step is below a second); past an hour ``2h``, ``1h30`` or ``h:mm:ss``.
+    """
+    whole_minutes = step >= 60 and _whole(step / 60)
+    if largest < 60 - 1e-9:
+        return "s" if step >= 1 else "s.f"
+    if largest < 3600 - 1e-9:
+        if whole_minutes:
+            return "m"
+        return "m:ss" if step >= 1 else "m:ss.f"
+    if step >= 3600 and _whole(step / 3600):
+        return "h"
+    return "hmm" if whole_minutes else "h:mm:ss"
+
+
+def _whole(value: float) -> bool:
+    return abs(value - round(value)) < 1e-9
+
+
+def format_tick(t: float, fmt: TickFormat) -> str:
+    """An axis label in format ``fmt``: ``0.5s``, ``12s``, ``3m``, ``2:30``, ``2:00.5``,
+    ``2h``, ``1h30``, ``1:02:30``."""
+    if fmt == "s.f":
         return f"{t:.1f}s"
-    return f"{t:.0f}s"
+    if fmt == "s":
+        return f"{round(t)}s"
+    if fmt == "m:ss.f":
+        tenths = round(t * 10)
+        minutes, rest = divmod(tenths, 600)
+        return f"{minutes}:{rest // 10:02d}.{rest % 10}"
+    whole = round(t)
+    if fmt == "m":
+        return f"{whole // 60}m"
+    if fmt == "m:ss":
+        minutes, seconds = divmod(whole, 60)
+        return f"{minutes}:{seconds:02d}"
+    hours, rest = divmod(whole, 3600)
+    if fmt == "h":
+        return f"{hours}h"
+    if fmt == "hmm":
+        return f"{hours}h{rest // 60:02d}"
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def ticks(scale: TimeScale, min_gap: int = 10) -> list[tuple[int, str]]:
-    """Tick columns and labels inside the bar area."""
+    """Tick columns and labels inside the bar area, all in one format.
+
+    A label is drawn after its tick mark (``╵2:30``); one that would run past the right
+    edge is dropped (its tick stays, with an empty label) rather than cut.
+    """
     step = tick_step(scale, min_gap)
     first = math.ceil(scale.start / step - 1e-9)
-    out: list[tuple[int, str]] = []
+    times: list[tuple[int, float]] = []
     k = first
     while True:
         t = k * step
@@ -174,8 +217,17 @@ def ticks(scale: TimeScale, min_gap: int = 10) -> list[tuple[int, str]]:
         if col >= scale.cols:
             break
         if col >= 0:
-            out.append((col, format_tick(t, step)))
+            times.append((col, t))
         k += 1
+    if not times:
+        return []
+    fmt = tick_format(step, max(t for _col, t in times))
+    out: list[tuple[int, str]] = []
+    for i, (col, t) in enumerate(times):
+        label = format_tick(t, fmt)
+        # One cell for the tick mark, then the label, then a blank before the next tick.
+        limit = times[i + 1][0] - 1 if i + 1 < len(times) else scale.cols
+        out.append((col, label if col + 1 + len(label) <= limit else ""))
     return out
 
 

@@ -31,6 +31,7 @@ from cargo_overlap.tui.rows import (
     RowLayout,
     SortKey,
     group_extent,
+    group_title,
     unit_label,
     unit_row,
 )
@@ -447,11 +448,13 @@ class Timeline(ScrollView, can_focus=True):
         return strip
 
     def _axis_strip(self, scale: TimeScale, view: RunView, width: int) -> Strip:
-        if self.layout_mode == "slots":
-            text = f"{len(self._slots)} slots · {view.jobs} jobs"
-        else:
-            text = f"{self._unit_rows} units · by {self.sort_key}"
         lw = scale.label_width
+        if self.layout_mode == "slots":
+            texts = [f"{len(self._slots)} slots · {view.jobs} jobs", f"{len(self._slots)} slots"]
+        else:
+            n = self._unit_rows
+            texts = [f"{n} units · by {self.sort_key}", f"{n} units", f"{n}u"]
+        text = next((t for t in texts if len(t) <= lw - 1), texts[-1])
         segments = [Segment(_fit(text, lw - 1) + " ", _AXIS)]
         line = [" "] * scale.cols
         for col, label in ticks(scale):
@@ -466,8 +469,7 @@ class Timeline(ScrollView, can_focus=True):
         text_width = lw - 1
         model = view.model
         if row.kind == "group":
-            arrow = "▸" if row.collapsed else "▾"
-            text = _fit(f"{arrow} {GROUP_TITLES[row.key]} ({row.size})", text_width)
+            text = _fit(group_title(row.key, row.size, row.collapsed, text_width), text_width)
             style = _CURSOR if selected else _GROUP
             return [Segment(text, style), Segment(" ")]
         if row.kind == "overlap":

@@ -122,3 +122,35 @@ def test_overlap_band_levels() -> None:
     bars.paint_series(cells, [(1.0, 1), (3.0, 2), (5.0, 1), (7.0, 0)], SCALE, end=10.0)
     one, many, empty = bars.OVERLAP_ONE, bars.OVERLAP_MANY, bars.EMPTY
     assert cells.codes == [empty, one, one, many, many, one, one, empty, empty, empty]
+
+
+def _label_text(cells: bars.Cells) -> str:
+    return "".join(
+        m if m and m not in (bars.RMETA_MARK, bars.EDGE_MARK) else " " for m in cells.marks
+    )
+
+
+def test_a_slot_label_goes_around_the_rmeta_tick_when_a_stretch_holds_it() -> None:
+    cells = bars.Cells(30)
+    cells.fill(0, 30, bars.CODEGEN)
+    cells.marks[0] = bars.EDGE_MARK
+    cells.marks[4] = bars.RMETA_MARK
+    bars.write_label(cells, 0, 30, "serde-json")
+    assert "serde-json" in _label_text(cells)
+    assert cells.marks[4] == bars.RMETA_MARK
+
+
+def test_a_slot_label_with_no_free_stretch_hides_the_tick_not_its_letters() -> None:
+    cells = bars.Cells(14)
+    cells.marks[0] = bars.EDGE_MARK
+    cells.marks[6] = bars.RMETA_MARK
+    bars.write_label(cells, 0, 14, "heph-core")
+    assert "".join(cells.marks[1:10]) == "heph-core"
+    assert bars.RMETA_MARK not in cells.marks
+
+
+def test_a_long_slot_label_is_cut_with_an_ellipsis_and_no_tick_inside() -> None:
+    cells = bars.Cells(12)
+    cells.marks[5] = bars.RMETA_MARK
+    bars.write_label(cells, 0, 12, "plugin-gha-cdylib (cdylib)")
+    assert "".join(cells.marks[1:11]) == "plugin-gh…"

@@ -9,20 +9,25 @@ import anyio
 import msgspec
 import pytest
 
+from cargo_overlap.analysis.simulate import calibrate, graph_from_model, predict
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
     CommandSuggestion,
     Saving,
+    estimate_saving,
     render_suggestions,
+    saving_line,
     suggestions_for,
 )
 from cargo_overlap.tui.event_sources import ReplaySource
 
 from .conftest import stream
 from .helpers import screen_text
+from .synthetic import synthetic_stream
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reference-shape"
 WORKFLOW = """\
@@ -130,3 +135,34 @@ def test_a_newcomer_reads_what_why_how_much_and_how_to_apply() -> None:
     assert "verdict" not in text
     proof = render_suggestions([SUGGESTION], None, proof=True).plain
     assert "verdict: EQUIVALENT" in proof and "Saves" not in proof
+
+
+def test_the_saving_line_names_the_floor_it_rests_on() -> None:
+    saving = Saving(30.0, 25.5, 2, floor=21.25, floor_kind="critical path")
+    text = saving_line(saving).plain
+    assert "25.5 s combined (no schedule of these units beats 21.2 s: their critical path)" in text
+
+
+@pytest.mark.parametrize("name", ["finished", "failed"])
+def test_the_estimate_is_simulates_own_and_its_floor_lies_under_it(name: str) -> None:
+    model = RunModel.from_events(stream(name))
+    saving = estimate_saving(model)
+    if saving is None:
+        # A failed run that never built a requested artifact cannot be simulated.
+        return
+    graph = graph_from_model(model)
+    load = calibrate(graph)
+    # The same numbers as `cargo-overlap simulate`, which calibrates to the machine's load.
+    assert saving.sequential == pytest.approx(predict(graph, "sequential", scale=load).wall)
+    assert saving.combined == pytest.approx(predict(graph, "combined", scale=load).wall)
+    assert saving.floor is not None
+    assert saving.floor <= saving.combined + 1e-6
+
+
+def test_the_floor_lies_under_the_combined_time_on_synthetic_runs() -> None:
+    for seed in range(1, 6):
+        model = RunModel.from_events(synthetic_stream(120, jobs=4, seed=seed))
+        saving = estimate_saving(model)
+        assert saving is not None
+        assert saving.floor is not None
+        assert 0 < saving.floor <= saving.combined + 1e-6

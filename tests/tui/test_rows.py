@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cargo_overlap.model.run_model import RunModel
-from cargo_overlap.tui.rows import Labeller, Row, RowLayout, SortKey, unit_label
+from cargo_overlap.tui.rows import Labeller, Row, RowLayout, SortKey, group_title, unit_label
 
 from .conftest import stream
 
@@ -113,3 +113,12 @@ def test_labels() -> None:
     labels = {unit_label(u) for u in model.units.values()}
     assert {"heph (bin)", "plugin-a (cdylib)", "heph", "shared-000 build.rs"} <= labels
     assert "shared-000 build.rs run" in labels
+
+
+def test_group_titles_are_whole_when_they_fit_and_short_when_not() -> None:
+    assert group_title("requested", 3, False, 33) == "▾ Requested artifacts (3)"
+    assert group_title("requested", 3, False, 19) == "▾ Requested (3)"
+    assert group_title("build-scripts", 12, True, 19) == "▸ build.rs (12)"
+    for gid in ("requested", "workspace", "deps", "build-scripts"):
+        for size in (1, 99, 99_999):
+            assert len(group_title(gid, size, False, 13)) <= 13

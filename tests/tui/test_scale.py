@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given
@@ -15,6 +16,7 @@ from cargo_overlap.tui.scale import (
     format_seconds,
     format_tick,
     nice_ceil,
+    tick_format,
     ticks,
 )
 
@@ -98,14 +100,67 @@ def test_ticks_are_inside_increasing_and_apart(start: float, span: float, cols: 
 
 
 def test_tick_and_seconds_formats() -> None:
-    assert format_tick(0.5, 0.5) == "0.5s"
-    assert format_tick(12, 2) == "12s"
-    assert format_tick(150, 30) == "2m30"
-    assert format_tick(120, 60) == "2m"
-    assert format_tick(7200, 3600) == "2h"
-    assert format_tick(5400, 1800) == "1h30"
+    assert format_tick(0.5, tick_format(0.5, 5)) == "0.5s"
+    assert format_tick(12, tick_format(2, 20)) == "12s"
+    assert format_tick(150, tick_format(30, 180)) == "2:30"
+    assert format_tick(180, tick_format(30, 180)) == "3:00"
+    assert format_tick(120, tick_format(60, 480)) == "2m"
+    assert format_tick(120.5, tick_format(0.5, 121)) == "2:00.5"
+    assert format_tick(7200, tick_format(3600, 7200)) == "2h"
+    assert format_tick(5400, tick_format(1800, 7200)) == "1h30"
+    assert format_tick(3750, tick_format(30, 3750)) == "1:02:30"
     assert format_seconds(None) == "—"
     assert format_seconds(0.4213) == "0.42s"
     assert format_seconds(12.34) == "12.3s"
     assert format_seconds(245) == "4m05s"
     assert format_seconds(3 * 3600 + 120) == "3h02m"
+
+
+# What each of an axis's formats looks like: the whole label, nothing else.
+_FORMATS = {
+    "s": r"\d+s",
+    "s.f": r"\d+\.\ds",
+    "m": r"\d+m",
+    "m:ss": r"\d+:[0-5]\d",
+    "m:ss.f": r"\d+:[0-5]\d\.\d",
+    "h": r"\d+h",
+    "hmm": r"\d+h[0-5]\d",
+    "h:mm:ss": r"\d+:[0-5]\d:[0-5]\d",
+}
+
+
+@given(
+    st.floats(min_value=0.0, max_value=20_000.0),
+    st.floats(min_value=0.05, max_value=40_000.0),
+    st.integers(min_value=10, max_value=300),
+)
+def test_axis_labels_share_one_format_and_stay_inside_the_bar_area(
+    start: float, span: float, cols: int
+) -> None:
+    scale = TimeScale(start, span, cols, 20)
+    marks = ticks(scale)
+    labels = [label for _col, label in marks if label]
+    formats = {
+        f for f, pattern in _FORMATS.items() if all(re.fullmatch(pattern, x) for x in labels)
+    }
+    assert not labels or formats, labels
+    for (col, label), following in itertools.zip_longest(marks, marks[1:]):
+        # The tick mark, then the label: inside the area, and clear of the next tick.
+        assert col >= 0
+        assert col + 1 + len(label) <= cols
+        if following is not None:
+            assert col + 1 + len(label) < following[0]
+    # Only the last label may give way, and only when it would cross the right edge.
+    assert all(label for _col, label in marks[:-1])
+
+
+def test_a_two_and_a_half_minute_axis_reads_m_ss_throughout() -> None:
+    scale = TimeScale(0.0, 180.0, 60, 20)
+    assert [label for _col, label in ticks(scale)] == [
+        "0:00",
+        "0:30",
+        "1:00",
+        "1:30",
+        "2:00",
+        "2:30",
+    ]

@@ -80,7 +80,7 @@ def test_command_pane_with_a_suggestion(snap_compare: SnapCompare, size: tuple[i
     async def suggest(pilot: Pilot[int]) -> None:
         panel = app.query_one(CommandPanel)
         panel.set_suggestions([SUGGESTION])
-        panel.set_saving(Saving(30.0, 25.5, 2))
+        panel.set_saving(Saving(30.0, 25.5, 2, floor=21.2, floor_kind="critical path"))
         await pilot.press("3", "z")
 
     assert snap_compare(app, run_before=suggest, terminal_size=size)

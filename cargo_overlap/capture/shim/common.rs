@@ -130,7 +130,11 @@ pub fn interesting_args<'a>(rustc_args: impl Iterator<Item = &'a [u8]>, mut keep
                 continue;
             }
         }
+        // The crate's root source: cargo gives a workspace member's relative to the
+        // workspace root and any other package's absolute, which is how the tap knows
+        // members.
         let alone = a == b"--test"
+            || (a.ends_with(b".rs") && !a.starts_with(b"-"))
             || a.starts_with(b"--emit")
             || a.starts_with(b"--crate-type=")
             || a.starts_with(b"--target=")
@@ -463,14 +467,14 @@ mod tests {
     #[test]
     fn interesting_args_keep_identity_edges_and_profile() {
         let call = [
-            "--crate-name", "a", "--edition=2021", "-C", "opt-level=3", "-C", "incremental=/x",
+            "--crate-name", "a", "--edition=2021", "crates/a/src/lib.rs", "-C", "opt-level=3", "-C", "incremental=/x",
             "-Cmetadata=abc", "-Cpanic=abort", "--extern", "b=/b.rlib", "-L", "dep=/d",
             "--emit=dep-info,link", "--json=artifacts", "--test", "-C",
         ];
         let mut kept: Vec<&[u8]> = Vec::new();
         interesting_args(args(&call), |a| kept.push(a));
-        let want: [&[u8]; 10] = [
-            b"--crate-name", b"a", b"-C", b"opt-level=3", b"-Cmetadata=abc", b"--extern",
+        let want: [&[u8]; 11] = [
+            b"--crate-name", b"a", b"crates/a/src/lib.rs", b"-C", b"opt-level=3", b"-Cmetadata=abc", b"--extern",
             b"b=/b.rlib", b"--emit=dep-info,link", b"--json=artifacts", b"--test",
         ];
         assert_eq!(kept, want);
