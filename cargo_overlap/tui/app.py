@@ -154,14 +154,14 @@ class OverlapApp(App[int]):
     def compose(self) -> ComposeResult:
         """Header, timeline with charts, the tabbed panel, footer."""
         label = "LIVE" if self.source.live else "REPLAY"
-        yield RunHeader(id="header", source_label=label)
+        yield self._make_header(label)
         with Vertical(id="main"):
             yield Timeline(id="timeline", follow=self.source.live or not self._instant)
             yield FilterInput(placeholder="filter units by name", id="filter")
             yield Charts(id="charts")
         with TabbedContent(id="panel", initial="details"):
             with TabPane("1 Details", id="details"):
-                yield DetailsPane(id="details-pane")
+                yield self._make_details()
             with TabPane("2 Diagnostics", id="diagnostics"):
                 yield DiagnosticsView(id="diagnostics-view")
             with TabPane("3 Command", id="command"):
@@ -169,8 +169,18 @@ class OverlapApp(App[int]):
             with TabPane("4 Log", id="log"):
                 yield RichLog(id="log-view", max_lines=10_000, wrap=False, markup=False)
             with TabPane("5 Summary", id="summary"):
-                yield SummaryPane(id="summary-pane")
+                yield self._make_summary()
         yield Footer()
+
+    # A pipeline of several jobs (tui.pipeline_app) renders these three its own way.
+    def _make_header(self, label: str) -> RunHeader:
+        return RunHeader(id="header", source_label=label)
+
+    def _make_details(self) -> DetailsPane:
+        return DetailsPane(id="details-pane")
+
+    def _make_summary(self) -> SummaryPane:
+        return SummaryPane(id="summary-pane")
 
     @property
     def _instant(self) -> bool:

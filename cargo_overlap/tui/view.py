@@ -24,6 +24,20 @@ from cargo_overlap.tui.tracker import RunTracker
 
 
 @dataclass(frozen=True, slots=True)
+class LaneView:
+    """One job of a pipeline at one instant: its requested artifacts and their overlap."""
+
+    name: str
+    # The job's jobserver tokens
+    jobs: int
+    # The rows of this lane (tui.pipeline_rows): its header, its band, its other units.
+    overlap_key: str
+    requested: tuple[str, ...]
+    overlap: list[tuple[float, int]]
+    overlap_total: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunView:
     """The model plus what every widget derives from it at one instant."""
 
@@ -41,6 +55,15 @@ class RunView:
     cpu: list[tuple[float, float]] = field(default_factory=list)
     # Start of the serialized tail once the build ended, else None
     tail_start: float | None = None
+    # The jobs of a pipeline of several recordings, in order of start; empty for one run.
+    lanes: tuple[LaneView, ...] = ()
+
+    def overlap_of(self, key: str) -> tuple[list[tuple[float, int]], float]:
+        """The overlap series and total of an overlap row: its lane's, or the run's."""
+        for lane in self.lanes:
+            if lane.overlap_key == key:
+                return lane.overlap, lane.overlap_total
+        return self.overlap, self.overlap_total
 
     @property
     def finished(self) -> bool:
