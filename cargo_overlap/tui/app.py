@@ -416,6 +416,10 @@ class OverlapApp(App[int]):
     def _options_changed(self, message: ViewOptionsChanged) -> None:
         for header in self.query(RunHeader):
             header.set_options(message)
+        # Folding, unfolding and filtering change how many rows the timeline needs, and a
+        # finished run has no more refreshes to size the bottom pane again.
+        if self.query(Timeline):
+            self._fit_panel()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -62,7 +62,7 @@ async def test_one_lane_group_per_job_in_order_of_start() -> None:
         await wait_until(pilot, lambda: app.model.finished is not None)
         assert lane_titles(app) == [lane_key(n) for n in expected]
         text = screen_text(app)
-        order = [text.index(f"▾ {name} (") for name in expected]
+        order = [text.index(f"▾ job {name} (") for name in expected]
         assert order == sorted(order)
         # Each lane: its requested artifacts, the plugins' overlap band, its other units
         # folded at first.
@@ -184,3 +184,19 @@ async def test_a_replay_at_speed_ends_on_the_pipeline_summary() -> None:
         await wait_until(pilot, lambda: app.model.finished is not None)
         await wait_until(pilot, lambda: "pipeline finished" in screen_text(app))
         assert app.model.now == pytest.approx(app.merged.pipeline.wall)
+
+
+async def test_unfolding_takes_the_rows_back_from_the_bottom_pane() -> None:
+    # The pane takes the rows the folded lanes do not need; unfolded, the lanes need them
+    # back (the pane was sized on the model's refresh only, which a finished replay has
+    # no more of, so it kept them and the timeline scrolled in a third of the screen).
+    app = pipeline_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_until(pilot, lambda: app.model.finished is not None)
+        timeline = app.query_one(Timeline)
+        folded = timeline.size.height
+        await pilot.press("c")
+        await wait_until(pilot, lambda: timeline.collapsed == frozenset())
+        await pilot.pause()
+        assert len(timeline.rows) + 1 > folded
+        assert timeline.size.height >= min(len(timeline.rows) + 1, 30)
