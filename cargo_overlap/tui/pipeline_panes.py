@@ -134,8 +134,8 @@ def job_line(lanes: dict[str, Lane], unit: str) -> Text | None:
     text.append("job ", style=_DIM)
     text.append(lane.name, style="bold #19c2a9")
     text.append(
-        f"   started +{format_seconds(lane.job.offset)}, wall {format_seconds(lane.job.wall)}"
-        f", {lane.run.jobs} jobserver tokens   (times below are on the pipeline's clock)",
+        f"   started +{format_seconds(lane.job.offset)} · wall {format_seconds(lane.job.wall)}"
+        " · times on the pipeline's clock",
         style=_DIM,
     )
     return text

@@ -107,9 +107,9 @@ class PipelineRowLayout(RowLayout):
                 self._rows[key] = []
 
     def title(self, gid: str) -> str:
-        """A lane's title is its job's name; its other units are "Other units"."""
+        """A lane's title names its job; its other units are "Other units"."""
         kind, _sep, job = gid.partition(SEP)
-        return job if kind == "lane" else "Other units"
+        return f"job {job}" if kind == "lane" else "Other units"
 
     def foldable(self) -> frozenset[str]:
         """Folding all folds every lane's other units, keeping the requested artifacts."""
