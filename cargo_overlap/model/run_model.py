@@ -121,10 +121,10 @@ class RunModel:
     def apply(self, event: AnyEvent) -> None:
         """Fold one event into the model."""
         self.revision += 1
-        self.last_t = max(self.last_t, event.t)
+        if event.t > self.last_t:
+            self.last_t = event.t
+        # The commonest events first: each case is an isinstance check.
         match event:
-            case UnitStarted():
-                self._unit_started(event)
             case PhaseStarted(unit=uid, phase=phase, t=t):
                 if (u := self.units.get(uid)) is not None:
                     u.phases[phase] = [t, None]
@@ -132,6 +132,8 @@ class RunModel:
                 if (u := self.units.get(uid)) is not None:
                     span = u.phases.setdefault(phase, [u.start, None])
                     span[1] = t
+            case UnitStarted():
+                self._unit_started(event)
             case RmetaReady(unit=uid, t=t):
                 if (u := self.units.get(uid)) is not None:
                     u.rmeta = t

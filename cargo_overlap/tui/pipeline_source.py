@@ -9,9 +9,8 @@ merged stream like any recording (at once, or at a speed).
 
 from __future__ import annotations
 
-import heapq
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -53,27 +52,36 @@ class MergedPipeline:
     pipeline: Pipeline
 
 
-def _moved(name: str, offset: float, events: Sequence[AnyEvent]) -> Iterator[AnyEvent]:
+def _moved(name: str, offset: float, events: Sequence[AnyEvent]) -> list[AnyEvent]:
     """``events`` of job ``name`` on the pipeline's clock, unit ids carrying the name."""
     replace = msgspec.structs.replace
+    prefix = job_unit(name, "")
+    out: list[AnyEvent] = []
+    append = out.append
     for e in events:
-        t = e.t + offset
-        if isinstance(e, UnitStarted):
-            yield replace(
-                e,
-                t=t,
-                unit=job_unit(name, e.unit),
-                deps=[job_unit(name, d) for d in e.deps],
-                rmeta_deps=[job_unit(name, d) for d in e.rmeta_deps],
+        if isinstance(e, _UNIT_EVENTS):
+            append(replace(e, t=e.t + offset, unit=prefix + e.unit))
+        elif isinstance(e, UnitStarted):
+            append(
+                replace(
+                    e,
+                    t=e.t + offset,
+                    unit=prefix + e.unit,
+                    deps=[prefix + d for d in e.deps],
+                    rmeta_deps=[prefix + d for d in e.rmeta_deps],
+                )
             )
-        elif isinstance(e, PhaseStarted | PhaseFinished | RmetaReady | UnitFinished):
-            yield replace(e, t=t, unit=job_unit(name, e.unit))
         elif isinstance(e, Diagnostic):
-            unit = None if e.unit is None else job_unit(name, e.unit)
-            yield replace(e, t=t, unit=unit)
+            unit = None if e.unit is None else prefix + e.unit
+            append(replace(e, t=e.t + offset, unit=unit))
         elif isinstance(e, ToolMessage):
-            yield replace(e, t=t, text=f"job {name}: {e.text}")
+            append(replace(e, t=e.t + offset, text=f"job {name}: {e.text}"))
         # run-started, build-finished and summary are the pipeline's own (see merge_jobs)
+    return out
+
+
+# The events that name one unit and need nothing else moved.
+_UNIT_EVENTS = (PhaseStarted, PhaseFinished, RmetaReady, UnitFinished)
 
 
 def merge_jobs(
@@ -83,13 +91,13 @@ def merge_jobs(
     as one stream in time order, lanes in order of start (then as given)."""
     by_name = {job.name: job for job in pipeline.jobs}
     lanes: list[Lane] = []
-    streams: list[Iterator[AnyEvent]] = []
+    moved: list[AnyEvent] = []
     for name, events in jobs:
         run = next(e for e in events if isinstance(e, RunStarted))
         finished = next((e for e in events if isinstance(e, BuildFinished)), None)
         job = by_name[name]
         lanes.append(Lane(name, job, run, finished))
-        streams.append(_moved(name, job.offset, events))
+        moved.extend(_moved(name, job.offset, events))
     lanes.sort(key=lambda lane: lane.job.offset)
     first = lanes[0].run
     start = RunStarted(
@@ -113,10 +121,12 @@ def merge_jobs(
         exit_code=failed[0].exit_code if failed else (0 if None not in ends else 1),
         interrupted=any(e is not None and e.interrupted for e in ends),
     )
-    merged: list[AnyEvent] = [start]
-    merged.extend(heapq.merge(*streams, key=operator.attrgetter("t")))
-    merged.append(end)
-    return MergedPipeline(merged, tuple(lanes), pipeline)
+    # Each job's events are (nearly) in time order already: the sort merges those runs.
+    moved.sort(key=_time)
+    return MergedPipeline([start, *moved, end], tuple(lanes), pipeline)
+
+
+_time = operator.attrgetter("t")
 
 
 class PipelineSource(ReplaySource):
