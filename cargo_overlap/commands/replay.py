@@ -1,5 +1,6 @@
 """`cargo-overlap replay RUN.ndjson... [--speed X | --instant] [--json | --no-tui]`: open the
-app on a recording, or summarise several recordings as the jobs of one CI pipeline."""
+app on a recording, or on several recordings as the jobs of one CI pipeline (one lane
+group per job), or summarise those as JSON or text."""
 
 from __future__ import annotations
 

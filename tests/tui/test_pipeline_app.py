@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import TabbedContent
 
 from cargo_overlap.commands.pipeline_input import pipeline_of, read_jobs
-from cargo_overlap.model.events import AnyEvent, encode_event
+from cargo_overlap.model.events import AnyEvent, Diagnostic, encode_event
 from cargo_overlap.tui.command_panel import CommandPanel
 from cargo_overlap.tui.details import DetailsPane
 from cargo_overlap.tui.pipeline_app import PipelineApp
@@ -200,3 +200,56 @@ async def test_unfolding_takes_the_rows_back_from_the_bottom_pane() -> None:
         await pilot.pause()
         assert len(timeline.rows) + 1 > folded
         assert timeline.size.height >= min(len(timeline.rows) + 1, 30)
+
+
+async def test_n_selects_a_jobs_warning_in_its_lane(tmp_path: Path) -> None:
+    warned = job_events(T0 + 1, 3.0, [U("x@1"), U("y@1")], name="b")
+    warned.insert(-1, Diagnostic(t=0.6, unit="y@1", level="warning", message="m", rendered="m"))
+    a = write(tmp_path / "a.ndjson", job_events(T0, 2.0, [U("x@1")], name="a"))
+    b = write(tmp_path / "b.ndjson", warned)
+    app = pipeline_app([a, b])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.model.finished is not None)
+        await pilot.press("n")
+        timeline = app.query_one(Timeline)
+        # The unit was folded in b's other units: they unfold to show it.
+        await wait_until(pilot, lambda: timeline.selected_unit == job_unit("b", "y@1"))
+        assert app.query_one(TabbedContent).active == "diagnostics"
+        assert app.model.diagnostics[0].t == pytest.approx(1.6)  # b started 1 s later
+
+
+async def test_a_jobs_name_filters_its_units_and_y_copies_the_first_jobs_command() -> None:
+    app = pipeline_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.model.finished is not None)
+        timeline = app.query_one(Timeline)
+        await pilot.press("c", "slash", *"plugins", "enter")
+        await wait_until(pilot, lambda: timeline.needle == "plugins")
+        shown = {r.key for r in timeline.rows if r.kind == "unit"}
+        plugins = {u for u in app.model.units if u.startswith(job_unit("plugins", ""))}
+        assert shown == plugins
+        await pilot.press("escape", "y")
+        first = app.merged.lanes[0]
+        assert app.copied is not None and app.copied.startswith("cargo build")
+        assert app.copied == app.query_one(CommandPanel).command
+        assert "-p plugin-a -p plugin-b" in app.copied and first.name == "plugins"
+
+
+async def test_sorting_keeps_each_jobs_units_in_its_lane() -> None:
+    app = pipeline_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_until(pilot, lambda: app.model.finished is not None)
+        timeline = app.query_one(Timeline)
+        await pilot.press("c", "s")
+        assert timeline.sort_key == "duration"
+        lane = None
+        durations: list[float] = []
+        for row in timeline.rows:
+            if row.kind == "group" and row.key.startswith("lane"):
+                lane, durations = row.key.split("\x1f")[1], []
+            elif row.kind == "group":
+                durations = []
+            elif row.kind == "unit":
+                assert row.key.startswith(job_unit(str(lane), ""))
+                durations.append(app.model.units[row.key].duration(app.model.now))
+                assert durations == sorted(durations, reverse=True)
