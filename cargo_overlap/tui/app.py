@@ -195,8 +195,11 @@ class OverlapApp(App[int]):
         if self._instant:
             # A finished recording shown at once: no worker, no waiting for a tick.
             assert isinstance(self.source, ReplaySource)
-            for event in self.source.events:
-                self._on_event(event)
+            # In one loop: a pipeline's jobs are 100,000 events and more.
+            self._builder.apply_all(self.source.events)
+            if self.model.run is not None:
+                self._suggested = True
+                self._load_suggestions(self.model.run)
             self._note_no_log()
             self._refresh_view(force=True)
         else:

@@ -8,6 +8,7 @@ derived once here, not once per widget.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cargo_overlap.model.events import AnyEvent, UnitFinished, UnitStarted
@@ -99,6 +100,10 @@ def tail_start(model: RunModel, now: float) -> float | None:
     return end - serialized_tail(intervals)
 
 
+# The only events the tracker reads.
+_TRACKED = frozenset({UnitStarted, UnitFinished})
+
+
 class ViewBuilder:
     """Owns the model and the tracker; builds views on demand."""
 
@@ -136,6 +141,15 @@ class ViewBuilder:
         """Fold one event into the model and the tracker."""
         self.model.apply(event)
         self.tracker.apply(event)
+
+    def apply_all(self, events: Iterable[AnyEvent]) -> None:
+        """Fold ``events`` in order, as :meth:`apply` each would, in one loop."""
+        model_apply = self.model.apply
+        tracker_apply = self.tracker.apply
+        for event in events:
+            model_apply(event)
+            if type(event) in _TRACKED:
+                tracker_apply(event)
 
     def build(
         self, now: float, *, live: bool, cpu: list[tuple[float, float]] | None = None
