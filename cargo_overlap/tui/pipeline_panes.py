@@ -64,7 +64,8 @@ def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableTy
         f"({format_seconds(pipeline.duplicated_cpu)} beyond one compile each); "
         f"{pipeline.duplicated_hits} of {copies} copies were cache hits",
     )
-    jobs = Table(box=None, padding=(0, 2), show_edge=False, header_style=_DIM)
+    # Narrow columns: the table must fit 80 columns whole.
+    jobs = Table(box=None, padding=(0, 1), show_edge=False, header_style=_DIM)
     jobs.add_column("job", no_wrap=True)
     jobs.add_column("starts", justify="right", no_wrap=True)
     jobs.add_column("wall", justify="right", no_wrap=True)
@@ -81,7 +82,7 @@ def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableTy
             str(j.units),
             format_seconds(j.cpu),
             str(j.hits),
-            Text("critical (ends last)", style="#f5c542") if critical else "",
+            Text("◀ critical", style="#f5c542") if critical else "",
         )
     parts: list[RenderableType] = [title, table, Text(""), jobs]
     if duplicated:
@@ -217,7 +218,13 @@ class PipelineHeader(RunHeader):
                 (f"duplicated {len(pipeline.duplicated)}", "#ff8f87"),
             ]
         text.append(" ")
+        used = 1
         for i, (chunk, style) in enumerate(parts):
+            # Whole parts only: the last ones that do not fit are left out, not cut.
+            extra = len(chunk) + (3 if i else 0)
+            if used + extra > width:
+                break
+            used += extra
             if i:
                 text.append(" · ", style="#5c6370")
             text.append(chunk, style=style)

@@ -102,7 +102,8 @@ async def test_summary_gives_the_pipeline_and_the_duplicated_work(tmp_path: Path
         text = screen_text(app)
         assert "wall          7.00s" in text  # from a's start to b's end
         assert "runner time   9.00s" in text
-        assert "critical (ends last)" in text.split("\n   b ")[1].splitlines()[0]
+        job_b = next(line for line in text.splitlines() if line.split()[:2] == ["b", "+2.00s"])
+        assert job_b.split()[-2:] == ["◀", "critical"]
         row = next(line for line in text.splitlines() if line.strip().startswith("serde"))
         assert row.split() == ["serde", "3.10s", "1/2", "a,", "b"]
         assert "own-a" not in text.split("duplicated unit")[1]
