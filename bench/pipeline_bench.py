@@ -7,6 +7,12 @@ What is timed is the whole command a user runs, `cargo-overlap replay --json A B
 (Python's start-up, reading and decoding every file, the pipeline, the JSON), best and
 median of several runs, and its peak memory (the child's maximum resident set).
 
+Then the app, `cargo-overlap replay A B ...` in a terminal: in a fresh interpreter per
+round, the recordings read, checked and merged as the command does
+(``commands.replay.load_pipeline``), and the app opened on them under Textual's Pilot at
+200x60 until its first full paint (every event folded, the lanes laid out, the screen
+drawn): wall and CPU of each part and the process's peak memory.
+
 Usage: ``.venv/bin/python bench/pipeline_bench.py [--rounds N] [--write]``; ``--write``
 replaces the ``## Pipeline`` section of BENCHMARKS.md.
 """
@@ -77,15 +83,72 @@ def run_once(paths: list[Path]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime - cpu_before, max(usage.ru_maxrss, before)
 
 
+def app_child(paths: list[Path]) -> None:
+    """One round of the app (run in a child): print its figures as JSON."""
+    import asyncio
+    import json
+
+    from cargo_overlap.commands.replay import load_pipeline
+    from cargo_overlap.tui.pipeline_app import PipelineApp
+    from cargo_overlap.tui.timeline import Timeline
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    merged = load_pipeline(paths)
+    wall1, cpu1 = time.perf_counter(), time.process_time()
+
+    async def first_paint() -> None:
+        app = PipelineApp(merged, 0.0, deterministic=True)
+        async with app.run_test(size=(200, 60)) as pilot:
+            while app.model.finished is None or not app.query_one(Timeline).rows:
+                await pilot.pause(0.005)
+            await pilot.pause()  # the paint of that state
+            lanes = [r for r in app.query_one(Timeline).rows if r.key.startswith("lane")]
+            assert len(lanes) == JOBS, len(lanes)
+
+    asyncio.run(first_paint())
+    wall2, cpu2 = time.perf_counter(), time.process_time()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "load": [wall1 - wall0, cpu1 - cpu0],
+                "app": [wall2 - wall1, cpu2 - cpu1],
+                "peak_kib": peak,
+            }
+        )
+    )
+
+
+def app_once(paths: list[Path]) -> dict[str, list[float] | int]:
+    """One round of the app in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--app-child", *map(str, paths)],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, list[float] | int] = msgspec.json.decode(proc.stdout.splitlines()[-1])
+    return result
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--app-child"]:
+        app_child([Path(p) for p in sys.argv[2:]])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="cargo-overlap-bench-") as tmp:
         paths, size = write_recordings(Path(tmp))
         run_once(paths)  # warm the page cache and Python's bytecode cache
         results = [run_once(paths) for _ in range(args.rounds)]
+        apps = [app_once(paths) for _ in range(args.rounds)]
+    loads = [a["load"] for a in apps]
+    paints = [a["app"] for a in apps]
+    totals = sorted((lw + aw, lc + ac) for (lw, lc), (aw, ac) in zip(loads, paints, strict=True))
+    app_peak = max(int(a["peak_kib"]) for a in apps) / 1024  # type: ignore[call-overload]
     walls = sorted(w for w, _, _ in results)
     cpus = sorted(c for _, c, _ in results)
     peak_mib = max(p for _, _, p in results) / 1024
@@ -101,7 +164,8 @@ def main() -> None:
             f"Python {platform.python_version()}. {JOBS} generated recordings of {UNITS:,} "
             f"units each ({size / 2**20:.0f} MiB of NDJSON), one `cargo-overlap replay --json` "
             f"of all of them, {args.rounds} rounds after one warm-up; load average "
-            f"{load:.1f} at the end (the machine is shared: the CPU row is the steadier).",
+            f"{load_before:.1f} before and {load:.1f} at the end (the machine is shared: the "
+            "CPU figures are the steadier).",
             "",
             "| what | figure | target |",
             "|---|---|---|",
@@ -111,12 +175,33 @@ def main() -> None:
             f"| **{statistics.median(cpus):.2f} s** ({cpus[0]:.2f} s) | - |",
             f"| peak memory of that process (maximum resident set) | **{peak_mib:.0f} MiB** "
             "| under 300 MB |",
+            "",
+            f"The app on the same {JOBS} recordings (`cargo-overlap replay A B ...` in a "
+            f"terminal), a fresh interpreter per round, {args.rounds} rounds; medians, "
+            "wall / CPU:",
+            "",
+            "| what | wall / CPU | target |",
+            "|---|---|---|",
+            f"| read, check and merge the recordings (`load_pipeline`) "
+            f"| {_median_pair(loads)} | - |",
+            f"| the app from its start to its first full paint (Pilot, 200x60) "
+            f"| {_median_pair(paints)} | - |",
+            f"| both: the recordings on screen (after Python's start-up and imports) "
+            f"| **{_median_pair([list(t) for t in totals])}** | under 2 s |",
+            f"| peak memory of that process | **{app_peak:.0f} MiB** | under 300 MB |",
             end,
         ]
     )
     print(text)
     if args.write:
         write_section("pipeline-bench", text)
+
+
+def _median_pair(pairs: list[list[float]]) -> str:
+    return (
+        f"{statistics.median(p[0] for p in pairs):.2f} s / "
+        f"{statistics.median(p[1] for p in pairs):.2f} s"
+    )
 
 
 if __name__ == "__main__":

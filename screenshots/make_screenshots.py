@@ -4,7 +4,7 @@ Each state is the real app replaying a stream from tests/fixtures/streams/ at on
 (deterministic: no clock, no CPU sampling), driven by key presses, saved as SVG by
 Textual and converted to PNG with cairosvg.
 
-Usage: ``.venv/bin/python screenshots/make_screenshots.py [--size 160x48]``
+Usage: ``.venv/bin/python screenshots/make_screenshots.py [--size 160x48] [--only NAME]``
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from pathlib import Path
 
 import cairosvg
 
+from cargo_overlap.commands.replay import load_pipeline
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel, estimate_saving, suggestions_for
 from cargo_overlap.tui.event_sources import ReplaySource
+from cargo_overlap.tui.pipeline_app import PipelineApp
 
 HERE = Path(__file__).resolve().parent
 STREAMS = HERE.parent / "tests" / "fixtures" / "streams"
@@ -52,6 +54,9 @@ SHOTS = (
     # The Command pane, maximized, with the suggestion for a CI workflow that builds the
     # example workspace's three artifacts one after another.
     Shot("command", "finished.ndjson", ("3", "z"), suggest=True),
+    # Three CI jobs' recordings replayed together: one lane group per job, the pipeline's
+    # figures and its duplicated work in the Summary.
+    Shot("pipeline", "pipeline-plugins.ndjson pipeline-app.ndjson pipeline-lib.ndjson"),
 )
 
 WORKFLOW = """\
@@ -92,8 +97,11 @@ def example_with_workflow(into: Path) -> Path:
 
 async def take(shot: Shot, size: tuple[int, int]) -> Path:
     """Run the app on the shot's stream, press its keys, save SVG and PNG."""
-    events = read_events(STREAMS / shot.stream)
-    app = OverlapApp(ReplaySource(events, 0.0), deterministic=True)
+    streams = [STREAMS / name for name in shot.stream.split()]
+    if len(streams) > 1:
+        app: OverlapApp = PipelineApp(load_pipeline(streams), 0.0, deterministic=True)
+    else:
+        app = OverlapApp(ReplaySource(read_events(streams[0]), 0.0), deterministic=True)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         if shot.suggest:
@@ -118,10 +126,12 @@ def main() -> int:
     """Write every screenshot; prints the PNG paths."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="160x48", help="terminal size, WIDTHxHEIGHT")
+    parser.add_argument("--only", action="append", metavar="NAME", help="only this shot")
     ns = parser.parse_args()
     width, height = (int(v) for v in ns.size.lower().split("x"))
     for shot in SHOTS:
-        print(asyncio.run(take(shot, (width, height))))
+        if ns.only is None or shot.name in ns.only:
+            print(asyncio.run(take(shot, (width, height))))
     return 0
 
 

@@ -1,5 +1,6 @@
 """`cargo-overlap replay RUN.ndjson... [--speed X | --instant] [--json | --no-tui]`: open the
-app on a recording, or summarise several recordings as the jobs of one CI pipeline."""
+app on a recording, or on several recordings as the jobs of one CI pipeline (one lane
+group per job), or summarise those as JSON or text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cargo_overlap.tui.pipeline_source import MergedPipeline
 
 
 def _speed(text: str) -> float:
@@ -29,8 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "e.g. one captured in CI, in the same app a live build uses. Several recordings, one "
         "per CI job, are one pipeline (docs/pipeline.md): aligned on their start, they give "
         "the pipeline's wall, runner time, per-job wall, critical job and the units compiled "
-        "by more than one job; as JSON with --json or when stdout is not a terminal, as text "
-        "otherwise.",
+        "by more than one job; in the app in a terminal (one lane group per job), as JSON with "
+        "--json or when stdout is not a terminal, as text with --no-tui.",
         epilog="Exit codes: 0 after viewing; 2 unreadable or malformed recording, recordings "
         "that are not one pipeline, or one recording and no terminal.",
     )
@@ -59,15 +64,44 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Open the app on the recording, or print the pipeline of several; 0, or 2 for bad
-    input or one recording and no terminal."""
+    """Open the app on the recording or the pipeline of several, or print the pipeline;
+    0, or 2 for bad input or one recording and no terminal."""
     paths = [Path(p) for p in ns.paths]
+    speed = 0.0 if ns.instant else float(ns.speed)
     if len(paths) == 1 and not ns.json and not ns.no_tui:
         from cargo_overlap.tui.run_app import run_replay_app
 
-        speed = 0.0 if ns.instant else float(ns.speed)
         return run_replay_app(paths[0], speed)
-    return print_pipeline(paths, as_json=ns.json or (not ns.no_tui and not sys.stdout.isatty()))
+    if not ns.json and not ns.no_tui and sys.stdout.isatty():
+        return open_pipeline(paths, speed)
+    return print_pipeline(paths, as_json=ns.json or not ns.no_tui)
+
+
+def open_pipeline(paths: list[Path], speed: float) -> int:
+    """The app on the pipeline of the recordings, one lane group per job; returns 0 (bad
+    recordings raise a UserError: 2)."""
+    from cargo_overlap.tui.pipeline_app import run_pipeline_app
+
+    return run_pipeline_app(load_pipeline(paths), speed)
+
+
+def load_pipeline(paths: list[Path]) -> MergedPipeline:
+    """The recordings read, checked and merged into the stream the app replays."""
+    import gc
+
+    from cargo_overlap.commands.pipeline_input import read_job_events
+    from cargo_overlap.tui.pipeline_source import merge_jobs
+
+    # Tens of thousands of events, all kept for the app's life: the collector's passes
+    # over them while they are made only cost time (a quarter of the reading, measured).
+    gc.disable()
+    try:
+        jobs, pipeline = read_job_events(paths)
+        merged = merge_jobs(jobs, pipeline)
+    finally:
+        gc.enable()
+    gc.freeze()
+    return merged
 
 
 def print_pipeline(paths: list[Path], as_json: bool) -> int:

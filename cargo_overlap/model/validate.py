@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import msgspec
 
@@ -59,13 +60,21 @@ def _check_non_negative(what: str, value: float | None) -> None:
 
 
 def _end_of_run(events: Sequence[AnyEvent]) -> float:
-    ends = [e.t for e in events if isinstance(e, BuildFinished)]
+    ends = [e.t for e in events if type(e) is BuildFinished]
     if ends and math.isfinite(ends[-1]) and 0 <= ends[-1] <= MAX_SECONDS:
         return ends[-1] + _CLOCK_SLACK
     return MAX_SECONDS
 
 
 def _check_unit_summary(u: UnitSummary, end: float) -> None:
+    # The usual case first, without the messages: a summary holds every unit.
+    spans = u.phases.values()
+    if (
+        all(v is None or 0 <= v <= end for v in (u.start, u.end, u.rmeta))
+        and all(0 <= a <= end and 0 <= b <= end for a, b in spans)
+        and (u.cpu is None or 0 <= u.cpu <= MAX_SECONDS)
+    ):
+        return
     where = f"the summary's unit {u.unit}"
     for name, value in (("start", u.start), ("end", u.end), ("rmeta", u.rmeta)):
         if value is not None:
@@ -105,24 +114,43 @@ def _check_summary(s: Summary, known: set[str], end: float) -> None:
     _check_metrics(s.metrics, known, end)
 
 
-def _check_event(event: AnyEvent, starts: dict[str, float], end: float) -> None:
-    _check_time(f"a {_kind(event)} event", event.t, end)
-    if isinstance(event, UnitStarted):
-        if event.unit in starts:
-            raise InvalidRecording(f"unit {event.unit} starts twice (unit ids must be unique)")
-        starts[event.unit] = event.t
-    elif isinstance(event, UnitFinished):
-        _check_non_negative(f"the CPU time of {event.unit}", event.cpu)
+def _check_events(events: Iterable[AnyEvent], end: float) -> dict[str, float]:
+    """Every event's time, unit ids started once, CPU times; returns each unit's start.
+
+    Checked by exact type and without building messages until one fails: a pipeline
+    reads tens of recordings of thousands of units (isinstance was half the cost)."""
+    starts: dict[str, float] = {}
+    for event in events:
+        if not 0 <= event.t <= end:  # NaN too
+            _check_time(f"a {_kind(event)} event", event.t, end)
+        kind = type(event)
+        if kind is UnitStarted:
+            assert isinstance(event, UnitStarted)
+            if event.unit in starts:
+                raise InvalidRecording(f"unit {event.unit} starts twice (unit ids must be unique)")
+            starts[event.unit] = event.t
+        elif kind is UnitFinished:
+            assert isinstance(event, UnitFinished)
+            cpu = event.cpu
+            if cpu is not None and not 0 <= cpu <= MAX_SECONDS:
+                _check_non_negative(f"the CPU time of {event.unit}", cpu)
+    return starts
+
+
+# The events of one unit that come after its start.
+_UNIT_EVENTS = frozenset({PhaseStarted, PhaseFinished, RmetaReady, UnitFinished})
 
 
 def _unit_order(events: Iterable[AnyEvent], starts: dict[str, float]) -> None:
     """A unit's own events come at or after its start."""
     for e in events:
-        if isinstance(e, PhaseStarted | PhaseFinished | RmetaReady | UnitFinished):
-            start = starts.get(e.unit)
+        if type(e) in _UNIT_EVENTS:
+            # Each of these has a unit (a cast, not an isinstance of four in the hot loop).
+            unit = cast("UnitFinished", e).unit
+            start = starts.get(unit)
             if start is not None and e.t < start:
                 raise InvalidRecording(
-                    f"the {_kind(e)} event of {e.unit} at {e.t} s comes before the unit "
+                    f"the {_kind(e)} event of {unit} at {e.t} s comes before the unit "
                     f"started ({start} s)"
                 )
 
@@ -132,7 +160,11 @@ def _known_deps(events: list[AnyEvent], starts: dict[str, float]) -> list[AnyEve
     dropped: list[str] = []
     out: list[AnyEvent] = []
     for e in events:
-        if isinstance(e, UnitStarted) and any(d not in starts for d in e.deps + e.rmeta_deps):
+        if (
+            type(e) is UnitStarted
+            and (e.deps or e.rmeta_deps)
+            and any(d not in starts for d in e.deps + e.rmeta_deps)
+        ):
             dropped.extend(f"{e.unit} -> {d}" for d in e.deps if d not in starts)
             e = msgspec.structs.replace(
                 e,
@@ -189,15 +221,16 @@ def validated(events: Sequence[AnyEvent]) -> list[AnyEvent]:
     script edges included).
     """
     end = _end_of_run(events)
-    starts: dict[str, float] = {}
-    for event in events:
-        _check_event(event, starts, end)
+    starts = _check_events(events, end)
     _unit_order(events, starts)
     for event in events:
         if isinstance(event, Summary):
             _check_summary(event, set(starts), end)
     out = _known_deps(list(events), starts)
-    graph = {u: [d for d, _ in ds] for u, ds in effective_deps(RunModel.from_events(out)).items()}
+    # The graph needs each unit's start only (its id, package, mode and dependencies):
+    # folding the other events too tripled the cost of reading a recording.
+    started = RunModel.from_events(e for e in out if type(e) is UnitStarted)
+    graph = {u: [d for d, _ in ds] for u, ds in effective_deps(started).items()}
     if (cycle := find_cycle(graph)) is not None:
         raise InvalidRecording(f"the units depend on each other in a cycle: {' -> '.join(cycle)}")
     return out

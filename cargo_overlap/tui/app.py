@@ -160,7 +160,7 @@ class OverlapApp(App[int]):
     def compose(self) -> ComposeResult:
         """Header, timeline with charts, the tabbed panel, footer."""
         label = "LIVE" if self.source.live else "REPLAY"
-        yield RunHeader(id="header", source_label=label)
+        yield self._make_header(label)
         with Vertical(id="main"):
             yield Timeline(id="timeline", follow=self.source.live or not self._instant)
             yield FilterInput(placeholder="filter units by name", id="filter")
@@ -173,7 +173,7 @@ class OverlapApp(App[int]):
     def _compose_panel(self) -> ComposeResult:
         with TabbedContent(id="panel", initial="details"):
             with TabPane("1 Details", id="details"):
-                yield DetailsPane(id="details-pane")
+                yield self._make_details()
             with TabPane("2 Diagnostics", id="diagnostics"):
                 yield DiagnosticsView(id="diagnostics-view")
             with TabPane("3 Command", id="command"):
@@ -181,7 +181,17 @@ class OverlapApp(App[int]):
             with TabPane("4 Log", id="log"):
                 yield RichLog(id="log-view", max_lines=10_000, wrap=False, markup=False)
             with TabPane("5 Summary", id="summary"):
-                yield SummaryPane(id="summary-pane")
+                yield self._make_summary()
+
+    # A pipeline of several jobs (tui.pipeline_app) renders these three its own way.
+    def _make_header(self, label: str) -> RunHeader:
+        return RunHeader(id="header", source_label=label)
+
+    def _make_details(self) -> DetailsPane:
+        return DetailsPane(id="details-pane")
+
+    def _make_summary(self) -> SummaryPane:
+        return SummaryPane(id="summary-pane")
 
     @property
     def _instant(self) -> bool:
@@ -196,8 +206,11 @@ class OverlapApp(App[int]):
         if self._instant:
             # A finished recording shown at once: no worker, no waiting for a tick.
             assert isinstance(self.source, ReplaySource)
-            for event in self.source.events:
-                self._on_event(event)
+            # In one loop: a pipeline's jobs are 100,000 events and more.
+            self._builder.apply_all(self.source.events)
+            if self.model.run is not None:
+                self._suggested = True
+                self._load_suggestions(self.model.run)
             self._note_no_log()
             self._refresh_view(force=True)
         else:
@@ -228,7 +241,7 @@ class OverlapApp(App[int]):
         timeline = self.query_one(Timeline)
         if timeline.rows:
             # header 2, axis 1, charts 3-4 with border, panel tabs 2, footer 1
-            needed = len(timeline.rows) + 1
+            needed = len(timeline.rows) + 1 + (1 if self.query_one(FilterInput).display else 0)
             spare = height - 2 - needed - 4 - base - 1
             base += max(0, spare)
         return base
@@ -439,6 +452,10 @@ class OverlapApp(App[int]):
     def _options_changed(self, message: ViewOptionsChanged) -> None:
         for header in self.query(RunHeader):
             header.set_options(message)
+        # Folding, unfolding and filtering change how many rows the timeline needs, and a
+        # finished run has no more refreshes to size the bottom pane again.
+        if self.query(Timeline):
+            self._fit_panel()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -449,6 +466,7 @@ class OverlapApp(App[int]):
         filter_input = self.query_one(FilterInput)
         if not event.value.strip():
             filter_input.display = False
+            self._fit_panel()
         self.screen.set_focus(self.query_one(Timeline))
 
     @on(OptionList.OptionSelected, "#diagnostics-list")
@@ -471,6 +489,7 @@ class OverlapApp(App[int]):
         """Open the name filter."""
         filter_input = self.query_one(FilterInput)
         filter_input.display = True
+        self._fit_panel()
         # Focus now, not after the next idle as Widget.focus does.
         self.screen.set_focus(filter_input)
 

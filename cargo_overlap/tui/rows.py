@@ -160,6 +160,16 @@ class RowLayout:
         self.members: dict[str, list[UnitState]] = {gid: [] for gid, _title in GROUPS}
         self._rows: dict[str, list[Row]] = {gid: [] for gid, _title in GROUPS}
         self._seen = 0
+        # Unit rows the last rows() call showed (folded groups' units not counted).
+        self.shown = 0
+
+    def title(self, gid: str, size: int, collapsed: bool, width: int) -> str:
+        """A group header's text, to fit ``width``."""
+        return group_title(gid, size, collapsed, width)
+
+    def foldable(self) -> frozenset[str]:
+        """The groups that folding all (``c``) folds: all but the requested artifacts."""
+        return frozenset(gid for gid in GROUP_TITLES if gid != "requested")
 
     def add(self, model: RunModel, now: float) -> None:
         """Fold in the units that started since the last call."""
@@ -189,6 +199,7 @@ class RowLayout:
     def rows(self, spans: bool = True) -> list[Row]:
         """The rows: group headers (with their extent when ``spans``), units, the band."""
         rows: list[Row] = []
+        self.shown = 0
         for gid, _title in GROUPS:
             group = self.members[gid]
             if not group:
@@ -207,6 +218,7 @@ class RowLayout:
             )
             if not is_collapsed:
                 rows.extend(self._rows[gid])
+                self.shown += len(group)
             # The band belongs to the requested artifacts and only means something for two.
             if gid == "requested" and len(self.requested) >= 2 and not self.needle:
                 rows.append(OVERLAP_ROW)

@@ -21,11 +21,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cargo_overlap.model.run_model import UnitState
-from cargo_overlap.model.slots import SlotSpan, nearest_span, pack_slots
+from cargo_overlap.model.slots import SlotSpan, nearest_span
 from cargo_overlap.tui import bars
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
+from cargo_overlap.tui.pipeline_rows import make_layout, pack_view_slots
 from cargo_overlap.tui.rows import (
-    GROUP_TITLES,
     SORT_KEYS,
     Row,
     RowLayout,
@@ -112,6 +112,7 @@ class Timeline(ScrollView, can_focus=True):
         self._view: RunView | None = None
         self._rows: list[Row] = []
         self._slots: list[list[SlotSpan]] = []
+        self._slot_names: list[str] = []
         self._labels: dict[str, str] = {}
         self.cursor = 0
         self._cursor_key: tuple[str, str] | None = None
@@ -219,12 +220,7 @@ class Timeline(ScrollView, can_focus=True):
             key: object = ("slots", view.revision, view.now)
             if key != self._rows_key:
                 self._rows_key = key
-                spans = [
-                    (u.unit, u.start, u.end if u.end is not None else view.now)
-                    for u in model.units.values()
-                    if not u.fresh
-                ]
-                self._slots = pack_slots(spans, view.jobs)
+                self._slots, self._slot_names = pack_view_slots(view)
                 self._rows = [Row("slot", str(i)) for i in range(len(self._slots))]
                 self._rows_changed()
         else:
@@ -233,12 +229,12 @@ class Timeline(ScrollView, can_focus=True):
             options = (self.sort_key, self.needle, self.collapsed, view.requested)
             if self._layout is None or options != self._layout_options:
                 self._layout_options = options
-                self._layout = RowLayout(
+                self._layout = make_layout(
+                    view,
                     sort=self.sort_key,
                     needle=self.needle,
                     collapsed=self.collapsed,
                     label=self.label,
-                    requested=view.requested,
                 )
                 self._rows_key = None
             key = (view.tracker.units, view.revision if self.sort_key == "duration" else None)
@@ -269,11 +265,7 @@ class Timeline(ScrollView, can_focus=True):
         if self.layout_mode == "slots" or self._layout is None:
             self._unit_rows = 0
         else:
-            self._unit_rows = sum(
-                len(units)
-                for gid, units in self._layout.members.items()
-                if gid not in self.collapsed
-            )
+            self._unit_rows = self._layout.shown
         self._restore_cursor()
 
     def _row_at(self, kind: str, key: str) -> int | None:
@@ -469,11 +461,15 @@ class Timeline(ScrollView, can_focus=True):
         text_width = lw - 1
         model = view.model
         if row.kind == "group":
-            text = _fit(group_title(row.key, row.size, row.collapsed, text_width), text_width)
+            if self._layout is not None:
+                title = self._layout.title(row.key, row.size, row.collapsed, text_width)
+            else:
+                title = group_title(row.key, row.size, row.collapsed, text_width)
+            text = _fit(title, text_width)
             style = _CURSOR if selected else _GROUP
             return [Segment(text, style), Segment(" ")]
         if row.kind == "overlap":
-            seconds = view.overlap_total
+            seconds = view.overlap_of(row.key)[1]
             text = _fit(f"  ⇄ overlap {format_seconds(seconds)}", text_width)
             style = _CURSOR if selected else Style(color="#19c2a9", bold=True)
             return [Segment(text, style), Segment(" ")]
@@ -482,7 +478,8 @@ class Timeline(ScrollView, can_focus=True):
             spans = self._slots[index] if index < len(self._slots) else []
             busy = sum(s.end - s.start for s in spans)
             share = busy / view.now if view.now > 0 else 0.0
-            text = _fit(f"slot {index + 1}  {len(spans)}u {share:4.0%}", text_width)
+            name = self._slot_names[index] if index < len(self._slot_names) else ""
+            text = _fit(f"{name}  {len(spans)}u {share:4.0%}", text_width)
             return [Segment(text, _CURSOR if selected else _LABEL_STYLE), Segment(" ")]
         u = model.units[row.key]
         glyph, glyph_style = _GLYPHS[unit_status(u)]
@@ -532,7 +529,7 @@ class Timeline(ScrollView, can_focus=True):
             if start is not None:
                 cells.paint(scale, start, end if end is not None else now, bars.SPAN)
         elif row.kind == "overlap":
-            bars.paint_series(cells, view.overlap, scale, now)
+            bars.paint_series(cells, view.overlap_of(row.key)[0], scale, now)
         elif row.kind == "slot":
             index = int(row.key)
             spans = self._slots[index] if index < len(self._slots) else []
@@ -629,7 +626,7 @@ class Timeline(ScrollView, can_focus=True):
         if self.collapsed:
             self.collapsed = frozenset()
         else:
-            self.collapsed = frozenset(gid for gid in GROUP_TITLES if gid != "requested")
+            self.collapsed = self._layout.foldable() if self._layout is not None else frozenset()
         self._options_changed()
 
     def action_pan(self, fraction: float) -> None:

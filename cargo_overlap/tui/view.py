@@ -8,6 +8,7 @@ derived once here, not once per widget.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cargo_overlap.model.events import AnyEvent, UnitFinished, UnitStarted
@@ -21,6 +22,20 @@ from cargo_overlap.model.metrics import (
 )
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.tracker import RunTracker
+
+
+@dataclass(frozen=True, slots=True)
+class LaneView:
+    """One job of a pipeline at one instant: its requested artifacts and their overlap."""
+
+    name: str
+    # The job's jobserver tokens
+    jobs: int
+    # The rows of this lane (tui.pipeline_rows): its header, its band, its other units.
+    overlap_key: str
+    requested: tuple[str, ...]
+    overlap: list[tuple[float, int]]
+    overlap_total: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +56,15 @@ class RunView:
     cpu: list[tuple[float, float]] = field(default_factory=list)
     # Start of the serialized tail once the build ended, else None
     tail_start: float | None = None
+    # The jobs of a pipeline of several recordings, in order of start; empty for one run.
+    lanes: tuple[LaneView, ...] = ()
+
+    def overlap_of(self, key: str) -> tuple[list[tuple[float, int]], float]:
+        """The overlap series and total of an overlap row: its lane's, or the run's."""
+        for lane in self.lanes:
+            if lane.overlap_key == key:
+                return lane.overlap, lane.overlap_total
+        return self.overlap, self.overlap_total
 
     @property
     def finished(self) -> bool:
@@ -74,6 +98,10 @@ def tail_start(model: RunModel, now: float) -> float | None:
         return None
     end = max(e for _s, e in intervals)
     return end - serialized_tail(intervals)
+
+
+# The only events the tracker reads.
+_TRACKED = frozenset({UnitStarted, UnitFinished})
 
 
 class ViewBuilder:
@@ -113,6 +141,15 @@ class ViewBuilder:
         """Fold one event into the model and the tracker."""
         self.model.apply(event)
         self.tracker.apply(event)
+
+    def apply_all(self, events: Iterable[AnyEvent]) -> None:
+        """Fold ``events`` in order, as :meth:`apply` each would, in one loop."""
+        model_apply = self.model.apply
+        tracker_apply = self.tracker.apply
+        for event in events:
+            model_apply(event)
+            if type(event) in _TRACKED:
+                tracker_apply(event)
 
     def build(
         self, now: float, *, live: bool, cpu: list[tuple[float, float]] | None = None

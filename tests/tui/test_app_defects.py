@@ -305,3 +305,18 @@ async def test_the_footer_shows_whether_follow_is_on() -> None:
         await pilot.press("f")
         await pilot.pause()
         assert "Follow ●" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_a_filtered_timeline_shows_every_matching_unit_beside_the_filter_row() -> None:
+    # The bottom pane took the rows a short timeline does not need, but counted without
+    # the filter's own row, so the last matching unit (plugin-b) was hidden under it.
+    app = replay_app(stream("finished"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"plugin", "enter")
+        await pilot.pause()
+        timeline = app.query_one(Timeline)
+        units = [r.key for r in timeline.rows if r.kind == "unit"]
+        assert len(units) == 2
+        text = screen_text(app)
+        assert "plugin-a (cdylib)" in text and "plugin-b (cdylib)" in text
