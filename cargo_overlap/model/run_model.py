@@ -19,6 +19,7 @@ from cargo_overlap.model.events import (
     PhaseStarted,
     RmetaReady,
     RunStarted,
+    ScriptOutput,
     Summary,
     ToolMessage,
     UnitFinished,
@@ -52,6 +53,8 @@ class UnitState:
     exit_code: int | None = None
     cache: CacheOutcome | None = None
     features: list[str] | None = None
+    # a build script run's output, when recorded
+    script_output: ScriptOutput | None = None
     filenames: list[str] = field(default_factory=list)
     # phase -> [start, end or None while running]
     phases: dict[str, list[float | None]] = field(default_factory=dict)
@@ -182,6 +185,7 @@ class RunModel:
         u.exit_code = e.exit_code
         u.cache = e.cache
         u.features = None if e.features is None else list(e.features)
+        u.script_output = e.script_output
         u.filenames = list(e.filenames)
         for span in u.phases.values():
             if span[1] is None:
