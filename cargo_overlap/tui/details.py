@@ -155,8 +155,10 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         parts.append(text)
     if u.filenames:
         parts.append(Text("output: " + ", ".join(u.filenames), style=_DIM))
-    parts.extend(diagnostics_parts(u))
+    # The script's output first: bounded and short, where a crate's diagnostics can run
+    # to hundreds of lines (the Diagnostics pane lists those too).
     parts.extend(script_output_parts(model, u))
+    parts.extend(diagnostics_parts(u))
     return Group(*parts)
 
 

@@ -35,7 +35,8 @@ def cached_count(diagnostics: list[Diagnostic]) -> int:
     return sum(1 for d in diagnostics if d.cached)
 
 
-CACHED_NOTE = "cached: cargo did not rebuild this unit and shows this again from its last compile"
+# Fits the rendering's half of the pane at 80 columns.
+CACHED_NOTE = "cached: from its last compile, not rebuilt"
 
 
 def errors_first(diagnostics: list[Diagnostic]) -> list[int]:
