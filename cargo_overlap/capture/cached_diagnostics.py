@@ -77,40 +77,49 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def cache_file(art: CompilerArtifact, package: str) -> Path | None:
-    """The file cargo replays ``art``'s diagnostics from, if there is one.
+def _unit_dir(art: CompilerArtifact, package: str, profile: Path, stem: str) -> Path | None:
+    """The unit's fingerprint directory: the one holding its fingerprint file ``stem``.
 
-    The fingerprint directory is told by the hash in the outputs' names (libraries, build
-    scripts); a bin's uplifted output has none, but is a hard link to ``deps/<crate>-<hash>``.
-    Failing both (a cdylib), the candidate written last: the crate's latest compile.
+    Told by the hash in the outputs' names (libraries, build scripts); a bin's uplifted
+    output has none, but is a hard link to ``deps/<crate>-<hash>``. Failing both (a
+    cdylib), the directory whose fingerprint was written last: the latest compile.
     """
+    fingerprints = profile / ".fingerprint"
+    for h in _hashes(art.filenames):
+        # No directory listing when the hash is known: a fresh build of many workspace
+        # crates would list .fingerprint once per crate.
+        if (fingerprints / f"{package}-{h}" / stem).is_file():
+            return fingerprints / f"{package}-{h}"
+    dirs: dict[str, Path] = {}
+    for found in map(Path, glob.glob(str(fingerprints / f"{glob.escape(package)}-*" / stem))):
+        # `foo-*` also matches package foo-bar's directories: the rest must be the hash.
+        h = found.parent.name[len(package) + 1 :]
+        if "-" not in h and hash_of_path(f"{package}-{h}") == h:
+            dirs[h] = found.parent
+    crate = art.target.name.replace("-", "_")
+    for h, d in dirs.items():
+        if any(_same_file(Path(f), profile / "deps" / f"{crate}-{h}") for f in art.filenames):
+            return d
+    if len(dirs) <= 1:
+        return next(iter(dirs.values()), None)
+    try:
+        return max(dirs.values(), key=lambda d: (d / stem).stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def cache_file(art: CompilerArtifact, package: str) -> Path | None:
+    """The file cargo replays ``art``'s diagnostics from; None when it has none (cargo
+    writes none for a compile without any)."""
     profile = _profile_dir(art.filenames)
     if profile is None:
         return None
     flavor = "test-" if art.profile.test else ""
-    name = f"output-{flavor}{_kind_description(art.target.kind)}-{art.target.name}"
-    pattern = str(profile / ".fingerprint" / f"{glob.escape(package)}-*" / name)
-    candidates: dict[str, Path] = {}
-    for found in map(Path, glob.glob(pattern)):
-        # `foo-*` also matches package foo-bar's directories: the rest must be the hash.
-        h = found.parent.name[len(package) + 1 :]
-        if "-" not in h and hash_of_path(f"{package}-{h}") == h:
-            candidates[h] = found
-    if not candidates:
+    stem = f"{flavor}{_kind_description(art.target.kind)}-{art.target.name}"
+    unit_dir = _unit_dir(art, package, profile, stem)
+    if unit_dir is None or not (unit_dir / f"output-{stem}").is_file():
         return None
-    for h in _hashes(art.filenames):
-        if h in candidates:
-            return candidates[h]
-    crate = art.target.name.replace("-", "_")
-    for h, path in candidates.items():
-        if any(_same_file(Path(f), profile / "deps" / f"{crate}-{h}") for f in art.filenames):
-            return path
-    if len(candidates) == 1:
-        return next(iter(candidates.values()))
-    try:
-        return max(candidates.values(), key=lambda p: p.stat().st_mtime_ns)
-    except OSError:
-        return None
+    return unit_dir / f"output-{stem}"
 
 
 def cached_diagnostics(art: CompilerArtifact, package: str) -> list[RustcDiagnostic]:

@@ -31,10 +31,14 @@ def diagnostic_line(message: str, *, spans: bool = True) -> str:
     )
 
 
-def write_cache(profile: Path, pkg: str, h: str, name: str, messages: list[str]) -> None:
+def write_cache(profile: Path, pkg: str, h: str, name: str, messages: list[str] | None) -> None:
+    """A unit's fingerprint directory: its fingerprint file, and the cache of its
+    diagnostics unless ``messages`` is None (cargo writes none for a clean compile)."""
     d = profile / ".fingerprint" / f"{pkg}-{h}"
     d.mkdir(parents=True, exist_ok=True)
-    (d / name).write_text("".join(m + "\n" for m in messages))
+    (d / name.removeprefix("output-")).write_text("0123")
+    if messages is not None:
+        (d / name).write_text("".join(m + "\n" for m in messages))
 
 
 def artifact(
@@ -76,6 +80,10 @@ def test_a_fresh_libs_cache_is_found_by_the_hash_in_its_rmeta(tmp_path: Path) ->
         == []
     )
     assert cached_diagnostics(artifact(art_files, fresh=False), "wl") == []
+    # this build's compile had no warnings: not another build's cache instead
+    write_cache(profile, "wl", H1, "output-lib-wl", None)
+    (profile / ".fingerprint" / f"wl-{H1}" / "output-lib-wl").unlink()
+    assert cached_diagnostics(art, "wl") == []
 
 
 def test_a_fresh_bins_cache_is_found_through_its_hard_link(tmp_path: Path) -> None:
@@ -88,6 +96,8 @@ def test_a_fresh_bins_cache_is_found_through_its_hard_link(tmp_path: Path) -> No
     write_cache(profile, "wl", H2, "output-bin-wlb", [diagnostic_line("h2")])
     art = artifact([profile / "wlb"], kind="bin", name="wlb")
     assert [d.message for d in cached_diagnostics(art, "wl")] == ["h2"]
+    (profile / ".fingerprint" / f"wl-{H2}" / "output-bin-wlb").unlink()
+    assert cached_diagnostics(art, "wl") == []
 
 
 def test_the_tap_emits_cached_diagnostics_after_the_fresh_unit_without_rustcs_counts(
