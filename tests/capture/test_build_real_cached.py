@@ -25,15 +25,17 @@ fn main() {
 
 
 def warned_workspace(make: Callable[..., Path]) -> Path:
-    """The small generated workspace with a warning in a lib and in the bin, and a build
-    script that prints cargo: lines."""
-    root = make(plugins=())
+    """The small generated workspace with a warning in a lib, the bin and a cdylib, and a
+    build script that prints cargo: lines."""
+    root = make(plugins=("plugin-a",))
     lib = root / "crates" / "shared-000"
     (lib / "build.rs").write_text(BUILD_RS)
     with (lib / "src" / "lib.rs").open("a") as f:
         f.write(
             "\nfn never_called_helper() {}\n#[cfg(gen_probe)]\npub const PROBED: bool = true;\n"
         )
+    with (root / "plugin-a" / "src" / "lib.rs").open("a") as f:
+        f.write("\nfn unused_in_plugin() {}\n")
     with (root / "heph" / "src" / "main.rs").open("a") as f:
         f.write("\nfn unused_in_main() { let unused_local = 1; }\n")
     return root
@@ -60,6 +62,9 @@ def test_a_rebuild_reports_the_replayed_warnings_as_cached(workspace) -> None:  
         False,
     ) in built
     assert any(u == "heph@0.1.0:bin:heph" and "unused_local" in m for u, m, _c in built)
+    assert any(
+        u == "plugin-a@0.1.0:cdylib:plugin_a" and "unused_in_plugin" in m for u, m, _c in built
+    )
     assert not any(c for _u, _m, c in built)
     # cargo rebuilt nothing and printed them again: the same warnings, marked cached
     assert all(
