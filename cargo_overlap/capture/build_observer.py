@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 
+from cargo_overlap.capture.cached_diagnostics import cached_diagnostics
 from cargo_overlap.capture.lines import LineSplitter, Oversize
 from cargo_overlap.capture.raw_messages import (
     MAX_LINE,
@@ -19,6 +20,7 @@ from cargo_overlap.capture.raw_messages import (
     decode_cargo_line,
     decode_shim_datagram,
 )
+from cargo_overlap.capture.script_output import read_script_output
 from cargo_overlap.capture.tap import EventTap
 from cargo_overlap.model.events import (
     AnyEvent,
@@ -51,7 +53,13 @@ class BuildObserver:
         self._relay_stderr = relay_stderr
         self._sock = sock
         self._jobserver_warned = False
-        self.tap = EventTap(t0_ns=t0_ns, phases=phases, emit=self.emit)
+        self.tap = EventTap(
+            t0_ns=t0_ns,
+            phases=phases,
+            emit=self.emit,
+            read_cached=cached_diagnostics,
+            read_script_output=read_script_output,
+        )
 
     def emit(self, event: AnyEvent) -> None:
         """Apply ``event`` to the model, then hand it on."""

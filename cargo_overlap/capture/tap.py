@@ -39,6 +39,7 @@ from cargo_overlap.model.events import (
     PhasesMode,
     PhaseStarted,
     RmetaReady,
+    ScriptOutput,
     ToolMessage,
     UnitFinished,
     UnitMode,
@@ -154,6 +155,29 @@ def cargo_key(package_id: str, target: CargoTarget, test: bool) -> tuple[UnitKey
     return (name, version, kind_tag(mode, target.crate_types), crate), mode
 
 
+def diagnostic_event(
+    d: RustcDiagnostic, unit: str, t: float, *, cached: bool = False
+) -> Diagnostic | None:
+    """The event for one of rustc's diagnostics; None for rustc's closing counts ("2
+    warnings emitted") and pointers to --explain, which cargo shows but which are not
+    diagnostics of their own."""
+    if d.level == "failure-note" or (not d.spans and _SUMMARY_LINE.match(d.message)):
+        return None
+    primary = next((s for s in d.spans if s.is_primary), d.spans[0] if d.spans else None)
+    return Diagnostic(
+        t=t,
+        unit=unit,
+        level=d.level,
+        message=d.message,
+        rendered=d.rendered or d.message,
+        code=d.code.code if d.code else None,
+        file=primary.file_name if primary else None,
+        line=primary.line_start if primary else None,
+        column=primary.column_start if primary else None,
+        cached=cached,
+    )
+
+
 def _links(crate_types: tuple[str, ...]) -> bool:
     """Whether rustc runs a linker for these crate types (none given: a bin)."""
     return not crate_types or not LINKABLE_KINDS.isdisjoint(crate_types)
@@ -184,6 +208,11 @@ class EventTap:
     # linking unit's codegen starts, so its time before the link gets no phase rather
     # than one called frontend.
     codegen_measured: bool = True
+    # What cargo replays for a fresh unit (its cached diagnostics) and a build script's
+    # output, read from cargo's files; None reads nothing (capture/build_observer.py
+    # gives the readers of capture/cached_diagnostics.py and capture/script_output.py).
+    read_cached: Callable[[CompilerArtifact, str], list[RustcDiagnostic]] | None = None
+    read_script_output: Callable[[str], ScriptOutput | None] | None = None
     _by_shim: dict[int, _LiveUnit] = field(default_factory=dict)
     _waiting: dict[UnitKey, deque[_LiveUnit]] = field(default_factory=lambda: defaultdict(deque))
     _ids: set[str] = field(default_factory=set)
@@ -444,26 +473,15 @@ class EventTap:
                 features=None if msg.features is None else list(msg.features),
             )
         )
+        if msg.fresh and self.read_cached is not None:
+            # cargo prints the warnings of the unit's last compile again: this build's too.
+            for d in self.read_cached(msg, name):
+                if (event := diagnostic_event(d, uid, t, cached=True)) is not None:
+                    self.emit(event)
 
     def _diagnostic(self, live: _LiveUnit, d: RustcDiagnostic, t: float) -> None:
-        # rustc closes with counts ("2 warnings emitted") and pointers to --explain: cargo
-        # shows them, but they are not diagnostics of their own.
-        if d.level == "failure-note" or (not d.spans and _SUMMARY_LINE.match(d.message)):
-            return
-        primary = next((s for s in d.spans if s.is_primary), d.spans[0] if d.spans else None)
-        self.emit(
-            Diagnostic(
-                t=t,
-                unit=live.uid,
-                level=d.level,
-                message=d.message,
-                rendered=d.rendered or d.message,
-                code=d.code.code if d.code else None,
-                file=primary.file_name if primary else None,
-                line=primary.line_start if primary else None,
-                column=primary.column_start if primary else None,
-            )
-        )
+        if (event := diagnostic_event(d, live.uid, t)) is not None:
+            self.emit(event)
 
     def _build_script_ran(self, msg: BuildScriptExecuted, t: float) -> None:
         name, version = parse_package_id(msg.package_id)
@@ -489,7 +507,8 @@ class EventTap:
                 workspace=is_path_package(msg.package_id),
             )
         )
-        self.emit(UnitFinished(t=t, unit=uid, fresh=fresh, success=True))
+        output = self.read_script_output(msg.out_dir) if self.read_script_output else None
+        self.emit(UnitFinished(t=t, unit=uid, fresh=fresh, success=True, script_output=output))
 
     def close(self, t: float) -> None:
         """The build is over: finish every unit still waiting for its other half."""

@@ -100,6 +100,17 @@ class RmetaReady(Event, frozen=True, tag="rmeta"):
     path: str
 
 
+class ScriptOutput(msgspec.Struct, frozen=True, kw_only=True):
+    """The end of what a build script printed, from the files cargo keeps beside its
+    ``out_dir``; bounded (see capture/script_output.py), so ``*_bytes`` may exceed it."""
+
+    stdout: str
+    stderr: str = ""
+    # the sizes of the files cargo wrote: more than the text kept when it was cut
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+
+
 class UnitFinished(Event, frozen=True, tag="unit-finished"):
     """A unit ended: rustc exited (``cpu`` from its rusage) or cargo reported it fresh."""
 
@@ -113,6 +124,8 @@ class UnitFinished(Event, frozen=True, tag="unit-finished"):
     cache: CacheOutcome | None = None
     # cargo's features of the unit, from its artifact message; None when not known
     features: list[str] | None = None
+    # a build script run's output (fresh: its last run's), when cargo's files were read
+    script_output: ScriptOutput | None = None
 
 
 class Diagnostic(Event, frozen=True, tag="diagnostic"):
@@ -126,6 +139,8 @@ class Diagnostic(Event, frozen=True, tag="diagnostic"):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    # replayed by cargo from its cache for a unit it did not rebuild (a fresh unit)
+    cached: bool = False
 
 
 class ToolMessage(Event, frozen=True, tag="tool-message"):

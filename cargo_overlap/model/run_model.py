@@ -20,6 +20,7 @@ from cargo_overlap.model.events import (
     PhaseStarted,
     RmetaReady,
     RunStarted,
+    ScriptOutput,
     Summary,
     ToolMessage,
     UnitFinished,
@@ -55,6 +56,8 @@ class UnitState:
     features: list[str] | None = None
     # a workspace member (see UnitStarted.workspace); None when the recording does not say
     workspace: bool | None = None
+    # a build script run's output, when recorded
+    script_output: ScriptOutput | None = None
     filenames: list[str] = field(default_factory=list)
     # phase -> [start, end or None while running]
     phases: dict[str, list[float | None]] = field(default_factory=dict)
@@ -194,6 +197,7 @@ class RunModel:
         u.exit_code = e.exit_code
         u.cache = e.cache
         u.features = None if e.features is None else list(e.features)
+        u.script_output = e.script_output
         u.filenames = list(e.filenames)
         for span in u.phases.values():
             if span[1] is None:

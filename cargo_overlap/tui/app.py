@@ -41,7 +41,7 @@ from cargo_overlap.tui.command_panel import (
 )
 from cargo_overlap.tui.cpu import CpuSampler
 from cargo_overlap.tui.details import DetailsPane
-from cargo_overlap.tui.diagnostics import DiagnosticsView, counts, errors_first
+from cargo_overlap.tui.diagnostics import DiagnosticsView, cached_count, counts, errors_first
 from cargo_overlap.tui.divider import Divider
 from cargo_overlap.tui.event_sources import EventSource, ReplaySource
 from cargo_overlap.tui.header import RunHeader
@@ -422,7 +422,8 @@ class OverlapApp(App[int]):
         warnings, errors = counts(self.model.diagnostics)
         label = "2 Diagnostics"
         if warnings or errors:
-            label += f" ⚠{warnings} ✘{errors}"
+            cached = cached_count(self.model.diagnostics)
+            label += f" ⚠{warnings} ✘{errors}" + (f" ({cached} cached)" if cached else "")
         tab = self.query_one(TabbedContent).get_tab("diagnostics")
         if tab.label_text != label:
             tab.label = label

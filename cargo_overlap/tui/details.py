@@ -13,6 +13,7 @@ from cargo_overlap.model.run_model import RunModel, UnitState
 from cargo_overlap.tui.bars import PHASE_COLORS
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
+from cargo_overlap.tui.unit_output import diagnostics_parts, script_output_parts
 from cargo_overlap.tui.view import RunView
 
 _DIM = "#8a93a3"
@@ -154,11 +155,10 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         parts.append(text)
     if u.filenames:
         parts.append(Text("output: " + ", ".join(u.filenames), style=_DIM))
-    if u.diagnostics:
-        counts = Text()
-        counts.append(f"diagnostics ({len(u.diagnostics)}):", style=_DIM)
-        parts.append(counts)
-        parts.extend(Text.from_ansi(d.rendered.rstrip("\n")) for d in u.diagnostics)
+    # The script's output first: bounded and short, where a crate's diagnostics can run
+    # to hundreds of lines (the Diagnostics pane lists those too).
+    parts.extend(script_output_parts(model, u))
+    parts.extend(diagnostics_parts(u))
     return Group(*parts)
 
 

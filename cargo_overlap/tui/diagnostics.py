@@ -24,10 +24,19 @@ def level_of(d: Diagnostic) -> str:
 
 
 def counts(diagnostics: list[Diagnostic]) -> tuple[int, int]:
-    """(warnings, errors)."""
+    """(warnings, errors), cached ones included."""
     warnings = sum(1 for d in diagnostics if level_of(d) == "warning")
     errors = sum(1 for d in diagnostics if level_of(d) == "error")
     return warnings, errors
+
+
+def cached_count(diagnostics: list[Diagnostic]) -> int:
+    """How many of ``diagnostics`` cargo replayed for units it did not rebuild."""
+    return sum(1 for d in diagnostics if d.cached)
+
+
+# Fits the rendering's half of the pane at 80 columns.
+CACHED_NOTE = "cached: from its last compile, not rebuilt"
 
 
 def errors_first(diagnostics: list[Diagnostic]) -> list[int]:
@@ -42,6 +51,8 @@ def diagnostic_prompt(d: Diagnostic, model: RunModel) -> Text:
     glyph, style = _LEVEL_STYLE.get(level_of(d), ("·", "#8a93a3"))
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{glyph} ", style=style)
+    if d.cached:
+        text.append("cached ", style="italic #8a93a3")
     text.append(d.message)
     where = ""
     if d.unit is not None and (u := model.units.get(d.unit)) is not None:
@@ -124,7 +135,10 @@ class DiagnosticsView(Horizontal):
         if 0 <= index < len(self._diagnostics):
             d = self._diagnostics[index]
             body = d.rendered.rstrip("\n") or f"{d.level}: {d.message}"
-            self._rendered.update(Text.from_ansi(body))
+            text = Text.from_ansi(body)
+            if d.cached:
+                text = Text(CACHED_NOTE + "\n", style="italic #8a93a3") + text
+            self._rendered.update(text)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Render the highlighted diagnostic."""

@@ -9,6 +9,7 @@ from cargo_overlap.formats.report import command_line, portable_brief
 from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
+from cargo_overlap.tui.diagnostics import cached_count, counts
 from cargo_overlap.tui.messages import ViewOptionsChanged
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
@@ -77,8 +78,8 @@ class RunHeader(Widget):
 
         tracker = view.tracker
         done, fresh, running = tracker.done, tracker.fresh, tracker.running
-        warnings = sum(1 for d in model.diagnostics if d.level == "warning")
-        errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
+        warnings, errors = counts(model.diagnostics)
+        cached = cached_count(model.diagnostics)
         parts: list[tuple[str, str]] = []
         failed = model.finished is not None and not model.finished.success
         if failed:
@@ -87,7 +88,8 @@ class RunHeader(Widget):
         if errors:
             parts.append((f"✘ {errors}", "bold #ff5f56"))
         if warnings:
-            parts.append((f"⚠ {warnings}", "#f5c542"))
+            replayed = f" ({cached} cached)" if cached else ""
+            parts.append((f"⚠ {warnings}{replayed}", "#f5c542"))
         parts += [
             (f"units {done}/{tracker.units}", "bold"),
             (f"fresh {fresh}", "#8a93a3"),
@@ -128,6 +130,8 @@ class RunHeader(Widget):
             flags.append("zoomed")
         if options.needle:
             flags.append(f"/{options.needle}")
+        if options.errors_only:
+            flags.append("errors only")
         return "[" + " · ".join(flags) + "]"
 
 

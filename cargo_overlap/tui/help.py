@@ -29,6 +29,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("f", "follow: keep the newest activity in view"),
             ("s", "sort by start, duration or name"),
             ("/", "filter units by name (Esc clears)"),
+            ("e", "only units with errors or warnings (cached ones too)"),
             ("v", "one row per unit, or one row per jobserver slot"),
             ("[ ]", "slot layout: previous or next unit in the slot"),
         ),

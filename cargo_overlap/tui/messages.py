@@ -32,13 +32,15 @@ class ScaleChanged(Message):
 
 @dataclass
 class ViewOptionsChanged(Message):
-    """Layout, sort, follow, zoom or filter changed (the header shows them)."""
+    """Layout, sort, follow, zoom, filter or errors-only changed (the header shows them)."""
 
     layout: str
     sort: str
     follow: bool
     fit: bool
     needle: str
+    # only units with errors or warnings are shown
+    errors_only: bool = False
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ViewOptionsChanged)

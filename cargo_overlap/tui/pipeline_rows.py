@@ -64,8 +64,10 @@ def make_layout(
     needle: str,
     collapsed: frozenset[str],
     label: Labeller = unit_label,
+    only: frozenset[str] | None = None,
 ) -> RowLayout:
-    """The row layout for ``view``: lanes for a pipeline, the single-run groups otherwise."""
+    """The row layout for ``view``: lanes for a pipeline, the single-run groups otherwise;
+    with ``only``, just those units (the errors-only view)."""
     if view.lanes:
         return PipelineRowLayout(
             jobs=[lane.name for lane in view.lanes],
@@ -74,9 +76,15 @@ def make_layout(
             collapsed=collapsed,
             label=label,
             requested=view.requested,
+            only=only,
         )
     return RowLayout(
-        sort=sort, needle=needle, collapsed=collapsed, label=label, requested=view.requested
+        sort=sort,
+        needle=needle,
+        collapsed=collapsed,
+        label=label,
+        requested=view.requested,
+        only=only,
     )
 
 
@@ -92,9 +100,15 @@ class PipelineRowLayout(RowLayout):
         collapsed: frozenset[str] = frozenset(),
         label: Labeller = unit_label,
         requested: Sequence[str] = (),
+        only: frozenset[str] | None = None,
     ) -> None:
         super().__init__(
-            sort=sort, needle=needle, collapsed=collapsed, label=label, requested=requested
+            sort=sort,
+            needle=needle,
+            collapsed=collapsed,
+            label=label,
+            requested=requested,
+            only=only,
         )
         self.jobs = tuple(jobs)
         # Per job: its lane (every unit, for the lane's extent), its requested artifacts
@@ -130,6 +144,8 @@ class PipelineRowLayout(RowLayout):
             if job is None or job not in self.members:
                 continue
             if self.needle and not matches(u, self.needle, self.label):
+                continue
+            if self.only is not None and uid not in self.only:
                 continue
             self.members[lane_key(job)].append(u)
             gid = job if uid in self._requested_set else rest_key(job)

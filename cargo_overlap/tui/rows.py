@@ -149,8 +149,11 @@ class RowLayout:
         collapsed: frozenset[str] = frozenset(),
         label: Labeller = unit_label,
         requested: Sequence[str] = (),
+        only: frozenset[str] | None = None,
     ) -> None:
         self.sort: SortKey = sort
+        # When set, the only units shown (the errors-only view).
+        self.only = only
         self.needle = needle
         self.collapsed = collapsed
         self.label = label
@@ -180,6 +183,8 @@ class RowLayout:
         for uid in order[self._seen :]:
             u = model.units[uid]
             if self.needle and not matches(u, self.needle, self.label):
+                continue
+            if self.only is not None and uid not in self.only:
                 continue
             gid = group_of(u, self._requested_set)
             group = self.members[gid]
@@ -220,7 +225,12 @@ class RowLayout:
                 rows.extend(self._rows[gid])
                 self.shown += len(group)
             # The band belongs to the requested artifacts and only means something for two.
-            if gid == "requested" and len(self.requested) >= 2 and not self.needle:
+            if (
+                gid == "requested"
+                and len(self.requested) >= 2
+                and not self.needle
+                and self.only is None
+            ):
                 rows.append(OVERLAP_ROW)
         return rows
 

@@ -14,6 +14,7 @@ from cargo_overlap.model.events import Metrics
 from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
+from cargo_overlap.tui.diagnostics import cached_count, counts
 from cargo_overlap.tui.header import run_state
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
@@ -114,9 +115,12 @@ def _render_failed(model: RunModel, metrics: Metrics, state: str, style: str) ->
             "not built",
             ", ".join([*(unit_label(model.units[u]) for u in unfinished if u in failed), *missing]),
         )
-    errors = sum(1 for d in model.diagnostics if d.level.startswith("error"))
-    warnings = sum(1 for d in model.diagnostics if d.level == "warning")
-    table.add_row("diagnostics", f"{errors} error(s), {warnings} warning(s): press 2 to read them")
+    warnings, errors = counts(model.diagnostics)
+    cached = cached_count(model.diagnostics)
+    note = f" ({cached} cached, from units not rebuilt)" if cached else ""
+    table.add_row(
+        "diagnostics", f"{errors} error(s), {warnings} warning(s){note}: press 2 to read them"
+    )
     built = sum(1 for u in model.units.values() if u.success is True)
     table.add_row("units", f"{built} of {len(model.units)} finished")
     parts.append(table)

@@ -23,6 +23,7 @@ from textual.strip import Strip
 from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.model.slots import SlotSpan, nearest_span
 from cargo_overlap.tui import bars
+from cargo_overlap.tui.flagged import FlaggedCache, no_match_note
 from cargo_overlap.tui.messages import ScaleChanged, UnitSelected, ViewOptionsChanged
 from cargo_overlap.tui.pipeline_rows import make_layout, pack_view_slots
 from cargo_overlap.tui.rows import (
@@ -103,6 +104,7 @@ class Timeline(ScrollView, can_focus=True):
         Binding("s", "sort", "Sort"),
         Binding("v", "layout", "Slots"),
         Binding("c", "collapse_all", "Fold all", show=False),
+        Binding("e", "errors_only", "Errors only", show=False),
         Binding("left_square_bracket", "slot_unit(-1)", "Prev in slot", show=False),
         Binding("right_square_bracket", "slot_unit(1)", "Next in slot", show=False),
     ]
@@ -123,6 +125,9 @@ class Timeline(ScrollView, can_focus=True):
         self.window = TimeWindow(follow=follow)
         self.sort_key: SortKey = "start"
         self.needle = ""
+        # Only units with errors or warnings (e); the set is derived once per revision.
+        self.errors_only = False
+        self._flagged = FlaggedCache()
         self.collapsed: frozenset[str] = frozenset()
         self.layout_mode: Layout = "units"
         self._scale: TimeScale | None = None
@@ -226,7 +231,8 @@ class Timeline(ScrollView, can_focus=True):
         else:
             # A unit's row only appears when it starts; progress changes how a row looks,
             # not which rows there are (sorting by duration aside, which RowLayout handles).
-            options = (self.sort_key, self.needle, self.collapsed, view.requested)
+            only = self._flagged.get(model) if self.errors_only else None
+            options = (self.sort_key, self.needle, self.collapsed, view.requested, only)
             if self._layout is None or options != self._layout_options:
                 self._layout_options = options
                 self._layout = make_layout(
@@ -235,6 +241,7 @@ class Timeline(ScrollView, can_focus=True):
                     needle=self.needle,
                     collapsed=self.collapsed,
                     label=self.label,
+                    only=only,
                 )
                 self._rows_key = None
             key = (view.tracker.units, view.revision if self.sort_key == "duration" else None)
@@ -363,6 +370,7 @@ class Timeline(ScrollView, can_focus=True):
                 follow=self.window.follow,
                 fit=self.window.fit,
                 needle=self.needle,
+                errors_only=self.errors_only,
             )
         )
 
@@ -381,8 +389,8 @@ class Timeline(ScrollView, can_focus=True):
             return ("axis", scale, self._width, self.layout_mode, self.sort_key, self._unit_rows)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):
-            if y == 1 and self.needle and self._unit_rows == 0:
-                return ("no-match", self.needle, self._width)
+            if y == 1 and (self.needle or self.errors_only) and self._unit_rows == 0:
+                return ("no-match", self.needle, self.errors_only, self._width)
             return ("blank", self._width)
         row = self._rows[index]
         base = (row.kind, row.key, index == self.cursor, scale, self._width)
@@ -431,7 +439,7 @@ class Timeline(ScrollView, can_focus=True):
         elif y == 0:
             strip = self._axis_strip(scale, view, width)
         elif signature[0] == "no-match":
-            note = f"  no unit matches {self.needle!r} (Esc clears the filter)"
+            note = no_match_note(self.needle, self.errors_only)
             strip = Strip([Segment(_fit(note, width), _DIM)], width)
         else:
             index = int(self.scroll_y) + y - 1
@@ -686,6 +694,14 @@ class Timeline(ScrollView, can_focus=True):
         self._slot_unit = row[max(0, min(len(row) - 1, index + delta))].unit
         self._repaint_changed()
         self._post_state()
+
+    def action_errors_only(self) -> None:
+        """Show only units with errors or warnings, or every unit again."""
+        self.errors_only = not self.errors_only
+        if self.errors_only and self.layout_mode == "slots":
+            # Slots hold every unit that ran: the filter needs one row per unit.
+            self.action_layout()
+        self._options_changed()
 
     def set_filter(self, needle: str) -> None:
         """Show only units whose name contains ``needle``."""
