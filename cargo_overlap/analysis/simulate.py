@@ -419,8 +419,12 @@ def predict(
     start_cost: float | None = None,
     codegen_width: int | None = None,
     scale: float = 1.0,
+    groups: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> Prediction:
     """Predicted wall time of building ``graph.requested`` with ``strategy``.
+
+    ``groups`` (split-jobs with the shared cache): each job's name and the requested
+    artifacts it builds, when a job builds several; by default one job per artifact.
 
     ``cache`` applies to split-jobs: cold rebuilds each artifact's whole graph, warm
     restores everything outside the artifact's own package, shared starts every job at
@@ -471,6 +475,7 @@ def predict(
             job_overhead=job_overhead,
             codegen_width=codegen_width,
             scale=scale,
+            groups=groups,
         )
         wall = max(i.end for i in invocations)
     elif strategy == "split-jobs":
