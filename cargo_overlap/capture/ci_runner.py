@@ -25,7 +25,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from cargo_overlap.capture.process_group import signals_held
 from cargo_overlap.errors import UserError
 
 SamePath = Literal["root", "user"]
@@ -123,33 +124,43 @@ def start_redis(directory: Path, program: str | None = None) -> RedisServer:
     log = directory / "redis.log"
     for _ in range(3):
         port = free_port()
+        proc: subprocess.Popen[bytes] | None = None
         try:
-            proc = subprocess.Popen(
-                [
-                    found,
-                    "--bind", "127.0.0.1",
-                    "--port", str(port),
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(directory),
-                    "--daemonize", "no",
-                    "--logfile", str(log),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )  # fmt: skip
+            # an ending signal during the spawn is held until the server is known, then
+            # raised here, where the server is ended on the way out
+            with signals_held():
+                proc = subprocess.Popen(
+                    [
+                        found,
+                        "--bind", "127.0.0.1",
+                        "--port", str(port),
+                        "--save", "",
+                        "--appendonly", "no",
+                        "--dir", str(directory),
+                        "--daemonize", "no",
+                        "--logfile", str(log),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )  # fmt: skip
+            server = RedisServer(proc, port, directory)
+            deadline = time.monotonic() + _REDIS_START_SECONDS
+            while time.monotonic() < deadline and proc.poll() is None:
+                with suppress(OSError):
+                    if redis_command(server.endpoint, "PING", timeout=1.0) == "+PONG":
+                        return server
+                time.sleep(0.05)
         except OSError as exc:
-            raise RunnerError(f"cannot start {found}: {exc.strerror or exc}") from None
-        server = RedisServer(proc, port, directory)
-        deadline = time.monotonic() + _REDIS_START_SECONDS
-        while time.monotonic() < deadline and proc.poll() is None:
-            with suppress(OSError):
-                if redis_command(server.endpoint, "PING", timeout=1.0) == "+PONG":
-                    return server
-            time.sleep(0.05)
+            if proc is None:
+                raise RunnerError(f"cannot start {found}: {exc.strerror or exc}") from None
+            raise
+        except BaseException:
+            if proc is not None:
+                RedisServer(proc, port, directory).stop()
+            raise
         server.stop()  # exited (the port was taken meanwhile) or never answered
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
     why = f": {tail[0]}" if tail else ""
@@ -295,9 +306,13 @@ def start_job(
     env: dict[str, str],
     recording: Path,
     log: Path,
+    register: Callable[[JobProcess], None],
 ) -> JobProcess:
     """Start one job: ``tool`` (the build command) in ``checkout`` seen at ``workspace``
-    (with ``same_path``) or at its own path, on ``cpus``, in a session of its own."""
+    (with ``same_path``) or at its own path, on ``cpus``, in a session of its own.
+
+    ``register`` gets the job before an ending signal that arrived during the spawn is
+    raised, so that whoever ends the jobs knows this one."""
     relative = cwd.relative_to(workspace)
     if same_path is None:
         argv = list(tool)
@@ -313,7 +328,9 @@ def start_job(
         os.sched_setaffinity(0, cpus)
         _die_with_parent()
 
-    with recording.open("wb") as out, log.open("wb") as err:
+    # an ending signal during the spawn is held until the process is known (see
+    # process_group.signals_held), so that the clean-up can end it
+    with recording.open("wb") as out, log.open("wb") as err, signals_held():
         process = subprocess.Popen(
             argv,
             cwd=where,
@@ -324,7 +341,8 @@ def start_job(
             start_new_session=True,
             preexec_fn=child,
         )
-    job = JobProcess(name, process, cpus, recording, log, env, time.monotonic())
+        job = JobProcess(name, process, cpus, recording, log, env, time.monotonic())
+        register(job)
     job.sample()
     return job
 

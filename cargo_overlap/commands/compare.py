@@ -134,6 +134,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default 0)",
     )
     split.add_argument(
+        "--recordings",
+        type=Path,
+        metavar="DIR",
+        help="write each measured job's recording there (rROUND-SIDE-JOB.ndjson)",
+    )
+    split.add_argument(
         "--codegen-width",
         type=_runs,
         metavar="N",
@@ -240,6 +246,13 @@ def run_split(ns: argparse.Namespace) -> int:
 
     with interrupted_raises():
         result = split_jobs.run_split_comparison(plan, ns.runs, status)
+    if ns.recordings is not None:
+        try:
+            split_jobs.write_recordings(result, ns.recordings)
+        except OSError as exc:
+            raise CompareError(
+                f"cannot write the recordings to {ns.recordings}: {exc.strerror or exc}"
+            ) from None
     if ns.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
     else:
