@@ -36,7 +36,7 @@ _EPS = 1e-9
 
 
 def _hit_unit(u: SimUnit, seconds: float) -> SimUnit:
-    return SimUnit(u.unit, u.package, u.deps, frontend=seconds, cacheable=True)
+    return SimUnit(u.unit, u.package, u.deps, cacheable=True, wait=seconds)
 
 
 def _schedules(
@@ -107,9 +107,8 @@ def shared_cache_jobs(
     if groups is None:
         groups = [(a, [a]) for a in graph.requested]
     closures = [closure(graph.units, roots) for _, roots in groups]
-    hit_time = graph.hit_time if graph.hit_time is not None else DEFAULT_HIT_TIME
-    # the schedule multiplies work by the machine's load; a hit time is measured wall
-    hit_work = hit_time / scale if scale > 0 else hit_time
+    # measured wall, waited rather than computed: not scaled by the machine's load
+    hit_work = graph.hit_time if graph.hit_time is not None else DEFAULT_HIT_TIME
     hits: list[set[str]] = [set() for _ in closures]
     schedules = _schedules(graph, closures, hits, hit_work, jobs, codegen_width, scale)
     for _ in range(ROUNDS):
