@@ -14,11 +14,19 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from cargo_overlap.analysis.simulate import Prediction
 from cargo_overlap.analysis.split_jobs import (
+    JobRun,
+    RoundResult,
+    SideRun,
+    SplitComparison,
     SplitJobsError,
+    SplitPlan,
+    comparison_text,
     cpu_sets,
     find_sccache,
     job_names,
@@ -27,6 +35,7 @@ from cargo_overlap.capture.ci_runner import free_port
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.model.run_model import RunModel
 from tests.helpers import TOOL, alive, gone_within, run_tool
+from tests.pipeline_jobs import T0, U, job_events
 
 try:
     SCCACHE: str | None = find_sccache(os.environ)
@@ -60,6 +69,70 @@ def test_job_names_come_from_the_packages() -> None:
 def test_no_sccache_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SplitJobsError, match="sccache is not installed"):
         find_sccache({"PATH": str(tmp_path)}, beside=tmp_path)
+
+
+def made_up_comparison() -> SplitComparison:
+    plan = SplitPlan(
+        jobs=[("a", ["build", "-p", "a"]), ("b", ["build", "-p", "b"])],
+        combined=["build", "-p", "a", "-p", "b"],
+        cores_per_job=1,
+        cache="cold",
+        workspace=Path("/ci/repo"),
+        cwd=Path("/ci/repo"),
+        job_overhead=10.0,
+    )
+    shared = "s@1:lib:s"
+    split = SideRun(
+        "split",
+        0,
+        [
+            JobRun("a", [0], ["0"], job_events(T0, 4.0, [U(shared, cpu=0.5, cache="miss"),
+                                                           U("a@1:lib:a")], name="a")),
+            JobRun("b", [1], ["1"], job_events(T0 + 1, 3.0, [U(shared, cpu=0.4, cache="hit"),
+                                                               U("b@1:lib:b")], name="b")),
+        ],
+    )  # fmt: skip
+    combined = SideRun(
+        "combined",
+        0,
+        [JobRun("combined", [0], ["0"], job_events(T0, 5.0, [U(shared), U("a@1:lib:a")]))],
+    )
+    pred = Prediction("split-jobs", "shared", 1, wall=5.0, cpu=3.0)
+    at_load = Prediction("split-jobs", "shared", 1, wall=4.2, cpu=3.0)
+    return SplitComparison(
+        plan, "root", "", "private", [RoundResult(0, split, combined, pred, 1.2, at_load, 1.5)]
+    )
+
+
+def test_the_report_puts_both_sides_and_the_prediction_side_by_side() -> None:
+    doc: Any = made_up_comparison().to_json()
+    split, comb, sim = doc["split"], doc["combined"], doc["simulated"]
+    assert split["pipeline_wall"] == pytest.approx(4.0)  # b: starts 1 s late, 3 s long
+    assert split["runner_time"] == pytest.approx(4.0 + 3.0 + 2 * 10.0)
+    assert comb["runner_time"] == pytest.approx(5.0 + 10.0)
+    assert split["cpu"] == pytest.approx(0.5 + 1.0 + 0.4 + 1.0)
+    assert split["duplicated_cpu"] == pytest.approx(0.4)  # the copy beyond the dearest
+    assert split["hits"] == 1 and comb["hits"] == 0
+    assert sim["pipeline_wall"] == 5.0 and sim["error"] == pytest.approx(0.25)
+    assert sim["error_at_split_load"] == pytest.approx(0.05)
+    (r,) = split["rounds"]
+    assert [(j["name"], j["cpus"], j["cpus_seen"], j["cargo_jobs"]) for j in r["jobs"]] == [
+        ("a", [0], ["0"], 2),
+        ("b", [1], ["1"], 2),
+    ]
+    text = comparison_text(made_up_comparison())
+    assert "2 jobs x 1 core(s)" in text and "+25.0% off the measured" in text
+    assert "adds 10 s a job" in text
+
+
+def test_docs_name_every_field_of_the_report() -> None:
+    doc: Any = made_up_comparison().to_json()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text()
+    section = text[text.index("## Split jobs against one combined build, measured") :]
+    job = doc["split"]["rounds"][0]["jobs"][0]
+    for key in [*doc["split"], *job, *doc["simulated"]]:
+        if key not in ("rounds", "strategy", "cache", "name"):
+            assert f"`{key}`" in section, key
 
 
 def workspace_env(tmp_path: Path) -> dict[str, str]:
