@@ -99,6 +99,8 @@ class SideRun:
     side: SplitSide
     round: int
     jobs: list[JobRun]
+    # the machine's 1-minute load average, sampled while the side ran (mean)
+    load_avg: float = float("nan")
 
     def pipeline(self) -> Pipeline:
         """The side's jobs as one pipeline."""
@@ -181,8 +183,10 @@ class SplitComparison:
                 "cpu": _median([f.cpu for f in figs]),
                 "duplicated_cpu": _median([f.duplicated_cpu for f in figs]),
                 "hits": _median([float(f.hits) for f in figs]),
+                "load_avg": _median([r.load_avg for r in runs]),
                 "rounds": [
                     {
+                        "load_avg": round(r.load_avg, 2),
                         "pipeline_wall": f.wall,
                         "runner_time": f.runner_time,
                         "cpu": f.cpu,
@@ -264,6 +268,7 @@ def comparison_text(result: SplitComparison) -> str:
         ("CPU (s)", "cpu", "{:.2f}"),
         ("duplicated CPU (s)", "duplicated_cpu", "{:.2f}"),
         ("cache hits", "hits", "{:g}"),
+        ("load average", "load_avg", "{:.1f}"),
     )
     for label, key, fmt in rows:
         lines.append(f"  {label:22}{fmt.format(split[key]):>18}{fmt.format(comb[key]):>24}")
@@ -412,7 +417,7 @@ class _Runner:
                     log=d / "stderr.log",
                     register=register,
                 )
-            self._wait(jobs)
+            loads = self._wait(jobs)
         finally:
             ci_runner.end_jobs(jobs, self.sccache)
             self.running = [j for j in self.running if j not in jobs]
@@ -438,17 +443,20 @@ class _Runner:
                     job.recording.read_bytes(),
                 )
             )
-        return SideRun(side, rnd, out)
+        return SideRun(side, rnd, out, statistics.fmean(loads))
 
-    def _wait(self, jobs: list[JobProcess]) -> None:
+    def _wait(self, jobs: list[JobProcess]) -> list[float]:
+        """Wait for the jobs' end or the first failure; the load averages seen meanwhile."""
+        loads = [os.getloadavg()[0]]
         while True:
             running = [j for j in jobs if j.returncode is None]
             failed = [j for j in jobs if j.returncode not in (None, 0)]
             if failed or not running:
-                return  # a failed job ends the side: the others are ended by the caller
+                return loads  # a failed job ends the side: the caller ends the others
             for j in running:
                 j.sample()
             time.sleep(_POLL_SECONDS)
+            loads.append(os.getloadavg()[0])
 
     def measure(self, side: SplitSide, rnd: int) -> SideRun:
         """One side from the plan's cache state."""

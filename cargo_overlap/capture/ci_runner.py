@@ -101,14 +101,15 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        """End the server and wait for it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """End the server and wait for it (an ending signal meanwhile is held)."""
+        with signals_held():
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
 
 
 def start_redis(directory: Path, program: str | None = None) -> RedisServer:
@@ -373,24 +374,28 @@ def stop_sccache(sccache: str, env: Mapping[str, str]) -> None:
 
 def end_jobs(jobs: Sequence[JobProcess], sccache: str) -> None:
     """End every job and everything it started: the tool first (SIGTERM, so it ends
-    cargo's group), then its sccache server, then SIGKILL for whatever is left."""
-    for job in jobs:
-        job.sample()
-        if job.process.poll() is None:
-            with suppress(ProcessLookupError, PermissionError):
-                os.killpg(job.process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + _GRACE_SECONDS
-    for job in jobs:
-        with suppress(subprocess.TimeoutExpired):
-            job.process.wait(max(0.0, deadline - time.monotonic()))
-    for job in jobs:
-        stop_sccache(sccache, job.env)
-    for job in jobs:
-        if job.process.poll() is None:
-            with suppress(ProcessLookupError, PermissionError):
-                os.killpg(job.process.pid, signal.SIGKILL)
-            job.process.wait()
-        _kill_seen(job)
+    cargo's group), then its sccache server, then SIGKILL for whatever is left.
+
+    An ending signal that arrives meanwhile is held until the end, so that it cannot cut
+    the clean-up short."""
+    with signals_held():
+        for job in jobs:
+            job.sample()
+            if job.process.poll() is None:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(job.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _GRACE_SECONDS
+        for job in jobs:
+            with suppress(subprocess.TimeoutExpired):
+                job.process.wait(max(0.0, deadline - time.monotonic()))
+        for job in jobs:
+            stop_sccache(sccache, job.env)
+        for job in jobs:
+            if job.process.poll() is None:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(job.process.pid, signal.SIGKILL)
+                job.process.wait()
+            _kill_seen(job)
 
 
 def _kill_seen(job: JobProcess) -> None:

