@@ -113,12 +113,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     split.add_argument(
         "--cores-per-job",
         type=_runs,
-        default=1,
         metavar="K",
         help="CPUs of each job's runner, and of the combined one (default 1)",
     )
     split.add_argument(
-        "--cache", choices=("cold", "warm"), default="cold", help="the shared cache's state"
+        "--cache", choices=("cold", "warm"), help="the shared cache's state (default cold)"
     )
     split.add_argument(
         "--redis",
@@ -128,7 +127,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     split.add_argument(
         "--job-overhead",
         type=_seconds,
-        default=0.0,
         metavar="S",
         help="seconds a CI job spends before cargo (checkout, set-up), added to runner time "
         "(default 0)",
@@ -200,6 +198,9 @@ def run(ns: argparse.Namespace) -> int:
         raise CompareError(f"--runs must be at least 1, not {ns.runs}")
     if ns.split_jobs:
         return run_split(ns)
+    given = [f for f in SPLIT_ONLY if getattr(ns, f.lstrip("-").replace("-", "_")) is not None]
+    if given:
+        raise CompareError(f"{given[0]} applies to --split-jobs only")
     sequential = [with_manifest(parse_command(c), ns.manifest_path) for c in ns.sequential]
     combined = with_manifest(parse_command(ns.combined), ns.manifest_path)
     plan = ComparePlan(sequential, combined, start="cold" if ns.cold else "warm", cwd=Path.cwd())
@@ -211,14 +212,25 @@ def run(ns: argparse.Namespace) -> int:
     return 0
 
 
+SPLIT_ONLY = (
+    "--cores-per-job",
+    "--cache",
+    "--redis",
+    "--job-overhead",
+    "--recordings",
+    "--codegen-width",
+)
+
+
 def run_split(ns: argparse.Namespace) -> int:
     """`compare --split-jobs`: measure, print; returns 0 or raises a UserError."""
     import os
 
     from cargo_overlap.analysis import split_jobs
 
-    if ns.cores_per_job < 1:
-        raise CompareError(f"--cores-per-job must be at least 1, not {ns.cores_per_job}")
+    cores = 1 if ns.cores_per_job is None else ns.cores_per_job
+    if cores < 1:
+        raise CompareError(f"--cores-per-job must be at least 1, not {cores}")
     if ns.cold or ns.warm:
         raise CompareError("--cold/--warm are for sequential commands; use --cache cold|warm")
     env = dict(os.environ)
@@ -232,12 +244,12 @@ def run_split(ns: argparse.Namespace) -> int:
     plan = split_jobs.SplitPlan(
         jobs=list(zip(split_jobs.job_names(commands), commands, strict=True)),
         combined=with_manifest(parse_command(ns.combined), manifest),
-        cores_per_job=ns.cores_per_job,
-        cache=ns.cache,
+        cores_per_job=cores,
+        cache=ns.cache or "cold",
         workspace=root,
         cwd=cwd,
         redis=ns.redis,
-        job_overhead=ns.job_overhead,
+        job_overhead=ns.job_overhead or 0.0,
         codegen_width=ns.codegen_width,
     )
 

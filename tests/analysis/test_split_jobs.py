@@ -181,6 +181,22 @@ def test_bad_runners_are_one_line_and_exit_2(
     assert not (root / "target").exists()
 
 
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--cache", "warm"],
+        ["--cores-per-job", "2"],
+        ["--redis", "redis://127.0.0.1:1"],
+        ["--job-overhead", "5"],
+    ],
+)
+def test_split_flags_without_split_jobs_are_refused(tmp_path: Path, flag: list[str]) -> None:
+    args = ["compare", "-c", HEPH, "--combined", COMBINED, *flag]
+    run = run_tool(args, cwd=tmp_path, env=workspace_env(tmp_path))
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == f"cargo-overlap: error: {flag[0]} applies to --split-jobs only\n"
+
+
 @pytest.mark.cargo
 def test_an_unreachable_redis_is_one_line_and_exit_2(
     workspace,  # type: ignore[no-untyped-def]
