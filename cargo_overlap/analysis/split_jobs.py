@@ -282,7 +282,7 @@ def comparison_text(result: SplitComparison) -> str:
     assert isinstance(at_load, float)
     lines.append(
         f"  (the same prediction at the split jobs' own measured load: {at_load * 100:+.1f}%; "
-        "the difference is the machine's load, not the model)"
+        "what differs from the line above is the load the two sides ran under)"
     )
     if result.same_path is None:
         lines.append(
