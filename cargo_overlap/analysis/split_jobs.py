@@ -390,6 +390,7 @@ class _Runner:
         self.status(f"round {rnd + 1}, {side}{what}: {len(commands)} job(s)")
         jobs: list[JobProcess] = []
         dirs: list[Path] = []
+        failed: list[JobProcess] = []
         try:
             for (name, args), cpu in zip(commands, cpus, strict=True):
                 self.count += 1
@@ -418,18 +419,21 @@ class _Runner:
                     register=register,
                 )
             loads = self._wait(jobs)
+            # the jobs that failed on their own, before the others are ended
+            failed = [j for j in jobs if j.returncode not in (None, 0)]
         finally:
             ci_runner.end_jobs(jobs, self.sccache)
             self.running = [j for j in self.running if j not in jobs]
             for d in dirs:
                 shutil.rmtree(d / "checkout", ignore_errors=True)
-        out = []
         for job, (_, args) in zip(jobs, commands, strict=True):
-            if job.returncode != 0:
+            if job in failed:
                 raise SplitJobsError(
                     f"job {job.name!r} (`cargo {shlex.join(args)}`) failed with exit "
                     f"{job.returncode}: {job.log_tail()}"
                 )
+        out = []
+        for job in jobs:
             try:
                 events = read_events(job.recording)
             except RecordingError as exc:

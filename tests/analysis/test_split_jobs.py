@@ -370,14 +370,19 @@ def test_a_failed_job_is_one_line_naming_it_and_ends_the_others(
     tmp_path: Path,
 ) -> None:
     root = workspace()
-    main = root / "heph" / "src" / "main.rs"
-    main.write_text(main.read_text() + '\ncompile_error!("broken on purpose");\n')
+    lib = root / "plugin-a" / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + '\ncompile_error!("broken on purpose");\n')
+    # the other job is still building when plugin-a fails: it is ended (exit 143), and the
+    # line names the job that failed on its own
+    (root / "heph" / "build.rs").write_text(
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(120)); }\n"
+    )
     run = run_tool([*ARGS, "--runs", "1"], cwd=root, env=workspace_env(tmp_path))
     assert run.returncode == 2, run.stderr
     errors = [line for line in run.stderr.splitlines() if line.startswith("cargo-overlap: error")]
     assert len(errors) == 1, run.stderr
     assert errors[0].startswith(
-        f"cargo-overlap: error: job 'heph' (`{HEPH}`) failed with exit 101: "
+        f"cargo-overlap: error: job 'plugin-a' (`{PLUGIN}`) failed with exit 101: "
     )
     assert "Traceback" not in run.stderr
     assert gone_within(10, lambda: naming(tmp_path)) == []
