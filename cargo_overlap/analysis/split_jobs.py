@@ -54,6 +54,7 @@ from cargo_overlap.model.run_model import RunModel
 SplitSide = Literal["split", "combined"]
 SplitCache = Literal["cold", "warm"]
 _POLL_SECONDS = 0.25
+_SAMPLE_EVERY = 4
 
 
 class SplitJobsError(RunnerError):
@@ -452,13 +453,17 @@ class _Runner:
     def _wait(self, jobs: list[JobProcess]) -> list[float]:
         """Wait for the jobs' end or the first failure; the load averages seen meanwhile."""
         loads = [os.getloadavg()[0]]
+        tick = 0
         while True:
             running = [j for j in jobs if j.returncode is None]
             failed = [j for j in jobs if j.returncode not in (None, 0)]
             if failed or not running:
                 return loads  # a failed job ends the side: the caller ends the others
-            for j in running:
-                j.sample()
+            # a sample reads all of /proc: once a second, not to load the jobs' machine
+            if tick % _SAMPLE_EVERY == 0:
+                for j in running:
+                    j.sample()
+            tick += 1
             time.sleep(_POLL_SECONDS)
             loads.append(os.getloadavg()[0])
 
