@@ -68,8 +68,9 @@ class SimUnit:
     wait: float = 0.0
 
     def standalone(self, width: int) -> float:
-        """Seconds the unit takes alone with ``width`` cores for its codegen."""
-        return self.wait + self.frontend + self.codegen / max(1, width) + self.link
+        """Seconds of work the unit takes alone with ``width`` cores for its codegen (its
+        ``wait`` not included: work is what the load scales)."""
+        return self.frontend + self.codegen / max(1, width) + self.link
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _priorities(units: Mapping[str, SimUnit], width: int) -> dict[str, float]:
                 continue
             open_.discard(uid)
             tail = max((memo.get(d, 0.0) for d in dependents[uid]), default=0.0)
-            memo[uid] = units[uid].standalone(width) + tail
+            memo[uid] = units[uid].wait + units[uid].standalone(width) + tail
     return memo
 
 
