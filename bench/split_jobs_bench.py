@@ -15,9 +15,10 @@ round's combined run, the error, the same prediction at the split jobs' own meas
 redis-server.
 
 A round runs each side once cold, twice warm (the first unmeasured); rounds alternate
-which side goes first, so 2 rounds (the default) see both orders. One round of all four
-rows took 9.3 minutes here at a load average of about 5 on 2 cores (109 + 189 + 88 +
-171 s); each row's time is written with its numbers.
+which side goes first, so 2 rounds (the default) see both orders. Here, on 2 cores shared
+with other builds: one round of all four rows took 9.3 minutes (load average about 5),
+two rounds 15 minutes (load average 3.3-5.1); each row's time is written with its
+numbers. A quiet machine should be quicker: the builds ran at 0.4-0.7 CPU s/s here.
 """
 
 from __future__ import annotations
