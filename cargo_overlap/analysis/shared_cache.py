@@ -36,7 +36,7 @@ _EPS = 1e-9
 
 
 def _hit_unit(u: SimUnit, seconds: float) -> SimUnit:
-    return SimUnit(u.unit, u.package, u.deps, frontend=seconds, cacheable=True)
+    return SimUnit(u.unit, u.package, u.deps, cacheable=True, wait=seconds)
 
 
 def _schedules(
@@ -97,12 +97,18 @@ def shared_cache_jobs(
     job_overhead: float,
     codegen_width: int | None,
     scale: float,
+    groups: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> list[Invocation]:
-    """One invocation per requested artifact, all from 0, sharing one empty cache."""
-    closures = [closure(graph.units, [a]) for a in graph.requested]
-    hit_time = graph.hit_time if graph.hit_time is not None else DEFAULT_HIT_TIME
-    # the schedule multiplies work by the machine's load; a hit time is measured wall
-    hit_work = hit_time / scale if scale > 0 else hit_time
+    """One invocation per job, all from 0, sharing one empty cache.
+
+    ``groups`` names each job and the requested artifacts it builds (a CI job may build
+    several); by default every requested artifact is a job of its own.
+    """
+    if groups is None:
+        groups = [(a, [a]) for a in graph.requested]
+    closures = [closure(graph.units, roots) for _, roots in groups]
+    # measured wall, waited rather than computed: not scaled by the machine's load
+    hit_work = graph.hit_time if graph.hit_time is not None else DEFAULT_HIT_TIME
     hits: list[set[str]] = [set() for _ in closures]
     schedules = _schedules(graph, closures, hits, hit_work, jobs, codegen_width, scale)
     for _ in range(ROUNDS):
@@ -113,12 +119,12 @@ def shared_cache_jobs(
         schedules = _schedules(graph, closures, hits, hit_work, jobs, codegen_width, scale)
     units = graph.units
     out = []
-    for artifact, sched, got in zip(graph.requested, schedules, hits, strict=True):
+    for (name, _), sched, got in zip(groups, schedules, hits, strict=True):
         ids = list(sched.slots)
         cpu = sum(units[u].frontend + units[u].codegen + units[u].link for u in ids if u not in got)
         out.append(
             Invocation(
-                artifact,
+                name,
                 0.0,
                 job_overhead + cost + sched.span,
                 ids,

@@ -62,9 +62,14 @@ class SimUnit:
     # True when a compiler cache (sccache) can store and serve the unit: an rlib, not a
     # bin, cdylib, proc-macro or build script, nor one the recording saw it not cache.
     cacheable: bool = False
+    # Wall seconds spent waiting, not computing, before the frontend: a cache hit's fetch
+    # (no rustc runs; its CPU is near zero). It holds the unit's token and is not scaled by
+    # the machine's load, which stretches computing, not a network round trip.
+    wait: float = 0.0
 
     def standalone(self, width: int) -> float:
-        """Seconds the unit takes alone with ``width`` cores for its codegen."""
+        """Seconds of work the unit takes alone with ``width`` cores for its codegen (its
+        ``wait`` not included: work is what the load scales)."""
         return self.frontend + self.codegen / max(1, width) + self.link
 
 
@@ -153,7 +158,7 @@ def _priorities(units: Mapping[str, SimUnit], width: int) -> dict[str, float]:
                 continue
             open_.discard(uid)
             tail = max((memo.get(d, 0.0) for d in dependents[uid]), default=0.0)
-            memo[uid] = units[uid].standalone(width) + tail
+            memo[uid] = units[uid].wait + units[uid].standalone(width) + tail
     return memo
 
 
@@ -222,7 +227,7 @@ def schedule(
     t = 0.0
 
     def work(u: SimUnit) -> list[float]:
-        return [u.frontend * scale, u.codegen * scale, u.link * scale]
+        return [u.wait + u.frontend * scale, u.codegen * scale, u.link * scale]
 
     def dep_ready(dep: str, via_rmeta: bool) -> bool:
         if dep in done_before or dep in end_at:
@@ -412,10 +417,20 @@ def graph_from_model(model: RunModel) -> SimGraph:
             continue
         end = u.end if u.end is not None else now
         wall = max(0.0, end - u.start)
-        if u.cache == "hit":
-            hit_walls.append(wall)
         starts.append(u.start)
         ends.append(end)
+        if u.cache == "hit":
+            # no rustc ran: the unit's wall is the cache's answer, measured, whatever its CPU
+            hit_walls.append(wall)
+            units[u.unit] = SimUnit(
+                unit=u.unit,
+                package=u.package,
+                deps=tuple(deps[u.unit]),
+                pipelined=u.rmeta is not None,
+                cacheable=True,
+                wait=wall,
+            )
+            continue
         front = u.phase_span("frontend", now)
         link = u.phase_span("link", now)
         fe = (front[1] - front[0]) if front else ((u.rmeta - u.start) if u.rmeta else 0.0)
@@ -465,19 +480,35 @@ def _cacheable(u: UnitState) -> bool:
 
 
 def calibrate(graph: SimGraph, codegen_width: int | None = None) -> float:
-    """Work scale that makes the model reproduce the recorded span (1.0 if unknown)."""
+    """Work scale that makes the model reproduce the recorded span (1.0 if unknown).
+
+    Waits (cache hits) are not scaled, so with any in the graph the first ratio is
+    refined once more at the scale it found.
+    """
     if not graph.recorded_span:
         return 1.0
     todo = [u for u in graph.units if u not in graph.prebuilt]
-    model_span = schedule(
-        graph.units,
-        todo,
-        graph.jobs,
-        built=graph.prebuilt,
-        codegen_width=codegen_width,
-        order=graph.order,
-    ).span
-    return graph.recorded_span / model_span if model_span > 0 else 1.0
+
+    def span(scale: float) -> float:
+        return schedule(
+            graph.units,
+            todo,
+            graph.jobs,
+            built=graph.prebuilt,
+            codegen_width=codegen_width,
+            order=graph.order,
+            scale=scale,
+        ).span
+
+    model_span = span(1.0)
+    if model_span <= 0:
+        return 1.0
+    scale = graph.recorded_span / model_span
+    if any(graph.units[u].wait > 0 for u in todo):
+        again = span(scale)
+        if again > 0:
+            scale *= graph.recorded_span / again
+    return scale
 
 
 def _cpu(graph: SimGraph, ids: Iterable[str]) -> float:
@@ -496,8 +527,12 @@ def predict(
     start_cost: float | None = None,
     codegen_width: int | None = None,
     scale: float = 1.0,
+    groups: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> Prediction:
     """Predicted wall time of building ``graph.requested`` with ``strategy``.
+
+    ``groups`` (split-jobs with the shared cache): each job's name and the requested
+    artifacts it builds, when a job builds several; by default one job per artifact.
 
     ``cache`` applies to split-jobs: cold rebuilds each artifact's whole graph, warm
     restores everything outside the artifact's own package, shared starts every job at
@@ -548,6 +583,7 @@ def predict(
             job_overhead=job_overhead,
             codegen_width=codegen_width,
             scale=scale,
+            groups=groups,
         )
         wall = max(i.end for i in invocations)
     elif strategy == "split-jobs":

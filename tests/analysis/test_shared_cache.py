@@ -123,3 +123,43 @@ def test_simulate_cli_shared_cache(tmp_path: Path) -> None:
     assert all(isinstance(i["hits"], list) for i in pred["invocations"])
     text = run_tool(args, cwd=tmp_path)
     assert text.returncode == 0 and "split-jobs, shared" in text.stdout.decode()
+
+
+def test_a_job_may_build_several_artifacts() -> None:
+    # job "one" builds x; job "two" builds y and z (a CI job of two artifacts): both start
+    # on the shared a at once, so both compile it, then build their own artifacts in turn
+    g = graph(
+        [unit("a", 1.0), unit("x", 1.0, "a"), unit("y", 2.0, "a"), unit("z", 3.0, "a")],
+        ["x", "y", "z"],
+    )
+    pred = predict(
+        g,
+        "split-jobs",
+        cache="shared",
+        jobs=1,
+        job_overhead=0.0,
+        groups=[("one", ["x"]), ("two", ["y", "z"])],
+    )
+    got = {i.name: (i.end, i.hits, sorted(i.units)) for i in pred.invocations}
+    assert got == {
+        "one": (pytest.approx(2.0), [], ["a", "x"]),
+        "two": (pytest.approx(6.0), [], ["a", "y", "z"]),
+    }
+    assert pred.wall == pytest.approx(6.0)
+    # without groups, each artifact is a job of its own
+    assert set(shared(g)) == {"x", "y", "z"}
+
+
+def test_a_recorded_hit_costs_its_measured_wall_not_its_cpu_scaled_by_load() -> None:
+    # a hit runs no rustc: its CPU is near zero and its wall (0.5 s here) is the fetch; the
+    # model waits that wall, unscaled by the machine's load, and counts no CPU for it
+    events = job_events(
+        T0, 9.0, [U("a@1:lib:a", cpu=0.001, cache="hit"), U("b@1:lib:b", cache="miss")]
+    )
+    g = graph_from_model(RunModel.from_events(events))
+    hit, miss = g.units["a@1:lib:a"], g.units["b@1:lib:b"]
+    assert hit.wait == pytest.approx(0.5) and hit.frontend + hit.codegen + hit.link == 0
+    assert hit.cacheable and miss.wait == 0
+    slow = graph([SimUnit("h", "h", wait=0.5), unit("x", 1.0, "h")], ["x"])
+    assert predict(slow, "combined", scale=3.0).wall == pytest.approx(0.5 + 3.0)
+    assert predict(slow, "combined", scale=3.0).cpu == pytest.approx(1.0)
