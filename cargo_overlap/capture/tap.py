@@ -218,6 +218,9 @@ class EventTap:
     _ids: set[str] = field(default_factory=set)
     _by_hash: dict[str, str] = field(default_factory=dict)
     _build_script_end: dict[tuple[str, str], float] = field(default_factory=dict)
+    # When each package's own compiles (not its build script's) started, from the shim's
+    # clock: cargo starts them only after the script ran, which bounds the run's end.
+    _compile_starts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     # --- clocks -------------------------------------------------------------------------
 
@@ -288,6 +291,8 @@ class EventTap:
             stale.end_t = max(stale.spawn_t, t)
             self._finish(stale)
         live = _LiveUnit(uid, key, t, args.crate_types)
+        if mode != "build-script":
+            self._compile_starts.setdefault((msg.pkg, msg.ver), []).append(t)
         self._by_shim[msg.u] = live
         self._waiting[key].append(live)
         if args.extra_filename:
@@ -492,6 +497,12 @@ class EventTap:
         compiled = self._build_script_end.get((name, version))
         start = min(compiled, t) if compiled is not None else t
         fresh = compiled is None
+        # cargo's message is read when this process gets to it, which under load can be
+        # seconds after the script ended; the package's compile that cargo started once
+        # the script had run is timed by the shim, so the first one after the run's start
+        # is the better end (without it a chain through the run could exceed the wall).
+        after = [c for c in self._compile_starts.get((name, version), ()) if c >= start]
+        end = min(t, min(after)) if after and not fresh else t
         self.emit(
             UnitStarted(
                 t=start,
@@ -508,7 +519,7 @@ class EventTap:
             )
         )
         output = self.read_script_output(msg.out_dir) if self.read_script_output else None
-        self.emit(UnitFinished(t=t, unit=uid, fresh=fresh, success=True, script_output=output))
+        self.emit(UnitFinished(t=end, unit=uid, fresh=fresh, success=True, script_output=output))
 
     def close(self, t: float) -> None:
         """The build is over: finish every unit still waiting for its other half."""

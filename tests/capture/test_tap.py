@@ -298,3 +298,33 @@ def test_cargo_features_reach_the_finished_unit() -> None:
     assert model.units["core@0.1.0:lib:core"].features == ["default", "std"]
     assert model.units["dep@0.1.0:lib:dep"].features == ["x"]
     assert model.units["old@0.1.0:lib:old"].features is None
+
+
+def test_a_build_script_run_read_late_ends_when_its_package_started_compiling() -> None:
+    # cargo's build-script-executed line is timed when this process reads it; under load
+    # that was 1.7 s after cargo had started the package's compile, and the chain through
+    # the run made the critical path longer than the build (efficiency 110%).
+    from cargo_overlap.capture.raw_messages import BuildScriptExecuted
+    from cargo_overlap.model.metrics import compute_metrics
+
+    tap, events = make_tap()
+    tap.on_shim(start(1, 0.8, "build_script_build", "bin", pkg="shared"))
+    tap.on_shim(ShimEnd(u=1, t=int(2.0 * S), code=0, cpu_us=1_000_000))
+    script = CompilerArtifact(
+        package_id="path+file:///w/shared#0.1.0",
+        target=CargoTarget(name="build-script-build", kind=["custom-build"], crate_types=["bin"]),
+        profile=CargoProfile(),
+        filenames=["/w/target/debug/build/shared-1/build_script_build"],
+        fresh=False,
+    )
+    tap.on_cargo(script, 2.0)
+    tap.on_shim(start(2, 2.1, "shared", "lib", pkg="shared"))
+    tap.on_shim(ShimEnd(u=2, t=int(2.6 * S), code=0, cpu_us=400_000))
+    tap.on_cargo(artifact("shared", "lib", files=["/w/target/debug/libshared.rlib"]), 2.6)
+    late = BuildScriptExecuted(package_id="path+file:///w/shared#0.1.0", out_dir="/w/out")
+    tap.on_cargo(late, 3.8)
+    model = RunModel.from_events(events)
+    run = model.units["shared@0.1.0:build-script-run"]
+    assert (run.start, run.end) == (2.0, 2.1)
+    metrics = compute_metrics(model, jobs=2, now=2.6)
+    assert metrics.critical_path <= metrics.wall
