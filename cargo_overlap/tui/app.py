@@ -515,6 +515,8 @@ class OverlapApp(App[int]):
             view = self.query_one(DiagnosticsView)
             view.open_on_first_error()
             self.screen.set_focus(view.option_list)
+        elif self.screen.has_class("-panel-max"):
+            self._focus_pane()
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""
@@ -603,6 +605,21 @@ class OverlapApp(App[int]):
         """The bottom pane takes the whole screen below the header, or gives it back."""
         self.screen.toggle_class("-panel-max")
         self._fit_panel()
+        if self.screen.has_class("-panel-max"):
+            self._focus_pane()
+        else:
+            self.screen.set_focus(self.query_one(Timeline))
+
+    def _focus_pane(self) -> None:
+        """Focus the shown pane's content: with the timeline hidden, the keys that scroll
+        and browse must reach the pane (focus was left on nothing)."""
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is None:
+            return
+        for widget in pane.query("*"):
+            if widget.focusable:
+                self.screen.set_focus(widget)
+                return
 
     def action_resize_panel(self, rows: int) -> None:
         """Grow (rows > 0) or shrink the bottom pane."""

@@ -320,3 +320,25 @@ async def test_a_filtered_timeline_shows_every_matching_unit_beside_the_filter_r
         assert len(units) == 2
         text = screen_text(app)
         assert "plugin-a (cdylib)" in text and "plugin-b (cdylib)" in text
+
+
+@pytest.mark.asyncio
+async def test_a_maximized_pane_takes_the_keyboard_and_gives_it_back() -> None:
+    # `z` hid the timeline, which held the focus, and left focus on nothing: PgDn, End
+    # and the arrows scrolled nothing until the user found Tab.
+    app = replay_app(stream("failed"))
+    async with app.run_test(size=(80, 14)) as pilot:
+        await pilot.press("n", "1", "z")
+        await pilot.pause()
+        details = app.query_one("#details-pane")
+        assert app.focused is details
+        assert details.max_scroll_y > 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert details.scroll_y > 0
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.focused is not None and app.focused is not details
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.focused is app.query_one(Timeline)
