@@ -18,7 +18,8 @@ Definitions (times in seconds since the run started; a running unit counts up to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from cargo_overlap.model.events import PHASES, Metrics
 from cargo_overlap.model.run_model import RunModel, UnitState
@@ -120,23 +121,47 @@ def serialized_tail(intervals: Sequence[Interval]) -> float:
     return round(max(0.0, end - start), 6)
 
 
+class StartedUnit(Protocol):
+    """What the dependency graph reads of a unit: a model's unit state, or its
+    unit-started event."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def package(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def deps(self) -> list[str]: ...
+    @property
+    def rmeta_deps(self) -> list[str]: ...
+
+
 def effective_deps(model: RunModel) -> dict[str, list[tuple[str, bool]]]:
     """Each unit's dependencies as (unit, via_rmeta), with build-script edges added.
 
     rustc's ``--extern`` flags give the crate edges; cargo's build-script order (compile
     the script, run it, then compile the package) is implied by the package.
     """
+    return unit_deps(model.units)
+
+
+def unit_deps(units: Mapping[str, StartedUnit]) -> dict[str, list[tuple[str, bool]]]:
+    """:func:`effective_deps` of ``units`` by id, in their order (no model needed: a
+    recording's check builds the graph from its unit-started events alone)."""
     compile_of: dict[tuple[str, str], str] = {}
     run_of: dict[tuple[str, str], str] = {}
-    for u in model.units.values():
+    for u in units.values():
         if u.mode == "build-script":
             compile_of[(u.package, u.version)] = u.unit
         elif u.mode == "run-build-script":
             run_of[(u.package, u.version)] = u.unit
     out: dict[str, list[tuple[str, bool]]] = {}
-    for u in model.units.values():
+    for u in units.values():
         rmeta = set(u.rmeta_deps)
-        deps = [(d, d in rmeta) for d in u.deps if d in model.units]
+        deps = [(d, d in rmeta) for d in u.deps if d in units]
         pkg = (u.package, u.version)
         if u.mode == "run-build-script" and pkg in compile_of:
             deps.append((compile_of[pkg], False))
