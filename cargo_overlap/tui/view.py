@@ -144,10 +144,12 @@ class ViewBuilder:
 
     def apply_all(self, events: Iterable[AnyEvent]) -> None:
         """Fold ``events`` in order, as :meth:`apply` each would, in one loop."""
-        model_apply = self.model.apply
+        # The tracker reads only the events, never the model: fold the model first,
+        # then give the tracker its two kinds.
+        events = events if isinstance(events, list) else list(events)
+        self.model.apply_all(events)
         tracker_apply = self.tracker.apply
         for event in events:
-            model_apply(event)
             if type(event) in _TRACKED:
                 tracker_apply(event)
 
