@@ -143,9 +143,8 @@ class ViewBuilder:
         self.tracker.apply(event)
 
     def apply_all(self, events: Iterable[AnyEvent]) -> None:
-        """Fold ``events`` in order, as :meth:`apply` each would, in one loop."""
-        # The tracker reads only the events, never the model: fold the model first,
-        # then give the tracker its two kinds.
+        """Fold ``events`` in order, as :meth:`apply` each would: the model in a loop of
+        its own, then the tracker (which reads the events only, never the model)."""
         events = events if isinstance(events, list) else list(events)
         self.model.apply_all(events)
         tracker_apply = self.tracker.apply
