@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cargo_overlap.model.run_model import RunModel, UnitState
+from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.model.slots import SlotSpan, pack_slots
 from cargo_overlap.tui.rows import (
     OVERLAP_ROW,
@@ -20,10 +20,7 @@ from cargo_overlap.tui.rows import (
     RowLayout,
     SortKey,
     group_extent,
-    matches,
-    sort_units,
     unit_label,
-    unit_row,
 )
 from cargo_overlap.tui.view import RunView
 
@@ -116,7 +113,8 @@ class PipelineRowLayout(RowLayout):
         self.members = {}
         self._rows = {}
         for job in self.jobs:
-            for key in (lane_key(job), job, rest_key(job)):
+            self.members[lane_key(job)] = []
+            for key in (job, rest_key(job)):
                 self.members[key] = []
                 self._rows[key] = []
 
@@ -132,37 +130,14 @@ class PipelineRowLayout(RowLayout):
         """Folding all folds every lane's other units, keeping the requested artifacts."""
         return frozenset(rest_key(job) for job in self.jobs)
 
-    def add(self, model: RunModel, now: float) -> None:
-        """Fold in the units that started since the last call."""
-        order = model.order
-        if self._seen == len(order) and self.sort != "duration":
-            return
-        touched: set[str] = set()
-        for uid in order[self._seen :]:
-            u = model.units[uid]
-            job = job_of(uid)
-            if job is None or job not in self.members:
-                continue
-            if self.needle and not matches(u, self.needle, self.label):
-                continue
-            if self.only is not None and uid not in self.only:
-                continue
-            self.members[lane_key(job)].append(u)
-            gid = job if uid in self._requested_set else rest_key(job)
-            group = self.members[gid]
-            if self.sort != "start" or (group and u.start < group[-1].start):
-                touched.add(gid)
-            group.append(u)
-            self._rows[gid].append(unit_row(uid))
-        self._seen = len(order)
-        if self.sort == "duration":
-            touched = {gid for gid, units in self.members.items() if units}
-        for gid in touched:
-            if gid.startswith("lane" + SEP):
-                continue
-            ordered = sort_units(self.members[gid], self.sort, now, self.label)
-            self.members[gid] = ordered
-            self._rows[gid] = [unit_row(u.unit) for u in ordered]
+    def _place(self, uid: str, unit: UnitState) -> str | None:
+        """A unit joins its job's lane (every unit, for the lane's extent, no rows of its
+        own) and then its requested artifacts or its other units."""
+        job = job_of(uid)
+        if job is None or job not in self.members:
+            return None
+        self.members[lane_key(job)].append(unit)
+        return job if uid in self._requested_set else rest_key(job)
 
     def rows(self, spans: bool = True) -> list[Row]:
         """Per job with a unit shown: the lane's header, its requested artifacts, their

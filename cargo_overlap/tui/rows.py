@@ -186,7 +186,9 @@ class RowLayout:
                 continue
             if self.only is not None and uid not in self.only:
                 continue
-            gid = group_of(u, self._requested_set)
+            gid = self._place(uid, u)
+            if gid is None:
+                continue
             group = self.members[gid]
             if self.sort != "start" or (group and u.start < group[-1].start):
                 touched.add(gid)
@@ -195,11 +197,15 @@ class RowLayout:
         self._seen = len(order)
         if self.sort == "duration":
             # Running units grow: the order changes with time, not only with new units.
-            touched = {gid for gid, units in self.members.items() if units}
+            touched = {gid for gid in self._rows if self.members[gid]}
         for gid in touched:
             ordered = sort_units(self.members[gid], self.sort, now, self.label)
             self.members[gid] = ordered
             self._rows[gid] = [unit_row(u.unit) for u in ordered]
+
+    def _place(self, uid: str, unit: UnitState) -> str | None:
+        """The group whose rows ``unit`` joins (None: no row)."""
+        return group_of(unit, self._requested_set)
 
     def rows(self, spans: bool = True) -> list[Row]:
         """The rows: group headers (with their extent when ``spans``), units, the band."""
