@@ -65,7 +65,12 @@ def stuck_probe_cargo(tmp_path: Path) -> str:
     script.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "-V" ]; then\n'
-        "  while kill -0 $PPID 2>/dev/null; do sleep 0.05; done\n"
+        # Until this process is reparented: `kill -0 $PPID` went on for ever when the
+        # dead tool's pid was taken by another process (a busy machine wraps pids fast).
+        # (or at once, when the tool was gone before this shell read its parent)
+        '  while [ "$PPID" != 1 ] && [ "$(cut -d" " -f4 /proc/$$/stat)" = "$PPID" ]; do\n'
+        "    sleep 0.05\n"
+        "  done\n"
         "  exit 1\n"
         "fi\n"
         f'exec {real.stdout.strip()} "$@"\n'
