@@ -14,7 +14,7 @@ from cargo_overlap.errors import ExitCode, UserError, error_line
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from typing import NoReturn
 
 # Subcommand name -> module under cargo_overlap.commands. Only the module of the command
@@ -75,44 +75,6 @@ def build_unsupported(command: str) -> str | None:
     )
 
 
-class _Ended(BaseException):
-    """SIGTERM or SIGHUP, raised where a command other than `build` is, so that its
-    ``finally`` blocks run (temp dirs removed, children ended by ``subprocess.run``) and
-    it exits 128 + the signal's number, as it would have died of it.
-
-    `build` installs its own handlers (cargo's process group must be ended); SIGINT is
-    already Python's KeyboardInterrupt."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_ended(signum: int, _frame: object) -> None:
-    raise _Ended(signum)
-
-
-def _end_on_signals() -> Callable[[], None]:
-    """SIGTERM and SIGHUP raise :class:`_Ended` until the returned function puts the old
-    handlers back (the default would end the process at once and leave its temp dirs
-    behind)."""
-    import signal
-
-    try:
-        previous = {
-            sig: signal.signal(sig, _raise_ended) for sig in (signal.SIGTERM, signal.SIGHUP)
-        }
-    except ValueError:
-        # not the main thread (main() called from a test's thread): signals are not ours
-        return lambda: None
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -130,14 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cargo_overlap.commands import build
 
             return build.run_args(args[1:])
-        restore_signals = _end_on_signals()
+        import signal
+
+        from cargo_overlap.capture.process_group import Signalled, signals_raised
+
+        # SIGTERM and SIGHUP end the other commands through their clean-up (temp dirs
+        # removed, the cargo `subprocess.run` started ended), not at once.
         try:
-            only = args[0] if args and args[0] in SUBCOMMANDS else None
-            ns = make_parser(only).parse_args(args)
-            code: int = ns.func(ns)
-            return code
-        finally:
-            restore_signals()
+            with signals_raised((signal.SIGTERM, signal.SIGHUP)):
+                only = args[0] if args and args[0] in SUBCOMMANDS else None
+                ns = make_parser(only).parse_args(args)
+                code: int = ns.func(ns)
+                return code
+        except Signalled as ended:
+            return ExitCode.for_signal(ended.signum)
     except UserError as exc:
         # The one place a command's error becomes what the user reads and its exit code.
         try:
@@ -148,8 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
-    except _Ended as ended:
-        return ExitCode.for_signal(ended.signum)
     except BrokenPipeError:
         # The reader of our stdout went away (`... | head`): stop quietly, as a shell
         # pipeline expects, and keep Python from failing again when it flushes at exit.

@@ -21,15 +21,17 @@ from contextlib import contextmanager, suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 __all__ = [
     "ENDING_SIGNALS",
     "KILL_GRACE_SECONDS",
+    "Signalled",
     "end_group",
     "end_group_now",
     "group_runs",
     "signals_held",
+    "signals_raised",
 ]
 
 KILL_GRACE_SECONDS = 3.0
@@ -69,6 +71,48 @@ def signals_held() -> Iterator[None]:
             signal.signal(sig, handler)
         for signum in dict.fromkeys(held):
             signal.raise_signal(signum)
+
+
+class Signalled(BaseException):
+    """An ending signal, raised where the program is (see :func:`signals_raised`)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def signals_raised(
+    signals: Sequence[int] = ENDING_SIGNALS,
+    *,
+    raising: Callable[[int], BaseException] = Signalled,
+    once: bool = False,
+) -> Iterator[None]:
+    """Inside the block each of ``signals`` raises ``raising(signum)`` where the program
+    is, so that its ``finally`` blocks run and what it started is ended (the defaults of
+    SIGTERM and SIGHUP end this process at once and leave the rest behind). With
+    ``once`` a second signal is ignored, so the clean-up the first began finishes. The
+    handlers from before are put back at the end; off the main thread nothing changes.
+    """
+    raised: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if once and raised:
+            return
+        raised.append(signum)
+        raise raising(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in signals}
+    except ValueError:
+        # Not the main thread: signals are handled on the main thread, not here.
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def signal_group(pgid: int, sig: int) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from contextlib import contextmanager
 from functools import partial
 
+from cargo_overlap.capture.process_group import Signalled, signals_raised
 from cargo_overlap.capture.streams import (
     cargo_stderr_through_us,
     discard_stream,
@@ -26,7 +26,7 @@ from cargo_overlap.formats.color import enabled as color_enabled
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
     from typing import IO
 
@@ -345,34 +345,6 @@ def _write_trace(path: Path, summary: Summary) -> None:
         write_or_drop(sys.stderr, error_line(f"cannot write trace to {path}: {exc.strerror}"))
 
 
-class _Signalled(BaseException):
-    """SIGINT, SIGTERM or SIGHUP, raised where the program is while no event loop handles them."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextmanager
-def _signals_raised() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise :class:`_Signalled` inside this block, except while
-    the event loop's signal receiver has them. cargo is started before the event loop: a
-    signal while the loop is being imported must still end it (the default for SIGTERM
-    and SIGHUP would end this process alone and leave cargo running)."""
-
-    def raise_signalled(signum: int, _frame: object) -> None:
-        raise _Signalled(signum)
-
-    from cargo_overlap.capture.launch import ENDING_SIGNALS
-
-    previous = {sig: signal.signal(sig, raise_signalled) for sig in ENDING_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class _OutputFailed(Exception):
     """The events could not be written (a full disk): the build is ended."""
 
@@ -393,13 +365,13 @@ def _write_all(f: IO[bytes], data: bytes) -> None:
 
 
 def _signal_of(exc: BaseException) -> int | None:
-    """The signal behind ``exc`` (a :class:`_Signalled` or KeyboardInterrupt, perhaps
+    """The signal behind ``exc`` (a :class:`Signalled` or KeyboardInterrupt, perhaps
     inside a task group's exception group), else None."""
     if isinstance(exc, BaseExceptionGroup):
         from cargo_overlap.commands.running import sole_exception
 
         exc = sole_exception(exc)
-    if isinstance(exc, _Signalled):
+    if isinstance(exc, Signalled):
         return exc.signum
     if isinstance(exc, KeyboardInterrupt):
         return int(signal.SIGINT)
@@ -489,7 +461,10 @@ def run_headless(
     received: list[int] = []
     build: LaunchedBuild | None = None
     try:
-        with _signals_raised():
+        # cargo is started before the event loop: a signal while the loop is being
+        # imported must still end it (the default for SIGTERM and SIGHUP would end this
+        # process alone and leave cargo running); the loop's receiver takes them after.
+        with signals_raised():
             build = launch(request, pipe_stderr=pipe_stderr)
             # cargo is starting up meanwhile
             import anyio

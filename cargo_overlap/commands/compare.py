@@ -22,7 +22,7 @@ from cargo_overlap.analysis.compare import (
     with_manifest,
 )
 from cargo_overlap.capture.launch import BuildRequest
-from cargo_overlap.capture.process_group import ENDING_SIGNALS
+from cargo_overlap.capture.process_group import signals_raised
 from cargo_overlap.capture.runner import run_build
 from cargo_overlap.capture.streams import write_stderr
 from cargo_overlap.commands.running import run_with_signals, sole_exception
@@ -281,21 +281,13 @@ class Interrupted(UserError):
 def interrupted_raises() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` (exit 128 + the signal) once;
     a second one during the clean-up is ignored, so the clean-up finishes."""
-    raised: list[int] = []
 
-    def handler(signum: int, _frame: object) -> None:
-        if raised:
-            return
-        raised.append(signum)
+    def interrupted(signum: int) -> Interrupted:
         name = signal.Signals(signum).name
-        raise Interrupted(
+        return Interrupted(
             f"interrupted by {name}: every job, sccache server and Redis it started is ended",
             ExitCode.for_signal(signum),
         )
 
-    previous = {sig: signal.signal(sig, handler) for sig in ENDING_SIGNALS}
-    try:
+    with signals_raised(raising=interrupted, once=True):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
