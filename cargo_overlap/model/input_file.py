@@ -49,6 +49,8 @@ def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise InputFileError(f"cannot read {path}: {_kind(mode)}, not a regular file")
+        # os.read, not os.fdopen(fd).read: fdopen refuses a directory's descriptor with
+        # its own error before the kind could be named
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
