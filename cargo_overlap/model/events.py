@@ -9,6 +9,7 @@ removed, within one ``SCHEMA_VERSION``; see docs/events.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import msgspec
@@ -239,3 +240,13 @@ def decode_event(line: bytes | str) -> AnyEvent:
     is not an event of this schema.
     """
     return _decoder.decode(line)
+
+
+def decode_events(lines: Iterable[bytes]) -> list[AnyEvent]:
+    """:func:`decode_event` of each of ``lines`` that is not blank, in one loop (a
+    pipeline decodes 100,000 lines and more: the call per line was a fifth).
+
+    Raises as :func:`decode_event` does, without saying which line.
+    """
+    decode = _decoder.decode
+    return [decode(line) for line in lines if line.strip()]

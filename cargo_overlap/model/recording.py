@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import msgspec
 
 from cargo_overlap.errors import UserError
-from cargo_overlap.model.events import AnyEvent, RunStarted, Summary, decode_event
+from cargo_overlap.model.events import AnyEvent, RunStarted, Summary, decode_event, decode_events
 from cargo_overlap.model.input_file import InputFileError, read_input
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import summary_for
@@ -30,16 +31,12 @@ def read_events(path: Path) -> list[AnyEvent]:
         data = read_input(path)
     except InputFileError as exc:
         raise RecordingError(str(exc)) from None
-    events: list[AnyEvent] = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(decode_event(line))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise RecordingError(f"{path}:{number}: not a cargo-overlap event ({detail})") from None
-    if not any(isinstance(e, RunStarted) for e in events):
+    lines = data.splitlines()
+    try:
+        events = decode_events(lines)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        _raise_bad_line(path, lines)
+    if not any(type(e) is RunStarted for e in events):
         raise RecordingError(
             f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
         )
@@ -47,6 +44,20 @@ def read_events(path: Path) -> list[AnyEvent]:
         return validated(events)
     except InvalidRecording as exc:
         raise RecordingError(f"{path}: {exc}") from None
+
+
+def _raise_bad_line(path: Path, lines: list[bytes]) -> NoReturn:
+    """Raise :class:`RecordingError` naming the first line of ``lines`` that is not an
+    event (the slow way, with numbers: only once decoding has failed)."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            decode_event(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RecordingError(f"{path}:{number}: not a cargo-overlap event ({detail})") from None
+    raise AssertionError("a line failed to decode once and then decoded")
 
 
 def final_summary(events: Iterable[AnyEvent]) -> Summary:

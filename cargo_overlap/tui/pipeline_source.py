@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import msgspec
 
@@ -58,10 +59,14 @@ def _moved(name: str, offset: float, events: Sequence[AnyEvent]) -> list[AnyEven
     prefix = job_unit(name, "")
     out: list[AnyEvent] = []
     append = out.append
+    # By exact type (no event kind subclasses another): isinstance was a third of this.
     for e in events:
-        if isinstance(e, _UNIT_EVENTS):
-            append(replace(e, t=e.t + offset, unit=prefix + e.unit))
-        elif isinstance(e, UnitStarted):
+        kind = type(e)
+        if kind in _UNIT_EVENTS:
+            unit = cast("UnitFinished", e).unit
+            append(replace(e, t=e.t + offset, unit=prefix + unit))
+        elif kind is UnitStarted:
+            assert isinstance(e, UnitStarted)
             append(
                 replace(
                     e,
@@ -71,17 +76,19 @@ def _moved(name: str, offset: float, events: Sequence[AnyEvent]) -> list[AnyEven
                     rmeta_deps=[prefix + d for d in e.rmeta_deps],
                 )
             )
-        elif isinstance(e, Diagnostic):
-            unit = None if e.unit is None else prefix + e.unit
-            append(replace(e, t=e.t + offset, unit=unit))
-        elif isinstance(e, ToolMessage):
+        elif kind is Diagnostic:
+            assert isinstance(e, Diagnostic)
+            named = None if e.unit is None else prefix + e.unit
+            append(replace(e, t=e.t + offset, unit=named))
+        elif kind is ToolMessage:
+            assert isinstance(e, ToolMessage)
             append(replace(e, t=e.t + offset, text=f"job {name}: {e.text}"))
         # run-started, build-finished and summary are the pipeline's own (see merge_jobs)
     return out
 
 
 # The events that name one unit and need nothing else moved.
-_UNIT_EVENTS = (PhaseStarted, PhaseFinished, RmetaReady, UnitFinished)
+_UNIT_EVENTS = frozenset({PhaseStarted, PhaseFinished, RmetaReady, UnitFinished})
 
 
 def merge_jobs(
