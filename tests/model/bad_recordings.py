@@ -104,6 +104,27 @@ def finished_before_start(objs: list[Obj]) -> list[Obj]:
     return out
 
 
+def finished_before_its_start_line(objs: list[Obj]) -> list[Obj]:
+    """A unit's finish comes before its start in the file, and in time."""
+    out = finished_before_start(objs)
+    started = [o for o in out if o["event"] == "unit-started"][-1]
+    finished = next(
+        o for o in out if o["event"] == "unit-finished" and o["unit"] == started["unit"]
+    )
+    out.remove(finished)
+    out.insert(out.index(started), finished)
+    return out
+
+
+def out_of_order_then_duplicate(objs: list[Obj]) -> list[Obj]:
+    """A unit finishes before it started, and later a unit id starts twice: the ids are
+    checked before the order, so the duplicate is what is reported."""
+    out = finished_before_start(objs)
+    units = [o for o in out if o["event"] == "unit-started"]
+    units[-1]["unit"] = units[0]["unit"]
+    return out
+
+
 def summary_names_a_ghost(objs: list[Obj]) -> list[Obj]:
     """The summary's critical path goes through a unit that never started."""
     out = copy.deepcopy(objs)
@@ -128,6 +149,12 @@ BAD: list[tuple[str, Callable[[list[Obj]], list[Obj]], str]] = [
     ("negative-cpu", negative_cpu, "is -5.0: not a number of seconds"),
     ("duplicate-unit", duplicate_unit, "starts twice"),
     ("finished-before-start", finished_before_start, "comes before the unit started"),
+    (
+        "finished-before-its-start-line",
+        finished_before_its_start_line,
+        "comes before the unit started",
+    ),
+    ("out-of-order-then-duplicate", out_of_order_then_duplicate, "starts twice"),
     ("summary-ghost", summary_names_a_ghost, "names unit ghost@1.0.0:lib:ghost"),
     ("summary-huge-wall", summary_huge_wall, "wall is 1e+308"),
 ]

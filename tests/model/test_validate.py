@@ -54,6 +54,16 @@ def test_dependencies_on_units_never_started_are_dropped_with_a_note() -> None:
     ]
 
 
+def test_an_rmeta_dependency_on_a_unit_never_started_is_dropped() -> None:
+    objs = objects()
+    unit = next(o for o in objs if o["event"] == "unit-started" and o["deps"])
+    unit["rmeta_deps"].append("ghost@1.0.0:lib:ghost")
+    out = validated(events(objs))
+    started = next(e for e in out if isinstance(e, UnitStarted) and e.unit == unit["unit"])
+    assert started.rmeta_deps == unit["rmeta_deps"][:-1]
+    assert started.deps == unit["deps"]
+
+
 @pytest.mark.parametrize(
     ("deps", "cycle"),
     [
