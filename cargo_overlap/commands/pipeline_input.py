@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cargo_overlap.model.events import AnyEvent
 from cargo_overlap.model.input_file import read_input
-from cargo_overlap.model.job_digest import JobDigest, digest_events, digest_lines
+from cargo_overlap.model.job_digest import JobDigest, digest_lines
 from cargo_overlap.model.pipeline import Pipeline, build_pipeline
 from cargo_overlap.model.recording import RecordingError, read_events
 from cargo_overlap.model.run_model import RunModel
@@ -70,14 +70,3 @@ def read_pipeline(paths: list[Path]) -> Pipeline:
     recorded = [d.run.job if d.run is not None else None for d in digests]
     names = job_names(paths, recorded)
     return build_pipeline(list(zip(names, digests, strict=True)))
-
-
-def read_job_events(paths: list[Path]) -> tuple[list[tuple[str, list[AnyEvent]]], Pipeline]:
-    """Each job's name and events, and the pipeline, for the app: every event decoded and
-    checked (RecordingError, PipelineError: one line each), no run model folded per job
-    (the app folds the jobs together once)."""
-    events = [read_events(p) for p in paths]
-    digests = [digest_events(e) for e in events]
-    names = job_names(paths, [d.run.job if d.run is not None else None for d in digests])
-    pipeline = build_pipeline(list(zip(names, digests, strict=True)))
-    return list(zip(names, events, strict=True)), pipeline

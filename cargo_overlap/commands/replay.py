@@ -89,15 +89,18 @@ def load_pipeline(paths: list[Path]) -> MergedPipeline:
     """The recordings read, checked and merged into the stream the app replays."""
     import gc
 
-    from cargo_overlap.commands.pipeline_input import read_job_events
+    from cargo_overlap.commands.pipeline_input import pipeline_of, read_jobs
     from cargo_overlap.tui.pipeline_source import merge_jobs
 
     # Tens of thousands of events, all kept for the app's life: the collector's passes
     # over them while they are made only cost time (a quarter of the reading, measured).
     gc.disable()
     try:
-        jobs, pipeline = read_job_events(paths)
-        merged = merge_jobs(jobs, pipeline)
+        jobs = read_jobs(paths)
+        # Each job's model, folded to read the pipeline, also makes the merged one.
+        merged = merge_jobs(
+            [(j.name, j.events) for j in jobs], pipeline_of(jobs), [j.model for j in jobs]
+        )
     finally:
         gc.enable()
     gc.freeze()

@@ -12,18 +12,12 @@ the same answers the run model would give: ``now`` is the build's end, or the la
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
 
 from cargo_overlap.model.events import (
-    AnyEvent,
-    BuildFinished,
     CacheOutcome,
-    RunStarted,
-    UnitFinished,
-    UnitStarted,
 )
 
 
@@ -149,32 +143,5 @@ def digest_lines(lines: list[bytes]) -> JobDigest | None:
                 digest.end = e.t
             case _:
                 pass
-    digest.last_t = last
-    return digest
-
-
-def digest_events(events: Iterable[AnyEvent]) -> JobDigest:
-    """The digest of a recording already decoded in full (the app needs every event and
-    the pipeline only this: no run model is folded for it)."""
-    digest = JobDigest()
-    units = digest.units
-    last = 0.0
-    for e in events:
-        if e.t > last:
-            last = e.t
-        kind = type(e)
-        if kind is UnitFinished:
-            assert isinstance(e, UnitFinished)
-            if (u := units.get(e.unit)) is not None:
-                u.fresh, u.cpu, u.cache = e.fresh, e.cpu, e.cache
-                u.features = None if e.features is None else list(e.features)
-        elif kind is UnitStarted:
-            assert isinstance(e, UnitStarted)
-            units[e.unit] = UnitDigest(e.unit, e.mode, e.fresh)
-        elif kind is RunStarted:
-            assert isinstance(e, RunStarted)
-            digest.run = RunInfo(t=e.t, schema=e.schema, started_at=e.started_at, job=e.job)
-        elif kind is BuildFinished:
-            digest.end = e.t
     digest.last_t = last
     return digest

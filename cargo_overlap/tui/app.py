@@ -205,14 +205,13 @@ class OverlapApp(App[int]):
         self._fit_layout()
         if self._instant:
             # A finished recording shown at once: no worker, no waiting for a tick.
-            assert isinstance(self.source, ReplaySource)
             # In one loop: a pipeline's jobs are 100,000 events and more. Every unit
             # folded lives as long as the app: the collector's passes over them while
             # they are made only cost time (a third of the fold, measured), so it
             # waits, and then they are moved out of its sight (as _freeze_heap does).
             gc.disable()
             try:
-                self._builder.apply_all(self.source.events)
+                self._fold_whole()
             finally:
                 gc.enable()
             gc.freeze()
@@ -230,6 +229,11 @@ class OverlapApp(App[int]):
         self._tick_timer = self.set_timer(REFRESH_INTERVAL, self._tick)
         if self._cpu is not None:
             self.set_interval(CPU_INTERVAL, self._sample_cpu)
+
+    def _fold_whole(self) -> None:
+        """Fold the whole recording, shown at once, into the model."""
+        assert isinstance(self.source, ReplaySource)
+        self._builder.apply_all(self.source.events)
 
     def on_resize(self) -> None:
         """Small terminals get shorter charts and panel."""

@@ -15,6 +15,7 @@ from cargo_overlap.errors import UserError
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import RunStarted
 from cargo_overlap.model.metrics import overlap_seconds
+from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel, CommandSuggestion
 from cargo_overlap.tui.details import DetailsPane
@@ -34,8 +35,8 @@ from cargo_overlap.tui.view import LaneView, RunView, ViewBuilder, overlap_serie
 class PipelineViewBuilder(ViewBuilder):
     """Views of the merged run, with each job's requested artifacts and overlap band."""
 
-    def __init__(self, lanes: tuple[Lane, ...]) -> None:
-        super().__init__()
+    def __init__(self, lanes: tuple[Lane, ...], model: RunModel | None = None) -> None:
+        super().__init__(model)
         self.lanes = lanes
 
     def build(
@@ -88,6 +89,11 @@ class PipelineApp(OverlapApp):
 
     def _make_summary(self) -> SummaryPane:
         return PipelineSummaryPane(self.merged.pipeline, id="summary-pane")
+
+    def _fold_whole(self) -> None:
+        """The merged jobs' model, put together from each job's (see tui.pipeline_source)."""
+        self._builder = PipelineViewBuilder(self.merged.lanes, self.merged.model)
+        self.model = self._builder.model
 
     def on_mount(self) -> None:
         """Each job's other units start folded, so every lane's artifacts fit on screen.

@@ -110,30 +110,8 @@ class ViewBuilder:
     def __init__(self, model: RunModel | None = None) -> None:
         """Start empty, or from a model already holding a run (e.g. one loaded whole)."""
         self.model = model if model is not None else RunModel()
-        self.tracker = RunTracker()
-        # A model built elsewhere: fold what it already knows into the tracker.
-        for u in sorted(self.model.units.values(), key=lambda u: u.start):
-            self.tracker.apply(
-                UnitStarted(
-                    t=u.start,
-                    unit=u.unit,
-                    package=u.package,
-                    version=u.version,
-                    target=u.target,
-                    kinds=u.kinds,
-                    mode=u.mode,  # type: ignore[arg-type]
-                    profile=u.profile,
-                    primary=u.primary,
-                    fresh=u.fresh,
-                )
-            )
-        for u in self.model.units.values():
-            if u.end is not None:
-                self.tracker.apply(
-                    UnitFinished(
-                        t=u.end, unit=u.unit, fresh=u.fresh, success=u.success is not False
-                    )
-                )
+        # A model built elsewhere: the tracker learns what it already knows.
+        self.tracker = RunTracker.of_model(self.model)
         self._tail: tuple[int, float | None] = (-1, None)
         self._requested: tuple[int, tuple[str, ...]] = (-1, ())
 

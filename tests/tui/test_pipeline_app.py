@@ -30,7 +30,9 @@ PIPELINE = [STREAMS / f"pipeline-{name}.ndjson" for name in ("lib", "plugins", "
 def merged(paths: list[Path]) -> MergedPipeline:
     """What `replay A B ...` hands the app."""
     jobs = read_jobs(paths)
-    return merge_jobs([(j.name, j.events) for j in jobs], pipeline_of(jobs))
+    return merge_jobs(
+        [(j.name, j.events) for j in jobs], pipeline_of(jobs), [j.model for j in jobs]
+    )
 
 
 def pipeline_app(paths: list[Path] = PIPELINE, speed: float = 0.0) -> PipelineApp:

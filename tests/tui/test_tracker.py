@@ -99,3 +99,23 @@ def test_a_view_builder_on_a_loaded_model_knows_its_units() -> None:
         )
         < 1e-6
     )
+
+
+def test_a_tracker_of_a_model_agrees_with_one_fed_its_events() -> None:
+    for events in (
+        stream("finished"),
+        stream("running"),
+        stream("failed"),
+        synthetic_stream(400, jobs=6, seed=3, fresh_fraction=0.2),
+    ):
+        fed = RunTracker()
+        for event in events:
+            fed.apply(event)
+        model = RunModel.from_events(events)
+        bulk = RunTracker.of_model(model)
+        got = (bulk.units, bulk.done, bulk.fresh, bulk.failed, bulk.running, bulk.peak)
+        assert got == (fed.units, fed.done, fed.fresh, fed.failed, fed.running, fed.peak)
+        assert bulk.newest == fed.newest
+        for k in range(21):
+            t = model.now * k / 20
+            assert abs(bulk.busy_area(t) - fed.busy_area(t)) < 1e-6
