@@ -31,11 +31,10 @@ def read_events(path: Path) -> list[AnyEvent]:
         data = read_input(path)
     except InputFileError as exc:
         raise RecordingError(str(exc)) from None
-    lines = data.splitlines()
     try:
-        events = decode_events(lines)
+        events = decode_events(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        _raise_bad_line(path, lines)
+        _raise_bad_line(path, data.splitlines())
     if not any(type(e) is RunStarted for e in events):
         raise RecordingError(
             f"{path}: no run-started event; is this `cargo-overlap build --json` output?"
