@@ -17,6 +17,7 @@ from cargo_overlap.tui.details import DetailsPane, render_details
 from cargo_overlap.tui.header import RunHeader, run_state
 from cargo_overlap.tui.pipeline_rows import job_of, job_unit
 from cargo_overlap.tui.pipeline_source import Lane
+from cargo_overlap.tui.render_cache import rendered_per_width
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
 from cargo_overlap.tui.summary_pane import SummaryPane
@@ -122,7 +123,7 @@ class PipelineSummaryPane(SummaryPane):
         key = model.finished is not None
         if key != self._key:
             self._key = key
-            self._body.update(render_pipeline_summary(self.pipeline, model))
+            self._body.update(rendered_per_width(render_pipeline_summary(self.pipeline, model)))
 
 
 def job_line(lanes: dict[str, Lane], unit: str) -> Text | None:

@@ -116,7 +116,7 @@ class PipelineRowLayout(RowLayout):
             self.members[lane_key(job)] = []
             for key in (job, rest_key(job)):
                 self.members[key] = []
-                self._rows[key] = []
+                self._rows[key] = None
 
     def title(self, gid: str, size: int, collapsed: bool, width: int) -> str:
         """A lane's title names its job; its other units are "Other units"."""
@@ -154,7 +154,7 @@ class PipelineRowLayout(RowLayout):
             if lane_folded:
                 continue
             requested = self.members[job]
-            rows.extend(self._rows[job])
+            rows.extend(self._unit_rows(job))
             self.shown += len(requested)
             if len(requested) >= 2 and not self.needle:
                 rows.append(OVERLAP_ROW._replace(key=overlap_key(job)))
@@ -163,7 +163,7 @@ class PipelineRowLayout(RowLayout):
             if others:
                 rows.append(self._header(rest, others, spans))
                 if rest not in self.collapsed:
-                    rows.extend(self._rows[rest])
+                    rows.extend(self._unit_rows(rest))
                     self.shown += len(others)
         return rows
 

@@ -161,7 +161,9 @@ class RowLayout:
         self._requested_set = set(requested)
         # Each group's units (shown or folded) and their rows, in display order.
         self.members: dict[str, list[UnitState]] = {gid: [] for gid, _title in GROUPS}
-        self._rows: dict[str, list[Row]] = {gid: [] for gid, _title in GROUPS}
+        # A group's unit rows are made when the group is first shown unfolded (a
+        # pipeline's folded groups hold 20,000 units and more), then kept up to date.
+        self._rows: dict[str, list[Row] | None] = {gid: None for gid, _title in GROUPS}
         self._seen = 0
         # Unit rows the last rows() call showed (folded groups' units not counted).
         self.shown = 0
@@ -193,7 +195,8 @@ class RowLayout:
             if self.sort != "start" or (group and u.start < group[-1].start):
                 touched.add(gid)
             group.append(u)
-            self._rows[gid].append(unit_row(uid))
+            if (made := self._rows[gid]) is not None:
+                made.append(unit_row(uid))
         self._seen = len(order)
         if self.sort == "duration":
             # Running units grow: the order changes with time, not only with new units.
@@ -201,7 +204,14 @@ class RowLayout:
         for gid in touched:
             ordered = sort_units(self.members[gid], self.sort, now, self.label)
             self.members[gid] = ordered
-            self._rows[gid] = [unit_row(u.unit) for u in ordered]
+            self._rows[gid] = None
+
+    def _unit_rows(self, gid: str) -> list[Row]:
+        """The rows of group ``gid``'s units, in order."""
+        made = self._rows[gid]
+        if made is None:
+            made = self._rows[gid] = [unit_row(u.unit) for u in self.members[gid]]
+        return made
 
     def _place(self, uid: str, unit: UnitState) -> str | None:
         """The group whose rows ``unit`` joins (None: no row)."""
@@ -228,7 +238,7 @@ class RowLayout:
                 )
             )
             if not is_collapsed:
-                rows.extend(self._rows[gid])
+                rows.extend(self._unit_rows(gid))
                 self.shown += len(group)
             # The band belongs to the requested artifacts and only means something for two.
             if (

@@ -16,6 +16,7 @@ from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
 from cargo_overlap.tui.diagnostics import cached_count, counts
 from cargo_overlap.tui.header import run_state
+from cargo_overlap.tui.render_cache import rendered_per_width
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
 
@@ -148,4 +149,4 @@ class SummaryPane(VerticalScroll):
         key = (model.finished is not None, model.summary is not None)
         if key != self._key:
             self._key = key
-            self._body.update(render_summary(model))
+            self._body.update(rendered_per_width(render_summary(model)))
