@@ -458,8 +458,12 @@ class OverlapApp(App[int]):
     @on(ScaleChanged)
     def _scale_changed(self, message: ScaleChanged) -> None:
         # query, not query_one: the message may land while the app is being torn down.
+        # The timeline's scale now, not the message's: a message posted while a frame is
+        # drawn (the timeline derives its scale there at a new width) may overtake one
+        # posted before it, and the charts must not end on the older scale.
+        scale = next((t.scale for t in self.query(Timeline)), None) or message.scale
         for charts in self.query(Charts):
-            charts.set_scale(message.scale)
+            charts.set_scale(scale)
 
     @on(ViewOptionsChanged)
     def _options_changed(self, message: ViewOptionsChanged) -> None:

@@ -123,6 +123,11 @@ class Charts(Widget):
         self._rebuild()
 
     @property
+    def scale(self) -> TimeScale | None:
+        """The time scale the charts draw on (the timeline's)."""
+        return self._scale
+
+    @property
     def cpu_rows(self) -> int:
         """Lines given to the CPU trace: one for live builds, none for replays."""
         view = self._view

@@ -427,6 +427,11 @@ class Timeline(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the widget: the axis, then the rows from the scroll offset on."""
+        if y == 0 and self._width != self.size.width and self._view is not None:
+            # Laid out at a new width since the scale was derived (the first frame: a
+            # view shown at once arrives before the layout): derive it now, not a frame
+            # later when the resize event comes, so the first frame shows the rows.
+            self._relayout()
         signature = self._signature(y)
         self._shown[y] = signature
         strip = self._cache.get(signature)
