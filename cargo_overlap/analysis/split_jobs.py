@@ -46,6 +46,7 @@ from cargo_overlap.analysis.simulate import (
 from cargo_overlap.capture import ci_runner
 from cargo_overlap.capture.ci_runner import JobProcess, RunnerError, SamePath
 from cargo_overlap.capture.sccache import is_sccache, redis_unreachable
+from cargo_overlap.children import run_owned
 from cargo_overlap.model.events import AnyEvent
 from cargo_overlap.model.pipeline import Pipeline, build_pipeline
 from cargo_overlap.model.recording import RecordingError, read_events
@@ -586,16 +587,13 @@ def job_names(commands: Sequence[list[str]]) -> list[str]:
 def workspace_root(cwd: Path, manifest: str | None, env: Mapping[str, str]) -> Path:
     """The root of the workspace the commands build (``cargo locate-project
     --workspace``); raises :class:`SplitJobsError`, or CargoNotFound (3)."""
-    import subprocess
 
     from cargo_overlap.capture.toolchain import find_cargo
 
     args = [find_cargo(env), "locate-project", "--workspace", "--message-format", "plain"]
     if manifest is not None:
         args += ["--manifest-path", manifest]
-    done = subprocess.run(
-        args, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False, timeout=60
-    )
+    done = run_owned(args, cwd=cwd, env=dict(env), timeout=60)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
         raise SplitJobsError(f"cannot find the workspace to copy for each job: {tail}")

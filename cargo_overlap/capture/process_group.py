@@ -19,6 +19,8 @@ import subprocess
 import time
 from contextlib import contextmanager, suppress
 
+from cargo_overlap.children import ENDING_SIGNALS, signals_held
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -38,39 +40,6 @@ KILL_GRACE_SECONDS = 3.0
 # How often a group's members are looked for: they are no children of ours, so nothing
 # signals their end.
 _POLL_SECONDS = 0.05
-# The signals that end a build: cargo runs in a session of its own, so the terminal's
-# Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
-ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """The ending signals that arrive inside the block are delivered at its end, to the
-    handlers that were there before.
-
-    For the spawn of cargo: a handler that raises inside ``subprocess.Popen``, after the
-    fork, loses the child (Popen never returns it), and cargo would outlive us. Held, the
-    signal is raised once the caller holds the process and can end it. Blocking the
-    signals instead (``pthread_sigmask``) would pass the block on to cargo.
-    """
-    held: list[int] = []
-
-    def hold(signum: int, _frame: object) -> None:
-        held.append(signum)
-
-    try:
-        previous = {sig: signal.signal(sig, hold) for sig in ENDING_SIGNALS}
-    except ValueError:
-        # Not the main thread: signals are handled on the main thread, not here.
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
 
 
 class Signalled(BaseException):

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from cargo_overlap.children import run_owned
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.workspace import (
     MetadataShapeError,
@@ -83,14 +84,7 @@ def load_workspace(manifest: Path) -> Workspace:
         str(manifest),
     ]
     try:
-        done = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=METADATA_TIMEOUT_S,
-            check=False,
-            env=dict(os.environ),
-        )
+        done = run_owned(argv, timeout=METADATA_TIMEOUT_S, env=dict(os.environ))
     except FileNotFoundError as exc:
         raise SuggestError("cargo not found on PATH") from exc
     except subprocess.TimeoutExpired as exc:

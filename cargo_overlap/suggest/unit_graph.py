@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cargo_overlap.children import run_owned
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.metadata import cargo_program, first_error_line
 from cargo_overlap.suggest.trust import clean_env
@@ -87,15 +88,7 @@ def run_unit_graph(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> fr
     except SuggestError as exc:
         raise UnitGraphUnavailable(str(exc)) from exc
     try:
-        done = subprocess.run(
-            argv,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=UNIT_GRAPH_TIMEOUT_S,
-            check=False,
-            env=unit_graph_env(env),
-        )
+        done = run_owned(argv, cwd=cwd, timeout=UNIT_GRAPH_TIMEOUT_S, env=unit_graph_env(env))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UnitGraphUnavailable(f"cargo did not run: {exc}") from exc
     if done.returncode != 0:
