@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,9 @@ def signal_inside_popen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Popen that, once the child runs, takes a SIGTERM before it returns (the window
     in which load once lost a cargo); yields the pids it started."""
     spawned: list[int] = []
-    real = subprocess.Popen
 
-    class SignalledDuringSpawn(real):  # type: ignore[type-arg, misc]
-        def __init__(self, *args: object, **kwargs: object) -> None:
+    class SignalledDuringSpawn(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             spawned.append(self.pid)
             signal.raise_signal(signal.SIGTERM)
@@ -80,10 +80,9 @@ def test_a_program_that_cannot_run_is_an_os_error() -> None:
 
 def test_a_timeout_kills_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
     spawned: list[int] = []
-    real = subprocess.Popen
 
-    class Recorded(real):  # type: ignore[type-arg, misc]
-        def __init__(self, *args: object, **kwargs: object) -> None:
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             spawned.append(self.pid)
 
