@@ -62,10 +62,14 @@ async def test_live_build_in_the_app(workspace, tmp_path: Path) -> None:  # type
         assert any(r.kind == "overlap" for r in timeline.rows)
         # Live builds sample the machine's CPU for the chart under the timeline.
         assert app._cpu is not None and app._cpu.samples
+        # A log shown for the first time writes its lines on a later refresh (the
+        # RichLog waits for its size): on a loaded machine, after the key's pause.
         await pilot.press("4")
-        assert "Compiling" in screen_text(app)
+        with anyio.fail_after(30):
+            await wait_until(pilot, lambda: "Compiling" in screen_text(app))
         await pilot.press("5")
-        assert "critical path" in screen_text(app)
+        with anyio.fail_after(30):
+            await wait_until(pilot, lambda: "critical path" in screen_text(app))
         await pilot.press("q")
     assert app.return_value == 0
 
