@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import FrameType
 
-__all__ = ["ENDING_SIGNALS", "run_owned", "signals_held"]
+__all__ = ["ENDING_SIGNALS", "handlers_installed", "run_owned", "signals_held"]
 
 # The signals that end a build: cargo runs in a session of its own, so the terminal's
 # Ctrl-C or hang-up and a `kill` reach only this process, which must pass them on.
@@ -37,18 +38,30 @@ def signals_held() -> Iterator[None]:
         held.append(signum)
 
     try:
-        previous = {sig: signal.signal(sig, hold) for sig in ENDING_SIGNALS}
+        with handlers_installed(ENDING_SIGNALS, hold):
+            yield
+    finally:
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
+@contextmanager
+def handlers_installed(
+    signals: Sequence[int], handler: Callable[[int, FrameType | None], None]
+) -> Iterator[None]:
+    """``handler`` for each of ``signals`` inside the block, the handlers from before put
+    back at its end. Off the main thread nothing changes: signals are handled on the main
+    thread, not there."""
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in signals}
     except ValueError:
-        # Not the main thread: signals are handled on the main thread, not here.
         yield
         return
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_owned(

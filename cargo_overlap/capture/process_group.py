@@ -19,7 +19,7 @@ import subprocess
 import time
 from contextlib import contextmanager, suppress
 
-from cargo_overlap.children import ENDING_SIGNALS, signals_held
+from cargo_overlap.children import ENDING_SIGNALS, handlers_installed, signals_held
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,17 +71,8 @@ def signals_raised(
         raised.append(signum)
         raise raising(signum)
 
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in signals}
-    except ValueError:
-        # Not the main thread: signals are handled on the main thread, not here.
+    with handlers_installed(signals, handler):
         yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def signal_group(pgid: int, sig: int) -> None:
