@@ -56,6 +56,8 @@ _NOT_MERGED = {
     "-C": "changes cargo's directory",
 }
 LOCK_FLAGS = ("--locked", "--frozen", "--offline")
+# Flags with which a build command only prints and exits (a tool's presence check).
+INFO_FLAGS = frozenset({"--help", "-h", "--version", "-V"})
 # Flags that change only what cargo prints, dropped when asking cargo for the unit graph.
 OUTPUT_FLAGS = frozenset(
     {"--message-format", "--color", "-v", "-q", "--timings", "--jobs", "--keep-going",
@@ -309,6 +311,9 @@ def parse_build(words: Sequence[Word]) -> BuildCommand | None:
             continue
         name, value = _split_flag(word)
         name = _ALIASES.get(name, name)
+        if name in INFO_FLAGS:
+            # cargo prints its help or version and exits: nothing is built.
+            return None
         takes_value = name in _VALUE_FLAGS or (
             name not in _KNOWN_BOOL
             and i + 1 < len(arg_words)

@@ -16,9 +16,14 @@ _BUILD = re.compile(
 )
 
 
+# `--help`/`--version` among the words after the subcommand, before the command ends.
+_INFO_ONLY = re.compile(r"[^;&|\n]*?\s(?:--help|-h|--version|-V)(?![\w=-])")
+
+
 def mentions_build(text: str) -> bool:
-    """True when `text` holds something that looks like a cargo build command."""
-    return _BUILD.search(text) is not None
+    """True when `text` holds something that looks like a cargo build command (not one
+    that only asks for its help or version)."""
+    return any(_INFO_ONLY.match(text, m.end()) is None for m in _BUILD.finditer(text))
 
 
 def skipped_lines(
