@@ -225,6 +225,9 @@ class _Reader:
                 uses = step.get("uses")
                 what = f"step `uses: {uses}`" if uses else f"step {index + 1}"
                 items.append(OtherStep(what))
+                action_build = _cargo_action_build(step, step_node, self.display)
+                if action_build is not None:
+                    skipped.append(action_build)
                 continue
             shell = step.get("shell")
             for defaults in run_defaults:
@@ -284,6 +287,37 @@ class _Reader:
                 )
             )
         return Job(self.display, name, tuple(items), tuple(skipped))
+
+
+# actions-rs/cargo and its forks: `with: command: build`, `args`, `toolchain`, `use-cross`.
+_CARGO_ACTION = re.compile(r"^[\w.-]+/(?:[\w.-]+-)?cargo(?:@.*)?$")
+
+
+def _cargo_action_build(step: Mapping[str, Any], node: yaml.Node, display: str) -> Skipped | None:
+    """A cargo build run by a cargo action step, as skipped: the tool reads and edits
+    `run:` scripts, not an action's inputs. None when the step runs no such build."""
+    uses = _scalar_text(step.get("uses") or "")
+    inputs = step.get("with")
+    if not _CARGO_ACTION.match(uses) or not isinstance(inputs, Mapping):
+        return None
+    command = _scalar_text(inputs.get("command") or "")
+    if command not in ("build", "b", "zigbuild"):
+        return None
+    program = "cross" if _scalar_text(inputs.get("use-cross", "")).lower() == "true" else "cargo"
+    toolchain = _scalar_text(inputs.get("toolchain") or "")
+    words = [
+        program,
+        f"+{toolchain}" if toolchain else "",
+        command,
+        _scalar_text(inputs.get("args") or ""),
+    ]
+    where = child_node(child_node(node, "with"), "command") or node
+    return Skipped(
+        display,
+        where.start_mark.line + 1,
+        " ".join(" ".join(words).split()),
+        f"run by `uses: {uses}`: only `run:` steps are read",
+    )
 
 
 def _read_yaml(path: Path, display: str) -> tuple[str, yaml.Node | None, Any]:
