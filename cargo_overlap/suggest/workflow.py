@@ -25,13 +25,27 @@ _MATRIX_REF = re.compile(r"^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
 
 
 def child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    """The value node under `key` of a mapping node."""
+    """The value node under `key` of a mapping node, or of what it merges in with a YAML
+    merge key (`<<: *anchor`, `<<: [*a, *b]`; its own keys first, then the first merged
+    mapping that has it), as the loaded value has it."""
     if not isinstance(node, yaml.MappingNode):
         return None
+    merged: list[yaml.Node] = []
     for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+        if not isinstance(k, yaml.ScalarNode) or not isinstance(v, yaml.Node):
+            continue
+        if k.value == key and k.tag != _MERGE_TAG:
             return v
+        if k.tag == _MERGE_TAG:
+            merged += v.value if isinstance(v, yaml.SequenceNode) else [v]
+    for source in merged:
+        found = child_node(source, key)
+        if found is not None:
+            return found
     return None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _scalar_text(value: Any) -> str:
