@@ -128,6 +128,10 @@ class BuildCommand:
         """Every other argument, rendered and sorted, for comparison."""
         return tuple(sorted(a.render() for a in self.args if not _keyed(a)))
 
+    def opaque_args(self) -> tuple[str, ...]:
+        """The bare words only known in CI (`${{ inputs.flags }}`, `$EXTRA`), sorted."""
+        return tuple(sorted(a.render() for a in self.args if a.flag == ""))
+
     def render_prefix(self) -> str:
         """The tool and the non-selection arguments as written, e.g. `cargo +nightly build
         --release --target ${{ matrix.target }}`."""

@@ -258,6 +258,13 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
         return "toolchain differs: " + " vs ".join(
             f"+{t}" if t else "default" for t in (x.toolchain, y.toolchain)
         )
+    # A word only known in CI may hold `--release`, a `--target` or features: the settings
+    # below cannot be told apart until those words agree.
+    ox, oy = x.opaque_args(), y.opaque_args()
+    if ox != oy:
+        return "arguments only known in CI differ: " + " vs ".join(
+            " ".join(o) or "none" for o in (ox, oy)
+        )
     if x.profile != y.profile:
         return f"profile differs: {x.profile} vs {y.profile}"
     if x.targets != y.targets:
