@@ -9,6 +9,7 @@ loops) separates builds without a message: they are not consecutive at all.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -116,6 +117,9 @@ def touches_target_dir(command: ScriptCommand) -> bool:
     first = command.words[0].text if command.words else raw.split(" ", 1)[0]
     if first in ("echo", "printf"):
         return bool(_TARGET_PATH.search(raw))
+    if posixpath.basename(first) == "rustup" and not _TARGET_PATH.search(raw):
+        # `rustup target add T` installs a standard library; no target directory there.
+        return False
     return bool(
         _TARGET_PATH.search(raw)
         or _TARGET_WORD.search(raw)

@@ -137,6 +137,14 @@ B = "cargo build --release -p plugin-gha-cdylib"
             "`rm -rf target` between them reads or writes the target directory",
         ),
         (A, ["./scripts/sign.sh"], B, "`./scripts/sign.sh` runs between them"),
+        (
+            # rustup's `target` is a toolchain's standard library, not cargo's target
+            # directory; the build after it needs it, so it still stops the merge.
+            A,
+            ["rustup target add aarch64-unknown-linux-gnu"],
+            B,
+            "`rustup target add aarch64-unknown-linux-gnu` runs between them",
+        ),
         (A, ["cargo test -p heph"], B, "`cargo test -p heph` runs between them"),
         (A, [], f"{B} --tests", "the second command `--tests` builds test targets"),
         (
