@@ -337,8 +337,18 @@ def targets_only_difference(
         literal = all(
             a.value is not None and not a.value.opaque for a in b.args if a.flag == "--target"
         )
-        if not b.targets or not literal or b.selection != first.selection:
-            return reason
+        if not b.targets:
+            return (
+                f"{reason} (a build without --target puts its outputs in target/<profile>/, "
+                "not target/<triple>/<profile>/)"
+            )
+        if not literal:
+            return f"{reason} (a triple only known in CI)"
+        if b.selection != first.selection:
+            return (
+                f"{reason} (several --target in one command build the same packages and "
+                "targets for each; these select different ones)"
+            )
     if set(build.targets) & {t for e in chain for t in e.build.targets}:
         return reason
     aligned = replace(entry, build=with_targets(build, target_args([first])))

@@ -67,13 +67,15 @@ B = "cargo build --release -p plugin-gha-cdylib"
             "cargo build --release --target x -p plugin-go-cdylib",
             [],
             "cargo build --release --target y -p plugin-gha-cdylib",
-            "--target differs: x vs y",
+            "--target differs: x vs y (several --target in one command build the same "
+            "packages and targets for each; these select different ones)",
         ),
         (
             A,
             [],
             "cargo build --release --target ${{ matrix.target }} -p plugin-gha-cdylib",
-            "--target differs: host vs ${{ matrix.target }}",
+            "--target differs: host vs ${{ matrix.target }} (a build without --target puts "
+            "its outputs in target/<profile>/, not target/<triple>/<profile>/)",
         ),
         (
             A,
