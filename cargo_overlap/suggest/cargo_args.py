@@ -181,6 +181,13 @@ _LAUNCHERS: dict[str, tuple[frozenset[str], bool, bool]] = {
     "sudo": (frozenset({"-u", "--user", "-g", "--group"}), False, False),
     "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), False, True),
 }
+# Tool managers that run a command in their environment: program -> (subcommands, the
+# word after which the command starts; "" when one operand, the toolchain, precedes it).
+_TOOL_MANAGERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "mise": (frozenset({"exec", "x"}), frozenset({"--"})),
+    "nix": (frozenset({"develop", "shell"}), frozenset({"-c", "--command"})),
+    "rustup": (frozenset({"run"}), frozenset({""})),
+}
 # Launcher options that change where or how the command runs, beyond its environment.
 _LAUNCHER_REFUSED = frozenset(
     {"-C", "--chdir", "-S", "--split-string", "-i", "--ignore-environment"}
@@ -205,6 +212,12 @@ def launcher_length(words: Sequence[Word]) -> int | None:
     while i < len(words):
         word = words[i]
         name = posixpath.basename(word.text) if not word.opaque else ""
+        if name in _TOOL_MANAGERS:
+            after = _tool_manager_length(words[i:])
+            if after is None:
+                return i
+            i += after
+            continue
         if name not in _LAUNCHERS:
             return i
         valued, assignments, operand = _LAUNCHERS[name]
@@ -219,6 +232,20 @@ def launcher_length(words: Sequence[Word]) -> int | None:
         if operand:
             i += 1
     return i
+
+
+def _tool_manager_length(words: Sequence[Word]) -> int | None:
+    """How many words `mise exec ... --`, `nix develop ... -c` or `rustup run TOOLCHAIN`
+    take before the command they run; None when `words` are no such launcher."""
+    subcommands, ends = _TOOL_MANAGERS[posixpath.basename(words[0].text)]
+    if len(words) < 3 or words[1].opaque or words[1].text not in subcommands:
+        return None
+    if "" in ends:
+        return 3
+    for index in range(2, len(words)):
+        if not words[index].opaque and words[index].text in ends:
+            return index + 1
+    return None
 
 
 def launcher_environment(launcher: Sequence[Word]) -> tuple[tuple[str, str], ...]:
