@@ -317,7 +317,9 @@ def _cargo_action_build(step: Mapping[str, Any], node: yaml.Node, display: str) 
     command = _scalar_text(inputs.get("command") or "")
     if command not in ("build", "b", "zigbuild"):
         return None
-    program = "cross" if _scalar_text(inputs.get("use-cross", "")).lower() == "true" else "cargo"
+    use_cross = _scalar_text(inputs.get("use-cross", "")).strip()
+    program = "cross" if use_cross.lower() == "true" else "cargo"
+    which = f" (cargo or cross: `use-cross: {use_cross}`)" if "${{" in use_cross else ""
     toolchain = _scalar_text(inputs.get("toolchain") or "")
     words = [
         program,
@@ -330,7 +332,7 @@ def _cargo_action_build(step: Mapping[str, Any], node: yaml.Node, display: str) 
         display,
         where.start_mark.line + 1,
         " ".join(" ".join(words).split()),
-        f"run by `uses: {uses}`: only `run:` steps are read",
+        f"run by `uses: {uses}`{which}: only `run:` steps are read",
     )
 
 
