@@ -3,7 +3,6 @@ shell session (a `cd` or an assignment carries to the next line)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,12 @@ import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.sources import Job, ScriptBlock
-from cargo_overlap.suggest.workflow import child_node, run_positions, string_map
+from cargo_overlap.suggest.workflow import (
+    child_node,
+    env_references,
+    run_positions,
+    string_map,
+)
 
 _RESERVED = frozenset(
     {"stages", "variables", "default", "include", "workflow", "image", "services",
@@ -95,27 +99,10 @@ def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
             dialect="gitlab",
             lead_columns=tuple(leads),
             shown_lines=tuple(shown),
-            unmap=_references(script, variables),
+            unmap=env_references(script, variables),
         )
         jobs.append(Job(display, str(name), (block,)))
     return jobs
-
-
-_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
-
-
-def _references(script: str, variables: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The job's variables that its script names (`$CARGO_FLAGS`, `${CARGO_FLAGS}`), each
-    with its value: read with the value, written back as the reference. GitLab lets a
-    project or a pipeline override a job's variables, so an edit keeps the name. A name
-    the script assigns itself is left expanded."""
-    out: dict[str, str] = {}
-    for m in _REFERENCE.finditer(script):
-        name = m.group(1) or m.group(2)
-        value = variables.get(name, "")
-        if value.strip() and not re.search(rf"(?<![\w$]){name}=", script):
-            out.setdefault(m.group(0), value)
-    return tuple(out.items())
 
 
 # GitLab follows `extends:` at most this deep.
