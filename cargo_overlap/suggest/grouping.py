@@ -9,6 +9,7 @@ loops) separates builds without a message: they are not consecutive at all.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Sequence
@@ -159,10 +160,44 @@ def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
     return (line if line is not None else index) + 1
 
 
+_LOCAL_ASSIGNMENT = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_]\w*)="
+    r"(?:\"([^\"$`\\]*)\"|'([^']*)'|([^\s\"'$`\\;&|()<>]+))[ \t]*$"
+)
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+@functools.lru_cache(maxsize=32)
+def local_references(text: str) -> tuple[tuple[str, str], ...]:
+    """The script's own variables to write back by name (`$FLAGS`) in an edit: assigned
+    once, to a literal, before its first build, and named on a build's line. Written as
+    their value, the assignment would be left unused and the flags set in two places."""
+    lines = text.split("\n")
+    build_at = [i for i, line in enumerate(lines) if mentions_build(line)]
+    if not build_at:
+        return ()
+    values: dict[str, str] = {}
+    for line in lines[: build_at[0]]:
+        m = _LOCAL_ASSIGNMENT.match(line)
+        if m:
+            values[m.group(1)] = next(g for g in m.groups()[1:] if g is not None)
+    out: dict[str, str] = {}
+    for i in build_at:
+        for ref in _REFERENCE.finditer(lines[i]):
+            name = ref.group(1) or ref.group(2)
+            once = len(re.findall(rf"(?<![\w$]){name}=", text)) == 1
+            if values.get(name, "").strip() and once:
+                out.setdefault(ref.group(0), values[name])
+    return tuple(out.items())
+
+
 def unmapped(block: ScriptBlock, text: str) -> str:
     """`text` with the reader's stand-ins (a justfile's `{{` read as `${{`, a Makefile
-    variable's value) put back as the file writes them, whole words only."""
-    for file_text, read_as in block.unmap:
+    variable's value, a variable's value) put back as the file writes them, whole words
+    only."""
+    # make and just have variables of their own, and a recipe line is a shell of its own.
+    local = local_references(block.text) if block.dialect not in ("make", "just") else ()
+    for file_text, read_as in (*block.unmap, *local):
         pattern = re.escape(read_as)
         if read_as[:1].isalnum() or read_as[:1] == "-":
             pattern = rf"(?<![^\s\"']){pattern}(?![^\s\"'])"
