@@ -10,13 +10,9 @@ from typing import Any
 import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.mentions import env_references
 from cargo_overlap.suggest.sources import Job, ScriptBlock
-from cargo_overlap.suggest.workflow import (
-    child_node,
-    env_references,
-    run_positions,
-    string_map,
-)
+from cargo_overlap.suggest.workflow import child_node, run_positions, string_map
 
 _RESERVED = frozenset(
     {"stages", "variables", "default", "include", "workflow", "image", "services",

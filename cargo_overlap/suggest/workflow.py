@@ -17,7 +17,7 @@ import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.limits import read_ci_text
-from cargo_overlap.suggest.mentions import mentions_build, skipped_lines
+from cargo_overlap.suggest.mentions import env_references, skipped_lines
 from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
@@ -122,26 +122,6 @@ def matrix_values(
         missing = ", ".join(sorted(keys))
         return f"{missing} not defined by the job's matrix"
     return out
-
-
-_ENV_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
-
-
-def env_references(script: str, variables: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The CI variables (GitHub `env:`, GitLab `variables:`) that a script names
-    (`$CARGO_FLAGS`, `${CARGO_FLAGS}`), each with its value: read with the value, written
-    back as the reference, so an edit keeps the one place that sets them (GitLab lets a
-    project or a pipeline override them). Only names on a cargo build's line count (a
-    value such as `1` must not be written back into an unrelated `-j 1`); a name the
-    script assigns itself is left expanded."""
-    out: dict[str, str] = {}
-    build_lines = "\n".join(line for line in script.split("\n") if mentions_build(line))
-    for m in _ENV_REFERENCE.finditer(build_lines):
-        name = m.group(1) or m.group(2)
-        value = variables.get(name, "")
-        if value.strip() and not re.search(rf"(?<![\w$]){name}=", script):
-            out.setdefault(m.group(0), value)
-    return tuple(out.items())
 
 
 def _last_line(node: yaml.Node) -> int:
