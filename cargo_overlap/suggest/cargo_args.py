@@ -126,17 +126,25 @@ class BuildCommand:
 
     def other_args(self) -> tuple[str, ...]:
         """Every other argument, rendered and sorted, for comparison."""
-        return tuple(sorted(a.render() for a in self.args if not _keyed(a)))
+        return tuple(sorted(_canonical(a.render()) for a in self.args if not _keyed(a)))
 
     def opaque_args(self) -> tuple[str, ...]:
         """The bare words only known in CI (`${{ inputs.flags }}`, `$EXTRA`), sorted."""
-        return tuple(sorted(a.render() for a in self.args if a.flag == ""))
+        return tuple(sorted(_canonical(a.render()) for a in self.args if a.flag == ""))
 
     def render_prefix(self) -> str:
         """The tool and the non-selection arguments as written, e.g. `cargo +nightly build
         --release --target ${{ matrix.target }}`."""
         parts = [w.render() for w in self.tool_words] + [a.render() for a in self.args]
         return " ".join(parts)
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def _canonical(text: str) -> str:
+    """`${{x}}` and `${{ x }}` (just's `{{x}}`, read as such) are one expression."""
+    return _EXPRESSION.sub(lambda m: "${{ " + m.group(1) + " }}", text)
 
 
 _KEYED_FLAGS = frozenset(

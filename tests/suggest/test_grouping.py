@@ -319,3 +319,19 @@ def test_step_keys_stop_the_merge(
     report = suggest(workflows=[path], manifest_path=workspace / "Cargo.toml", verify=False)
     assert report.suggestions == ()
     assert [n.reason for n in report.not_merged] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # GitHub writes `${{ x }}` with or without the inner spaces, just `{{x}}` too.
+        (f"{A} ${{{{inputs.extra}}}}", f"{B} ${{{{ inputs.extra }}}}"),
+        (f"{A} ${{{{ inputs.extra}}}}", f"{B}   ${{{{inputs.extra   }}}}"),
+    ],
+)
+def test_expressions_differing_only_in_spacing_merge(
+    workspace: Path, first: str, second: str
+) -> None:
+    report = run(workspace, first, second)
+    assert report.not_merged == ()
+    assert len(report.suggestions) == 1
