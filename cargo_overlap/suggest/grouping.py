@@ -195,8 +195,8 @@ def unmapped(block: ScriptBlock, text: str) -> str:
     """`text` with the reader's stand-ins (a justfile's `{{` read as `${{`, a Makefile
     variable's value, a variable's value) put back as the file writes them, whole words
     only."""
-    # make and just have variables of their own, and a recipe line is a shell of its own.
-    local = local_references(block.text) if block.dialect not in ("make", "just") else ()
+    # A Makefile spells a shell variable `$$F`: written back as `$F`, make would eat it.
+    local = local_references(block.text) if block.dialect != "make" else ()
     for file_text, read_as in (*block.unmap, *local):
         pattern = re.escape(read_as)
         if read_as[:1].isalnum() or read_as[:1] == "-":
