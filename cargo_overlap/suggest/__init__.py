@@ -77,6 +77,19 @@ def _repo_root(workflow: Path, fallback: Path) -> Path:
     return fallback
 
 
+def _gitlab_root(path: Path, workspace_root: Path) -> Path:
+    """GitLab runs every job from the project's root, also those of a file that
+    `.gitlab-ci.yml` includes (`.gitlab/ci/build.yml`): the nearest directory holding
+    `.gitlab-ci.yml` or `.git`, else the workspace's repository."""
+    directory = path.resolve().parent
+    if path.name == ".gitlab-ci.yml":
+        return directory
+    for parent in (directory, *directory.parents):
+        if (parent / ".gitlab-ci.yml").is_file() or (parent / ".git").exists():
+            return parent
+    return repository_root(workspace_root)
+
+
 def repository_root(workspace_root: Path) -> Path:
     """The repository the workspace sits in: the nearest parent holding `.git` (or
     `.github`), else the workspace root itself."""
@@ -112,7 +125,7 @@ def load_path(
         repo = _repo_root(path, workspace_root)
         return load_workflow(path, repo, _display(path, repo, cwd)), [], display
     if kind == kinds.GITLAB:
-        return load_gitlab(path, text, directory, display), [], display
+        return load_gitlab(path, text, _gitlab_root(path, workspace_root), display), [], display
     if kind == kinds.DOCKERFILE:
         return load_dockerfile(path, text, directory, display), [], display
     if kind == kinds.MAKEFILE:

@@ -56,6 +56,8 @@ _NOT_MERGED = {
     "-C": "changes cargo's directory",
 }
 LOCK_FLAGS = ("--locked", "--frozen", "--offline")
+# Flags with which a build command only prints and exits (a tool's presence check).
+INFO_FLAGS = frozenset({"--help", "-h", "--version", "-V"})
 # Flags that change only what cargo prints, dropped when asking cargo for the unit graph.
 OUTPUT_FLAGS = frozenset(
     {"--message-format", "--color", "-v", "-q", "--timings", "--jobs", "--keep-going",
@@ -124,13 +126,25 @@ class BuildCommand:
 
     def other_args(self) -> tuple[str, ...]:
         """Every other argument, rendered and sorted, for comparison."""
-        return tuple(sorted(a.render() for a in self.args if not _keyed(a)))
+        return tuple(sorted(_canonical(a.render()) for a in self.args if not _keyed(a)))
+
+    def opaque_args(self) -> tuple[str, ...]:
+        """The bare words only known in CI (`${{ inputs.flags }}`, `$EXTRA`), sorted."""
+        return tuple(sorted(_canonical(a.render()) for a in self.args if a.flag == ""))
 
     def render_prefix(self) -> str:
         """The tool and the non-selection arguments as written, e.g. `cargo +nightly build
         --release --target ${{ matrix.target }}`."""
         parts = [w.render() for w in self.tool_words] + [a.render() for a in self.args]
         return " ".join(parts)
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def _canonical(text: str) -> str:
+    """`${{x}}` and `${{ x }}` (just's `{{x}}`, read as such) are one expression."""
+    return _EXPRESSION.sub(lambda m: "${{ " + m.group(1) + " }}", text)
 
 
 _KEYED_FLAGS = frozenset(
@@ -175,6 +189,13 @@ _LAUNCHERS: dict[str, tuple[frozenset[str], bool, bool]] = {
     "sudo": (frozenset({"-u", "--user", "-g", "--group"}), False, False),
     "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), False, True),
 }
+# Tool managers that run a command in their environment: program -> (subcommands, the
+# word after which the command starts; "" when one operand, the toolchain, precedes it).
+_TOOL_MANAGERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "mise": (frozenset({"exec", "x"}), frozenset({"--"})),
+    "nix": (frozenset({"develop", "shell"}), frozenset({"-c", "--command"})),
+    "rustup": (frozenset({"run"}), frozenset({""})),
+}
 # Launcher options that change where or how the command runs, beyond its environment.
 _LAUNCHER_REFUSED = frozenset(
     {"-C", "--chdir", "-S", "--split-string", "-i", "--ignore-environment"}
@@ -199,6 +220,12 @@ def launcher_length(words: Sequence[Word]) -> int | None:
     while i < len(words):
         word = words[i]
         name = posixpath.basename(word.text) if not word.opaque else ""
+        if name in _TOOL_MANAGERS:
+            after = _tool_manager_length(words[i:])
+            if after is None:
+                return i
+            i += after
+            continue
         if name not in _LAUNCHERS:
             return i
         valued, assignments, operand = _LAUNCHERS[name]
@@ -213,6 +240,20 @@ def launcher_length(words: Sequence[Word]) -> int | None:
         if operand:
             i += 1
     return i
+
+
+def _tool_manager_length(words: Sequence[Word]) -> int | None:
+    """How many words `mise exec ... --`, `nix develop ... -c` or `rustup run TOOLCHAIN`
+    take before the command they run; None when `words` are no such launcher."""
+    subcommands, ends = _TOOL_MANAGERS[posixpath.basename(words[0].text)]
+    if len(words) < 3 or words[1].opaque or words[1].text not in subcommands:
+        return None
+    if "" in ends:
+        return 3
+    for index in range(2, len(words)):
+        if not words[index].opaque and words[index].text in ends:
+            return index + 1
+    return None
 
 
 def launcher_environment(launcher: Sequence[Word]) -> tuple[tuple[str, str], ...]:
@@ -309,6 +350,9 @@ def parse_build(words: Sequence[Word]) -> BuildCommand | None:
             continue
         name, value = _split_flag(word)
         name = _ALIASES.get(name, name)
+        if name in INFO_FLAGS:
+            # cargo prints its help or version and exits: nothing is built.
+            return None
         takes_value = name in _VALUE_FLAGS or (
             name not in _KNOWN_BOOL
             and i + 1 < len(arg_words)

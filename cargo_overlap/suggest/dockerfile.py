@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from cargo_overlap.suggest.mentions import env_references
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
 _INSTRUCTION = re.compile(r"^(\s*)([A-Za-z]+)(\s+|$)")
@@ -183,11 +184,14 @@ def _run_block(
         last_line=ins.last,
         run_options=" ".join(options) or None,
     )
+    text = "\n".join(lines)
     return ScriptBlock(
         source=display,
         path=path,
-        text="\n".join(lines),
+        text=text,
         line_map=tuple(line_map),
+        # `--build-arg` overrides an ARG's default: an edit names it, as written.
+        unmap=env_references(text, stage.variables),
         variables=dict(stage.variables),
         cwd=cwd,
         root=root,

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
+from cargo_overlap.suggest.mentions import env_references
 from cargo_overlap.suggest.sources import Job, ScriptBlock
 from cargo_overlap.suggest.workflow import child_node, run_positions, string_map
 
@@ -63,13 +64,14 @@ def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
     for name, job in data.items():
         if name in _RESERVED or str(name).startswith(".") or not isinstance(job, Mapping):
             continue
-        if "script" not in job:
+        own = {key: _inherited(data, node, str(name), key) for key in ("before_script", "script")}
+        if own["script"] is None:
             continue
-        job_node = child_node(node, str(name))
         parts: list[tuple[Any, yaml.Node | None]] = []
         for key in ("before_script", "script"):
-            if key in job:
-                parts.append((job[key], child_node(job_node, key)))
+            found = own[key]
+            if found is not None:
+                parts.append(found)
             elif key == "before_script":
                 source = default.get(key, data.get(key))
                 if source is not None:
@@ -80,20 +82,63 @@ def load_gitlab(path: Path, text: str, root: Path, display: str) -> list[Job]:
         shown: list[int | None] = []
         for value, value_node in parts:
             _add(value, value_node, lines, texts, line_map, leads, shown)
+        variables = {**top_vars, **_job_variables(data, str(name))}
+        script = "\n".join(texts)
         block = ScriptBlock(
             source=display,
             path=path,
-            text="\n".join(texts),
+            text=script,
             line_map=tuple(line_map),
-            variables={**top_vars, **_variables(job.get("variables"))},
+            variables=variables,
             root=root,
             label=f"job {name}",
             dialect="gitlab",
             lead_columns=tuple(leads),
             shown_lines=tuple(shown),
+            unmap=env_references(script, variables),
         )
         jobs.append(Job(display, str(name), (block,)))
     return jobs
+
+
+# GitLab follows `extends:` at most this deep.
+_EXTENDS_DEPTH = 11
+
+
+def _parents(job: Mapping[str, Any]) -> list[str]:
+    """The jobs or templates a job `extends:`, in written order (later ones win)."""
+    value = job.get("extends")
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _inherited(
+    data: Mapping[str, Any], node: yaml.Node | None, name: str, key: str, depth: int = 0
+) -> tuple[Any, yaml.Node | None] | None:
+    """A job's `key` (a script list) and its node: its own, else from the last template it
+    `extends:` that has one (a list is replaced whole, never merged)."""
+    job = data.get(name)
+    if not isinstance(job, Mapping) or depth > _EXTENDS_DEPTH:
+        return None
+    if key in job:
+        return job[key], child_node(child_node(node, name), key)
+    for parent in reversed(_parents(job)):
+        found = _inherited(data, node, parent, key, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _job_variables(data: Mapping[str, Any], name: str, depth: int = 0) -> dict[str, str]:
+    """A job's variables merged key by key over those of the templates it `extends:`."""
+    job = data.get(name)
+    if not isinstance(job, Mapping) or depth > _EXTENDS_DEPTH:
+        return {}
+    merged: dict[str, str] = {}
+    for parent in _parents(job):
+        merged.update(_job_variables(data, parent, depth + 1))
+    return {**merged, **_variables(job.get("variables"))}
 
 
 def _add(

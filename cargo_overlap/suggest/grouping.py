@@ -9,6 +9,8 @@ loops) separates builds without a message: they are not consecutive at all.
 
 from __future__ import annotations
 
+import functools
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -116,6 +118,9 @@ def touches_target_dir(command: ScriptCommand) -> bool:
     first = command.words[0].text if command.words else raw.split(" ", 1)[0]
     if first in ("echo", "printf"):
         return bool(_TARGET_PATH.search(raw))
+    if posixpath.basename(first) == "rustup" and not _TARGET_PATH.search(raw):
+        # `rustup target add T` installs a standard library; no target directory there.
+        return False
     return bool(
         _TARGET_PATH.search(raw)
         or _TARGET_WORD.search(raw)
@@ -155,10 +160,44 @@ def command_line_number(block: ScriptBlock, command: ScriptCommand) -> int:
     return (line if line is not None else index) + 1
 
 
+_LOCAL_ASSIGNMENT = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_]\w*)="
+    r"(?:\"([^\"$`\\]*)\"|'([^']*)'|([^\s\"'$`\\;&|()<>]+))[ \t]*$"
+)
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+@functools.lru_cache(maxsize=32)
+def local_references(text: str) -> tuple[tuple[str, str], ...]:
+    """The script's own variables to write back by name (`$FLAGS`) in an edit: assigned
+    once, to a literal, before its first build, and named on a build's line. Written as
+    their value, the assignment would be left unused and the flags set in two places."""
+    lines = text.split("\n")
+    build_at = [i for i, line in enumerate(lines) if mentions_build(line)]
+    if not build_at:
+        return ()
+    values: dict[str, str] = {}
+    for line in lines[: build_at[0]]:
+        m = _LOCAL_ASSIGNMENT.match(line)
+        if m:
+            values[m.group(1)] = next(g for g in m.groups()[1:] if g is not None)
+    out: dict[str, str] = {}
+    for i in build_at:
+        for ref in _REFERENCE.finditer(lines[i]):
+            name = ref.group(1) or ref.group(2)
+            once = len(re.findall(rf"(?<![\w$]){name}=", text)) == 1
+            if values.get(name, "").strip() and once:
+                out.setdefault(ref.group(0), values[name])
+    return tuple(out.items())
+
+
 def unmapped(block: ScriptBlock, text: str) -> str:
     """`text` with the reader's stand-ins (a justfile's `{{` read as `${{`, a Makefile
-    variable's value) put back as the file writes them, whole words only."""
-    for file_text, read_as in block.unmap:
+    variable's value, a variable's value) put back as the file writes them, whole words
+    only."""
+    # A Makefile spells a shell variable `$$F`: written back as `$F`, make would eat it.
+    local = local_references(block.text) if block.dialect != "make" else ()
+    for file_text, read_as in (*block.unmap, *local):
         pattern = re.escape(read_as)
         if read_as[:1].isalnum() or read_as[:1] == "-":
             pattern = rf"(?<![^\s\"']){pattern}(?![^\s\"'])"
@@ -258,6 +297,13 @@ def key_difference(a: BuildEntry, b: BuildEntry) -> str | None:
         return "toolchain differs: " + " vs ".join(
             f"+{t}" if t else "default" for t in (x.toolchain, y.toolchain)
         )
+    # A word only known in CI may hold `--release`, a `--target` or features: the settings
+    # below cannot be told apart until those words agree.
+    ox, oy = x.opaque_args(), y.opaque_args()
+    if ox != oy:
+        return "arguments only known in CI differ: " + " vs ".join(
+            " ".join(o) or "none" for o in (ox, oy)
+        )
     if x.profile != y.profile:
         return f"profile differs: {x.profile} vs {y.profile}"
     if x.targets != y.targets:
@@ -326,8 +372,18 @@ def targets_only_difference(
         literal = all(
             a.value is not None and not a.value.opaque for a in b.args if a.flag == "--target"
         )
-        if not b.targets or not literal or b.selection != first.selection:
-            return reason
+        if not b.targets:
+            return (
+                f"{reason} (a build without --target puts its outputs in target/<profile>/, "
+                "not target/<triple>/<profile>/)"
+            )
+        if not literal:
+            return f"{reason} (a triple only known in CI)"
+        if b.selection != first.selection:
+            return (
+                f"{reason} (several --target in one command build the same packages and "
+                "targets for each; these select different ones)"
+            )
     if set(build.targets) & {t for e in chain for t in e.build.targets}:
         return reason
     aligned = replace(entry, build=with_targets(build, target_args([first])))

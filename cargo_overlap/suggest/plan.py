@@ -60,6 +60,7 @@ from cargo_overlap.suggest.selection import (
     evaluate,
     selected_packages,
 )
+from cargo_overlap.suggest.shared import merge_shared_refusals, merge_shared_suggestions
 from cargo_overlap.suggest.shell import Piece, Word
 from cargo_overlap.suggest.sources import Job, ScriptBlock, StepInfo
 from cargo_overlap.suggest.trust import outside_repository
@@ -451,7 +452,12 @@ class Planner:
                 )
                 for r in refusals
             ]
-        return Report(tuple(suggestions), tuple(refused), tuple(skipped), considered=considered)
+        return Report(
+            tuple(merge_shared_suggestions(suggestions)),
+            tuple(merge_shared_refusals(refused)),
+            tuple(skipped),
+            considered=considered,
+        )
 
     def _unknown_context(self, entries: Sequence[Entry]) -> list[Skipped]:
         """Builds whose directory or workspace cannot be known offline: never merged, so

@@ -74,6 +74,8 @@ class _LogicalLine:
     last: int
     # Too long to join: the rest of the script, not read as commands.
     too_long: bool = False
+    # "(" or ")" alone on its line, opening or closing a subshell read line by line.
+    subshell: str = ""
 
 
 def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
@@ -95,6 +97,19 @@ def _logical_lines(lines: Sequence[str]) -> list[_LogicalLine]:
                 text = text + "\n" + lines[i]
             scan = scan_line(text)
         last = i
+        if lines[first].strip() == "(" and last > first + 1 and lines[last].strip() == ")":
+            # A subshell whose `(` and `)` stand alone (not `) &`, `) | tee`, `) > log`):
+            # its lines are commands run one after another, read one by one.
+            out.append(_LogicalLine("(", first, first, subshell="("))
+            out += [
+                _LogicalLine(
+                    x.text, x.first + first + 1, x.last + first + 1, x.too_long, x.subshell
+                )
+                for x in _logical_lines(lines[first + 1 : last])
+            ]
+            out.append(_LogicalLine(")", last, last, subshell=")"))
+            i = last + 1
+            continue
         for delimiter in scan.heredocs:
             while last + 1 < len(lines):
                 last += 1
@@ -149,7 +164,7 @@ def _common(outcomes: Sequence[_State]) -> _State:
 class _Frame:
     """An open `if`, loop or `case`: the state before it and at the end of each branch."""
 
-    kind: str  # "if", "loop" or "case"
+    kind: str  # "if", "loop", "case" or "subshell"
     before: _State
     outcomes: list[_State]
     has_else: bool = False
@@ -252,6 +267,16 @@ class _Walker:
             self.segment += 1
 
     def command(self, raw: RawCommand, line: _LogicalLine, line_id: int) -> None:
+        if line.subshell == "(":
+            self.frames.append(_Frame("subshell", self.state.copy(), []))
+            self.emit("control", "(", line, line_id)
+            return
+        if line.subshell == ")":
+            if self.frames and self.frames[-1].kind == "subshell":
+                # What the subshell assigned, exported or `cd`ed ends with it.
+                self.state = self.frames.pop().before
+            self.emit("control", ")", line, line_id)
+            return
         first, _, rest = raw.text.partition(" ")
         if first in _OPENERS or first == "case" or raw.text.endswith(("()", "() {")):
             self.case_depth += first == "case"
@@ -395,6 +420,9 @@ def walk_script(
         if line.too_long:
             walker_flush(walker, items)
             walker.emit("unparsable", line.text.strip(), line, line_id)
+            continue
+        if line.subshell:
+            items.append((RawCommand(line.subshell, False, False), line, line_id))
             continue
         items += [(raw, line, line_id) for raw in scan_line(line.text).commands]
     walker_flush(walker, items)

@@ -17,7 +17,7 @@ import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.limits import read_ci_text
-from cargo_overlap.suggest.mentions import skipped_lines
+from cargo_overlap.suggest.mentions import env_references, skipped_lines
 from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
@@ -25,13 +25,27 @@ _MATRIX_REF = re.compile(r"^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
 
 
 def child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    """The value node under `key` of a mapping node."""
+    """The value node under `key` of a mapping node, or of what it merges in with a YAML
+    merge key (`<<: *anchor`, `<<: [*a, *b]`; its own keys first, then the first merged
+    mapping that has it), as the loaded value has it."""
     if not isinstance(node, yaml.MappingNode):
         return None
+    merged: list[yaml.Node] = []
     for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+        if not isinstance(k, yaml.ScalarNode) or not isinstance(v, yaml.Node):
+            continue
+        if k.value == key and k.tag != _MERGE_TAG:
             return v
+        if k.tag == _MERGE_TAG:
+            merged += v.value if isinstance(v, yaml.SequenceNode) else [v]
+    for source in merged:
+        found = child_node(source, key)
+        if found is not None:
+            return found
     return None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _scalar_text(value: Any) -> str:
@@ -225,6 +239,9 @@ class _Reader:
                 uses = step.get("uses")
                 what = f"step `uses: {uses}`" if uses else f"step {index + 1}"
                 items.append(OtherStep(what))
+                action_build = _cargo_action_build(step, step_node, self.display)
+                if action_build is not None:
+                    skipped.append(action_build)
                 continue
             shell = step.get("shell")
             for defaults in run_defaults:
@@ -247,6 +264,7 @@ class _Reader:
                 )
                 continue
             step_name = _scalar_text(step.get("name") or value.strip().split("\n")[0])
+            variables = {**env, **string_map(step.get("env"))}
             condition = step.get("if")
             continue_on_error = step.get("continue-on-error")
             info = StepInfo(
@@ -267,7 +285,7 @@ class _Reader:
                     text=value,
                     line_map=line_map,
                     inline=inline,
-                    variables={**env, **string_map(step.get("env"))},
+                    variables=variables,
                     cwd=_working_directory(
                         step.get("working-directory"),
                         *(d.get("working-directory") for d in run_defaults),
@@ -281,9 +299,43 @@ class _Reader:
                         run_node.start_mark.line if run_node is not None else None
                         for _ in value.split("\n")
                     ),
+                    unmap=env_references(value, variables),
                 )
             )
         return Job(self.display, name, tuple(items), tuple(skipped))
+
+
+# actions-rs/cargo and its forks: `with: command: build`, `args`, `toolchain`, `use-cross`.
+_CARGO_ACTION = re.compile(r"^[\w.-]+/(?:[\w.-]+-)?cargo(?:@.*)?$")
+
+
+def _cargo_action_build(step: Mapping[str, Any], node: yaml.Node, display: str) -> Skipped | None:
+    """A cargo build run by a cargo action step, as skipped: the tool reads and edits
+    `run:` scripts, not an action's inputs. None when the step runs no such build."""
+    uses = _scalar_text(step.get("uses") or "")
+    inputs = step.get("with")
+    if not _CARGO_ACTION.match(uses) or not isinstance(inputs, Mapping):
+        return None
+    command = _scalar_text(inputs.get("command") or "")
+    if command not in ("build", "b", "zigbuild"):
+        return None
+    use_cross = _scalar_text(inputs.get("use-cross", "")).strip()
+    program = "cross" if use_cross.lower() == "true" else "cargo"
+    which = f" (cargo or cross: `use-cross: {use_cross}`)" if "${{" in use_cross else ""
+    toolchain = _scalar_text(inputs.get("toolchain") or "")
+    words = [
+        program,
+        f"+{toolchain}" if toolchain else "",
+        command,
+        _scalar_text(inputs.get("args") or ""),
+    ]
+    where = child_node(child_node(node, "with"), "command") or node
+    return Skipped(
+        display,
+        where.start_mark.line + 1,
+        " ".join(" ".join(words).split()),
+        f"run by `uses: {uses}`{which}: only `run:` steps are read",
+    )
 
 
 def _read_yaml(path: Path, display: str) -> tuple[str, yaml.Node | None, Any]:

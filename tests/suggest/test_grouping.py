@@ -67,13 +67,15 @@ B = "cargo build --release -p plugin-gha-cdylib"
             "cargo build --release --target x -p plugin-go-cdylib",
             [],
             "cargo build --release --target y -p plugin-gha-cdylib",
-            "--target differs: x vs y",
+            "--target differs: x vs y (several --target in one command build the same "
+            "packages and targets for each; these select different ones)",
         ),
         (
             A,
             [],
             "cargo build --release --target ${{ matrix.target }} -p plugin-gha-cdylib",
-            "--target differs: host vs ${{ matrix.target }}",
+            "--target differs: host vs ${{ matrix.target }} (a build without --target puts "
+            "its outputs in target/<profile>/, not target/<triple>/<profile>/)",
         ),
         (
             A,
@@ -137,6 +139,14 @@ B = "cargo build --release -p plugin-gha-cdylib"
             "`rm -rf target` between them reads or writes the target directory",
         ),
         (A, ["./scripts/sign.sh"], B, "`./scripts/sign.sh` runs between them"),
+        (
+            # rustup's `target` is a toolchain's standard library, not cargo's target
+            # directory; the build after it needs it, so it still stops the merge.
+            A,
+            ["rustup target add aarch64-unknown-linux-gnu"],
+            B,
+            "`rustup target add aarch64-unknown-linux-gnu` runs between them",
+        ),
         (A, ["cargo test -p heph"], B, "`cargo test -p heph` runs between them"),
         (A, [], f"{B} --tests", "the second command `--tests` builds test targets"),
         (
@@ -309,3 +319,19 @@ def test_step_keys_stop_the_merge(
     report = suggest(workflows=[path], manifest_path=workspace / "Cargo.toml", verify=False)
     assert report.suggestions == ()
     assert [n.reason for n in report.not_merged] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # GitHub writes `${{ x }}` with or without the inner spaces, just `{{x}}` too.
+        (f"{A} ${{{{inputs.extra}}}}", f"{B} ${{{{ inputs.extra }}}}"),
+        (f"{A} ${{{{ inputs.extra}}}}", f"{B}   ${{{{inputs.extra   }}}}"),
+    ],
+)
+def test_expressions_differing_only_in_spacing_merge(
+    workspace: Path, first: str, second: str
+) -> None:
+    report = run(workspace, first, second)
+    assert report.not_merged == ()
+    assert len(report.suggestions) == 1
