@@ -69,3 +69,9 @@ def error_line(message: str) -> str:
     a line break included, is shown escaped (printable.py).
     """
     return f"cargo-overlap: error: {printable(message)}\n"
+
+
+def warning_line(message: str) -> str:
+    """``message`` as cargo-overlap warns: one line for stderr, shown as :func:`error_line`
+    shows an error's."""
+    return f"cargo-overlap: warning: {printable(message)}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cargo_overlap.errors import error_line
+from cargo_overlap.errors import error_line, warning_line
 from cargo_overlap.printable import printable, printable_sgr
 
 # What a hostile name or message carries: an OSC 52 clipboard write, a screen clear, an
@@ -64,3 +64,9 @@ def test_an_error_message_is_one_line_of_printable_text() -> None:
     line = error_line(f"cannot read {HOSTILE}")
     assert line.endswith("\n")
     assert no_controls(line[:-1])
+
+
+def test_a_warning_is_one_line_of_printable_text() -> None:
+    line = warning_line(f"matrix {HOSTILE}")
+    assert line.startswith("cargo-overlap: warning: matrix a\\x1b]52;")
+    assert line.endswith("\n") and no_controls(line[:-1])
