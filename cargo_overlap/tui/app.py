@@ -31,6 +31,7 @@ from cargo_overlap.errors import ExitCode, UserError
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable, printable_sgr
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
@@ -335,9 +336,11 @@ class OverlapApp(App[int]):
                 self.fatal_error = error
                 self.exit(error.exit_code)
                 return
-            message = f"{type(error).__name__}: {error}"
+            message = printable(f"{type(error).__name__}: {error}")
             self.query_one("#log-view", RichLog).write(Text(message, style="bold red"))
-            self.notify(message, title="Build runner failed", severity="error", timeout=10)
+            self.notify(
+                message, title="Build runner failed", severity="error", timeout=10, markup=False
+            )
             self._exit_code = ExitCode.FAILED
 
     def _load_suggestions(self, run: RunStarted) -> None:
@@ -428,7 +431,8 @@ class OverlapApp(App[int]):
         for raw in pending:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.stderr_tail.append(line)
-            log.write(Text.from_ansi(line))
+            # cargo's colours become styles; any other sequence is shown (printable.py)
+            log.write(Text.from_ansi(printable_sgr(line)))
 
     def _update_tab_labels(self) -> None:
         warnings, errors = counts(self.model.diagnostics)
@@ -544,9 +548,12 @@ class OverlapApp(App[int]):
         self.copied = command
         # OSC 52 is a request the terminal may ignore (tmux detached, many SSH terminals):
         # say what was done, and the launcher prints the command again after the app exits.
+        # The command quotes the run (a recording's names): shown escaped, and not as
+        # markup, which notify reads a str as by default.
         self.notify(
-            f"{command}\n(also printed when the app exits)",
+            f"{printable(command)}\n(also printed when the app exits)",
             title="Sent to the terminal's clipboard (OSC 52)",
+            markup=False,
         )
 
     async def action_quit_app(self) -> None:
