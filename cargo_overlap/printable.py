@@ -9,9 +9,12 @@ newline in a name starts a line of its own (in GitHub Actions, a ``::workflow-co
 The rule: every character that :meth:`str.isprintable` refuses (the C0 and C1 controls,
 DEL, the Unicode format characters such as the bidi overrides, separators other than the
 space, surrogates left by undecodable bytes, unassigned code points) is shown as its
-Python escape (``\\x1b``, ``\\u202e``, ``\\n``), never written. :func:`printable` is for
-what goes in one line (names, paths, commands, error messages); ``newlines=True`` keeps
-line breaks and tabs for text that is made of lines (a diagnostic, a diff).
+Python escape (``\\x1b``, ``\\u202e``, ``\\n``), never written. And as GitHub Actions'
+runner reads every line of a step's output for workflow commands, ``##[`` (the legacy form,
+found anywhere in a line) is shown as ``#\\x23[``, and a ``::`` that starts a line as
+``\\x3a:``. :func:`printable` is for what goes in one line (names, paths, commands, error
+messages); ``newlines=True`` keeps line breaks and tabs for text made of lines (a
+diagnostic, a diff).
 :func:`printable_sgr` keeps also the colour sequences (SGR) of cargo's rendered output,
 which the app turns into styles.
 
@@ -35,16 +38,35 @@ def _escape(char: str) -> str:
     return f"\\U{code:08x}"
 
 
+def _no_workflow_command(text: str, newlines: bool) -> str:
+    """``text`` with what GitHub Actions' runner reads as a workflow command shown escaped:
+    ``##[command]`` anywhere in a line (the legacy form) and ``::command::`` at the start
+    of a line, after blanks. A name can begin a line of the output (``  {name}  ...``)."""
+    if "##[" in text:
+        text = text.replace("##[", "#\\x23[")
+    if "::" not in text:
+        return text
+    lines = text.split("\n") if newlines else [text]
+    for i, line in enumerate(lines):
+        rest = line.lstrip()
+        if rest.startswith("::"):
+            at = len(line) - len(rest)
+            lines[i] = line[:at] + "\\x3a" + line[at + 1 :]
+    return "\n".join(lines)
+
+
 def printable(text: str, *, newlines: bool = False) -> str:
-    """``text`` with every character a terminal would act on shown as its escape.
+    """``text`` with every character a terminal would act on shown as its escape, and
+    nothing in it that GitHub Actions would run as a workflow command.
 
     With ``newlines``, line feeds and tabs stay (a carriage return does not: it would
     write the rest of the line over its start).
     """
-    if text.isprintable():
+    if text.isprintable() and "##[" not in text and not text.lstrip().startswith("::"):
         return text
     keep = "\n\t" if newlines else ""
-    return "".join(c if c.isprintable() or c in keep else _escape(c) for c in text)
+    shown = "".join(c if c.isprintable() or c in keep else _escape(c) for c in text)
+    return _no_workflow_command(shown, newlines)
 
 
 def _sgr_end(text: str, start: int) -> int:
@@ -61,7 +83,7 @@ def printable_sgr(text: str) -> str:
     """:func:`printable` with ``newlines``, keeping the colour sequences (SGR:
     ``ESC [ 1;31 m``) of cargo's and rustc's rendered output; every other escape sequence
     (cursor moves, OSC clipboard writes and links, screen clears) is shown escaped."""
-    if text.isprintable():
+    if text.isprintable() and "##[" not in text and not text.lstrip().startswith("::"):
         return text
     out: list[str] = []
     i = 0
@@ -73,4 +95,4 @@ def printable_sgr(text: str) -> str:
             continue
         out.append(c if c.isprintable() or c in "\n\t" else _escape(c))
         i += 1
-    return "".join(out)
+    return _no_workflow_command("".join(out), newlines=True)

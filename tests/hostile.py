@@ -11,11 +11,13 @@ from typing import Any
 FIXTURES = Path(__file__).parent / "fixtures" / "streams"
 
 # An OSC 52 clipboard write, a screen clear, an OSC 8 link, a bidi override, NUL, a C1
-# CSI, a line that is a workflow command in GitHub Actions, a carriage return, Rich
-# markup, and a Markdown cell break, code span end and HTML.
+# CSI, a line that is a workflow command in GitHub Actions, a carriage return, the legacy
+# workflow command form the runner finds anywhere in a line, Rich markup, and a Markdown
+# cell break, code span end and HTML.
 EVIL = (
     "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b]8;;https://evil.example\x07\u202e\x00\x9b"
-    "\n::add-mask::secret\r%0A[bold red]x[/][link=file:///etc/passwd]y[/link]|`<img src=x>`"
+    "\n::add-mask::secret\r%0A##[stop-commands]tok"
+    "[bold red]x[/][link=file:///etc/passwd]y[/link]|`<img src=x>`"
 )
 
 
@@ -43,8 +45,12 @@ def hostile_copy(name: str, dst: Path, needle: str = "heph", *, jobs: bool = Tru
 
 def assert_terminal_safe(text: str) -> None:
     """Nothing in ``text`` a terminal acts on but line breaks, and no line of it that
-    GitHub Actions would run as a workflow command."""
+    GitHub Actions would run as a workflow command: ``::command::`` at a line's start
+    (after blanks), or the legacy ``##[command]`` anywhere in it (actions/runner,
+    ActionCommandManager.TryProcessCommand)."""
     bad = sorted({c for c in text if not c.isprintable() and c not in "\n\t"})
     assert not bad, (bad, text)
-    commands = [line for line in text.splitlines() if line.lstrip().startswith("::")]
+    commands = [
+        line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line
+    ]
     assert not commands, commands

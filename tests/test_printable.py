@@ -70,3 +70,18 @@ def test_a_warning_is_one_line_of_printable_text() -> None:
     line = warning_line(f"matrix {HOSTILE}")
     assert line.startswith("cargo-overlap: warning: matrix a\\x1b]52;")
     assert line.endswith("\n") and no_controls(line[:-1])
+
+
+def test_no_text_can_be_a_github_workflow_command() -> None:
+    # the runner reads "::command::" at a line's start, after blanks, and the legacy
+    # "##[command]" anywhere in a line
+    assert printable("::add-mask::x") == "\\x3a:add-mask::x"
+    assert printable(" \t::error::x") == " \\t::error::x"  # the tab is escaped: not blank
+    assert printable("\u3000::error::x") == "\\u3000::error::x"
+    assert printable("  ::error::x") == "  \\x3a:error::x"
+    assert printable("a ##[stop-commands]t") == "a #\\x23[stop-commands]t"
+    assert printable("ok\n  ::warning::x\n##[group]", newlines=True) == (
+        "ok\n  \\x3a:warning::x\n#\\x23[group]"
+    )
+    # a Rust path in a message is left alone
+    assert printable("std::io::Error at src/a.rs:3") == "std::io::Error at src/a.rs:3"

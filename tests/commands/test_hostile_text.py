@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cargo_overlap import cli
-from tests.hostile import EVIL, assert_terminal_safe, hostile_copy
+from tests.hostile import EVIL, FIXTURES, assert_terminal_safe, hostile_copy
 
 PIPELINE = ("pipeline-lib.ndjson", "pipeline-app.ndjson", "pipeline-plugins.ndjson")
 
@@ -74,3 +74,23 @@ def test_an_error_line_quoting_a_hostile_path_is_one_safe_line(
     assert code == 2 and out == ""
     assert err.startswith("cargo-overlap: error: ") and err.count("\n") == 1, err
     assert_terminal_safe(err)
+
+
+def test_replay_text_lines_cannot_start_with_a_workflow_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # names that start a line of the text: job names, and the duplicated units' ids
+    jobs = []
+    for i, name in enumerate(PIPELINE):
+        path = tmp_path / name
+        text = (FIXTURES / name).read_text()
+        text = text.replace('"job":"', '"job":"::add-mask::', 1).replace(
+            "shared-000@", "::stop-commands::tok@"
+        )
+        path.write_text(text)
+        jobs.append(str(path))
+        assert i or "::add-mask::" in text
+    code, out, err = run(["replay", *jobs, "--no-tui"], capsys)
+    assert code == 0, err
+    assert "add-mask::" in out and "stop-commands::tok" in out
+    assert_terminal_safe(out)
