@@ -202,5 +202,5 @@ def pack_view_slots(view: RunView) -> tuple[list[list[SlotSpan]], list[str]]:
     for job, spans in by_job.items():
         packed = pack_slots(spans, tokens[job])
         out.extend(packed)
-        names.extend(f"{job} {i + 1}" for i in range(len(packed)))
+        names.extend(f"{printable(job)} {i + 1}" for i in range(len(packed)))
     return out, names

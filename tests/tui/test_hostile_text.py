@@ -4,6 +4,7 @@ name, in every pane (the rule: cargo_overlap/printable.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from cargo_overlap.model.events import AnyEvent, Diagnostic, ScriptOutput, ToolM
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.tui.pipeline_app import PipelineApp
 from cargo_overlap.tui.pipeline_source import merge_jobs
+from cargo_overlap.tui.run_app import _print_failure, print_copied
 from cargo_overlap.tui.timeline import Timeline
-from tests.hostile import EVIL, hostile_copy
+from tests.hostile import EVIL, assert_terminal_safe, hostile_copy
 from tests.pipeline_jobs import T0, U, job_events, write_recording
 
 from .conftest import replay_app
@@ -85,7 +87,7 @@ async def test_every_pane_shows_hostile_strings_inert(tmp_path: Path) -> None:
         assert timeline.select_unit(_poisoned(UNIT))
         await pilot.pause()
         seen: dict[str, list[str]] = {}
-        for key in ("1", "2", "3", "4", "5", "y", "question_mark"):
+        for key in ("1", "2", "3", "4", "5", "y", "escape", "v", "e", "question_mark"):
             await pilot.press(key)
             await pilot.pause()
             seen[key] = shown_defects(app)
@@ -105,7 +107,8 @@ MARKUP = "[bold red]x[/][link=file:///etc/passwd]y[/link]"
 
 @pytest.mark.asyncio
 async def test_pipeline_panes_show_hostile_job_and_unit_names_literally(tmp_path: Path) -> None:
-    names = [f"a{MARKUP}\x1b[2J", f"b{MARKUP}\u202e"]
+    # controls first: the narrow labels (the slots' names) cut names short
+    names = [f"\x1b[2Ja{MARKUP}", f"\u202eb{MARKUP}"]
     shared = f"s{MARKUP}\x1b]52;c;Zm9v\x07@1"
     paths = [
         write_recording(
@@ -122,14 +125,37 @@ async def test_pipeline_panes_show_hostile_job_and_unit_names_literally(tmp_path
     async with app.run_test(size=(220, 50)) as pilot:
         await wait_until(pilot, lambda: app.model.finished is not None)
         seen: dict[str, list[str]] = {}
-        for key in ("5", "1", "3", "y"):
+        # 5 summary, 1 details, 3 command, y copy; escape to the timeline, v for its
+        # jobserver slots, named by job
+        for key in ("5", "1", "3", "y", "escape", "v"):
             await pilot.press(key)
             await pilot.pause()
             seen[key] = shown_defects(app)
         assert not any(seen.values()), seen
+        assert "slots" in screen_text(app).splitlines()[0]
         await pilot.press("5")
         await pilot.pause()
         summary = screen_text(app).split("duplicated unit")[1]
         row = next(line for line in summary.splitlines() if line.strip().startswith("s["))
         # the markup is text: the unit and both job names show it, nothing took it as style
         assert row.count(MARKUP) == 3, row
+
+
+@pytest.mark.asyncio
+async def test_what_the_app_prints_after_it_exits_is_inert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the copied command on stdout, a failed build's diagnostics again on stderr
+    app = replay_app(hostile_events(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.model.finished is not None)
+        await pilot.press("y")
+        await pilot.pause()
+        app.stderr_tail.append(f"error: could not compile `heph{EVIL}`")
+    print_copied(app)
+    _print_failure(app)
+    out, err = capsys.readouterr()
+    assert "heph\\x1b]52;c;" in out and "heph\\x1b]52;c;" in err
+    # rustc's colours stay on stderr, as cargo would have printed them
+    assert_terminal_safe(out)
+    assert_terminal_safe(re.sub(r"\x1b\[[0-9;]*m", "", err))
