@@ -540,18 +540,21 @@ class OverlapApp(App[int]):
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""
-        command = self.query_one(CommandPanel).command
-        if command is None:
+        shown = self.query_one(CommandPanel).command
+        if shown is None:
             self.notify("No command yet: the build has not started.", severity="warning")
             return
+        # What is copied is what the panel shows: a recording's command can hold a line
+        # break or an escape sequence, which pasted into a shell would run a line of its
+        # own; escaped (printable.py), it is one inert line.
+        command = printable(shown)
         self.copy_to_clipboard(command)
         self.copied = command
         # OSC 52 is a request the terminal may ignore (tmux detached, many SSH terminals):
         # say what was done, and the launcher prints the command again after the app exits.
-        # The command quotes the run (a recording's names): shown escaped, and not as
-        # markup, which notify reads a str as by default.
+        # Not as markup, which notify reads a str as by default.
         self.notify(
-            f"{printable(command)}\n(also printed when the app exits)",
+            f"{command}\n(also printed when the app exits)",
             title="Sent to the terminal's clipboard (OSC 52)",
             markup=False,
         )

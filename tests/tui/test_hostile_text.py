@@ -92,6 +92,9 @@ async def test_every_pane_shows_hostile_strings_inert(tmp_path: Path) -> None:
             await pilot.pause()
             seen[key] = shown_defects(app)
         assert not any(seen.values()), seen
+        # `y` copies what the panel shows: one line, nothing a shell or terminal acts on
+        assert app.copied is not None and app.copied.isprintable(), app.copied
+        assert "heph\\x1b]52;c;" in app.copied and "\\n::add-mask::secret" in app.copied
         # `y`'s notice quotes the command: as Textual's toast draws it, literally
         for notice in app._notifications:
             shown = (
