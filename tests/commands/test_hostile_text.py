@@ -94,3 +94,17 @@ def test_replay_text_lines_cannot_start_with_a_workflow_command(
     assert code == 0, err
     assert "add-mask::" in out and "stop-commands::tok" in out
     assert_terminal_safe(out)
+
+
+def test_import_to_a_terminal_writes_inert_ndjson(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # a crate name in a --timings report (its UNIT_DATA is JSON) with invisible characters
+    report = (FIXTURES.parent / "timings" / "small.html").read_text()
+    hostile = '"name": "shared-000\\u001b]52;c;Zm9v\\u0007\\u202e\\u009b\\u007f"'
+    assert '"name": "shared-000"' in report
+    (tmp_path / "r.html").write_text(report.replace('"name": "shared-000"', hostile))
+    assert cli.main(["import", str(tmp_path / "r.html")]) == 0
+    out = capsysbinary.readouterr().out.decode("utf-8")
+    assert "shared-000\\u001b]52" in out and "\\u202e" in out
+    assert_terminal_safe(out)
