@@ -74,7 +74,8 @@ def _sgr_end(text: str, start: int) -> int:
     i = start + 2
     if not text.startswith("\x1b[", start):
         return -1
-    while i < len(text) and (text[i].isdigit() or text[i] in ";:"):
+    # ASCII only: str.isdigit takes other scripts' digits, which no terminal parses
+    while i < len(text) and text[i] in "0123456789;:":
         i += 1
     return i + 1 if i < len(text) and text[i] == "m" else -1
 
