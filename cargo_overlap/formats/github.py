@@ -141,7 +141,8 @@ def step_summary_markdown(summary: Summary) -> str:
     """The step summary: artifacts with phase times, the run's figures and the gantt chart."""
     m = summary.metrics
     out = [
-        f"### cargo-overlap: {md_code(command_line(summary.command))} (exit {summary.exit_code})",
+        f"### cargo-overlap: {md_code(command_line(summary.command), cell=False)} "
+        f"(exit {summary.exit_code})",
         "",
     ]
     requested = [u for u in summary.units if u.requested]

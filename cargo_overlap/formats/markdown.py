@@ -23,15 +23,18 @@ def md_text(text: str) -> str:
     return printable(text).translate(_MARKUP)
 
 
-def md_code(text: str) -> str:
-    """``text`` as an inline code span on one line, safe in a table cell.
+def md_code(text: str, *, cell: bool = True) -> str:
+    """``text`` as an inline code span on one line (in a table cell unless not ``cell``).
 
     A code span shows its content literally, so only its own delimiter needs care: the
     fence is one backtick longer than the longest run of backticks inside, padded with a
     space where the content starts or ends with one. A ``|`` still ends a GFM table cell
-    inside a code span unless escaped; GFM drops that backslash before the span is read.
+    inside a code span unless escaped; GFM drops that backslash before the span is read
+    (outside a table the backslash would show).
     """
-    shown = printable(text).replace("|", "\\|")
+    shown = printable(text)
+    if cell:
+        shown = shown.replace("|", "\\|")
     longest = run = 0
     for c in shown:
         run = run + 1 if c == "`" else 0

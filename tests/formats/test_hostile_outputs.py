@@ -57,6 +57,12 @@ def test_md_text_and_code_show_anything_literally() -> None:
         assert html.count("<tr>") == 3 and html.count("<td>") == 2, html
 
 
+def test_md_code_outside_a_table_keeps_a_pipe_as_it_is() -> None:
+    assert _rendered(f"# {md_code('a|b`c', cell=False)}\n") == "<h1><code>a|b`c</code></h1>\n"
+    html = _rendered(f"| h |\n|---|\n| {md_code('a|b`c')} |\n")
+    assert "<td><code>a|b`c</code></td>" in html
+
+
 def test_step_summary_keeps_hostile_names_in_their_cells(summary: Summary) -> None:
     markdown = step_summary_markdown(summary)
     assert_terminal_safe(markdown)
