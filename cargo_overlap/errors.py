@@ -2,13 +2,15 @@
 
 Every command raises a :class:`UserError` (or a subclass) for what the user can fix;
 ``cli.main`` alone turns it into one line on stderr and its exit code. This module is the
-bottom layer: it imports nothing of the package, and only ``enum`` (already loaded by
+bottom layer but one: it imports only ``printable`` of the package, and ``enum`` (already loaded by
 ``re`` and ``signal``), because `build` imports it before cargo starts.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from cargo_overlap.printable import printable
 
 
 class ExitCode(IntEnum):
@@ -61,5 +63,15 @@ class UserError(Exception):
 
 
 def error_line(message: str) -> str:
-    """``message`` as cargo-overlap reports an error: one line, for stderr."""
-    return f"cargo-overlap: error: {message}\n"
+    """``message`` as cargo-overlap reports an error: one line, for stderr.
+
+    Messages quote input (a path, a name, a line of a file): what a terminal would act on,
+    a line break included, is shown escaped (printable.py).
+    """
+    return f"cargo-overlap: error: {printable(message)}\n"
+
+
+def warning_line(message: str) -> str:
+    """``message`` as cargo-overlap warns: one line for stderr, shown as :func:`error_line`
+    shows an error's."""
+    return f"cargo-overlap: warning: {printable(message)}\n"

@@ -56,7 +56,7 @@ from cargo_overlap.capture.toolchain import (
     user_rustc_wrapper,
     which,
 )
-from cargo_overlap.errors import UserError
+from cargo_overlap.errors import UserError, warning_line
 
 # Not `from typing import TYPE_CHECKING`: typing is one of the imports this module keeps
 # off the path to cargo's start (mypy takes any TYPE_CHECKING as true).
@@ -225,7 +225,8 @@ def _prepare(
     if chain and (why := _sccache_cannot_start(chain, env)) is not None:
         # Chained, the build would fail; cargo without its wrapper still builds.
         notes.append(why)
-        print(f"cargo-overlap: warning: {why}", file=sys.stderr, flush=True)
+        sys.stderr.write(warning_line(why))
+        sys.stderr.flush()
         chain = None
     if chain:
         with open(os.path.join(run_dir, CHAIN), "w", encoding="utf-8") as f:

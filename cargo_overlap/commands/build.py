@@ -14,7 +14,7 @@ from cargo_overlap.capture.streams import (
     same_file,
     write_or_drop,
 )
-from cargo_overlap.errors import ExitCode, UserError, error_line
+from cargo_overlap.errors import ExitCode, UserError, error_line, warning_line
 from cargo_overlap.formats.color import (
     cargo_color,
     resolve_choice,
@@ -281,7 +281,7 @@ def _job_name(own: dict[str, str | bool]) -> str | None:
 
     name, warning = job_from_env(os.environ)
     if warning is not None:
-        print(f"cargo-overlap: warning: {warning}", file=sys.stderr)
+        sys.stderr.write(warning_line(warning))
     return name
 
 

@@ -28,6 +28,7 @@ from cargo_overlap.capture.streams import write_stderr
 from cargo_overlap.commands.running import run_with_signals, sole_exception
 from cargo_overlap.errors import ExitCode, UserError
 from cargo_overlap.model.events import AnyEvent
+from cargo_overlap.printable import printable
 
 EPILOG = """\
 Each round runs the sequential set and the combined command from the same start state,
@@ -181,7 +182,7 @@ def execute(
         return code
 
     def status(text: str) -> None:
-        print(f"cargo-overlap: {text}", file=sys.stderr, flush=True)
+        print(f"cargo-overlap: {printable(text)}", file=sys.stderr, flush=True)
 
     try:
         return anyio.run(
@@ -254,7 +255,7 @@ def run_split(ns: argparse.Namespace) -> int:
     )
 
     def status(text: str) -> None:
-        print(f"cargo-overlap: {text}", file=sys.stderr, flush=True)
+        print(f"cargo-overlap: {printable(text)}", file=sys.stderr, flush=True)
 
     with interrupted_raises():
         result = split_jobs.run_split_comparison(plan, ns.runs, status)

@@ -22,6 +22,7 @@ from cargo_overlap.analysis.demo import (
 from cargo_overlap.capture.streams import cargo_stderr_through_us, same_file
 from cargo_overlap.commands.compare import execute
 from cargo_overlap.model.events import AnyEvent, RunStarted, encode_event
+from cargo_overlap.printable import printable
 
 EPILOG = """\
 Needs no network and no setup: the workspace (path dependencies only) is generated once
@@ -73,7 +74,9 @@ def measure(sc: Scenario, start: str, out: IO[bytes] | None) -> tuple[Comparison
     """Generate (or reuse) the workspace, run both sides once; events go to ``out``."""
     root, generated = ensure_workspace(sc)
     verb = "generated" if generated else "reusing"
-    print(f"cargo-overlap: {verb} the {sc.name} workspace at {root}", file=sys.stderr)
+    print(
+        f"cargo-overlap: {verb} the {sc.name} workspace at {printable(str(root))}", file=sys.stderr
+    )
     plan = plan_for(sc, root, "warm" if start == "warm" else "cold")
     jobs: list[int] = []
 

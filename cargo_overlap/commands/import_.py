@@ -21,6 +21,7 @@ from cargo_overlap.formats.import_common import ImportFormatError
 from cargo_overlap.formats.import_timings import events_from_timings
 from cargo_overlap.model.events import AnyEvent, encode_event
 from cargo_overlap.model.input_file import read_input_text
+from cargo_overlap.printable import printable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,7 +87,7 @@ def run(ns: argparse.Namespace) -> int:
                 f"no *.jsonl log in {path} (build with `cargo +nightly -Zbuild-analysis` "
                 "and CARGO_BUILD_ANALYSIS_ENABLED=true, or name a file)"
             )
-        print(f"cargo-overlap: importing {log}", file=sys.stderr)
+        print(f"cargo-overlap: importing {printable(str(log))}", file=sys.stderr)
         path = log
     text = read_input_text(path)
     if not text.strip():

@@ -25,6 +25,7 @@ from cargo_overlap.analysis.simulate import (
 from cargo_overlap.model.pipeline import Pipeline
 from cargo_overlap.model.recording import read_events
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable
 
 EPILOG = """\
 strategies:
@@ -188,7 +189,8 @@ def simulate_text(graph: SimGraph, load: float, pred: Prediction, cost: float) -
     for n, inv in enumerate(pred.invocations, start=1):
         hits = f", {len(inv.hits)} from the shared cache" if inv.hits else ""
         lines.append(
-            f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units{hits})"
+            f"  {n}. {printable(inv.name)}: {inv.start:.2f} -> {inv.end:.2f} s "
+            f"({len(inv.units)} units{hits})"
         )
     return "\n".join(lines) + "\n"
 
@@ -209,7 +211,7 @@ def pipeline_simulate_text(
         f"CPU {pred.cpu:.2f} s",
     ]
     lines.extend(
-        f"  {n}. {inv.name}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units)"
+        f"  {n}. {printable(inv.name)}: {inv.start:.2f} -> {inv.end:.2f} s ({len(inv.units)} units)"
         for n, inv in enumerate(pred.invocations, start=1)
     )
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cargo_overlap.errors import ExitCode
+from cargo_overlap.printable import printable
 from cargo_overlap.suggest import suggest
 from cargo_overlap.suggest.apply import applicable, file_changes, write_changes
 from cargo_overlap.suggest.render import report_json, report_text
@@ -74,10 +75,13 @@ def run(ns: argparse.Namespace) -> int:
     if ns.json:
         sys.stdout.write(report_json(report))
     elif ns.diff:
-        sys.stdout.write("".join(change.diff() for change in changes))
+        diff = "".join(change.diff() for change in changes)
+        # Into a pipe (`| git apply`) the diff is the files' own bytes; on a terminal what
+        # the files hold is shown, not acted on (printable.py).
+        sys.stdout.write(printable(diff, newlines=True) if sys.stdout.isatty() else diff)
     elif ns.write:
         for change in changes:
-            print(f"wrote {change.source}")
+            print(f"wrote {printable(change.source)}")
     else:
         sys.stdout.write(report_text(report))
     if ns.diff or ns.write:

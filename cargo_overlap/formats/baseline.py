@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cargo_overlap.formats.markdown import md_text
 from cargo_overlap.model.events import PHASES, Summary, UnitSummary
+from cargo_overlap.printable import printable
 
 # The figures that decide the gate, and the one that is only reported.
 GATED = ("wall", "critical path")
@@ -183,7 +185,8 @@ def _growth(d: Delta) -> str:
 
 
 def _figure(d: Delta) -> str:
-    return f"{d.name} {_s(d.current)} vs {_s(d.baseline)} ({_change(d)})"
+    # an artifact's name comes from the recordings: shown escaped (printable.py)
+    return f"{printable(d.name)} {_s(d.current)} vs {_s(d.baseline)} ({_change(d)})"
 
 
 def _limit(limit: float) -> str:
@@ -213,15 +216,11 @@ def gate_text(comparison: BaselineComparison) -> str:
         head = "cargo-overlap: compared with baseline (no --max-regression: never fails)"
     grew = comparison.grew_most
     if grew is not None and grew.diff is not None:
-        head += f"; grew most: {grew.name} {grew.diff:+.1f} s"
+        head += f"; grew most: {printable(grew.name)} {grew.diff:+.1f} s"
     lines = [head]
     lines += [f"  {_figure(d)}" for d in comparison.metrics]
     lines += [f"  {_figure(d)}" for d in comparison.artifacts if _shown_change(d)]
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def gate_markdown(comparison: BaselineComparison) -> str:
@@ -243,7 +242,7 @@ def gate_markdown(comparison: BaselineComparison) -> str:
         "|---|---:|---:|---:|",
     ]
     out += [
-        f"| {_cell(d.name)} | {_s(d.baseline)} | {_s(d.current)} | {_change(d)} |"
+        f"| {md_text(d.name)} | {_s(d.baseline)} | {_s(d.current)} | {_change(d)} |"
         for d in comparison.metrics + comparison.artifacts
     ]
     return "\n".join(out) + "\n\n"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cargo_overlap.formats.markdown import md_code, md_text
 from cargo_overlap.formats.report import cache_line, command_line
 from cargo_overlap.formats.trace import unit_label
 from cargo_overlap.model.events import PHASES, Diagnostic, Summary, UnitSummary
+from cargo_overlap.printable import printable
 
 
 def step_summary_path(env: Mapping[str, str]) -> str | None:
@@ -25,8 +27,13 @@ def step_summary_path(env: Mapping[str, str]) -> str | None:
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message: ``%``, CR and LF percent-encoded."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: ``%``, CR and LF percent-encoded.
+
+    So no text can end the command's line and start another. The other controls are shown
+    escaped (printable.py): the command is also read on a terminal, and GitHub's log
+    viewer acts on colour sequences.
+    """
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
@@ -84,13 +91,10 @@ def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f} s"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _gantt_name(text: str) -> str:
-    # ':' separates a task's name from its data, '#' and ';' start entities and comments
-    return "".join(" " if c in ":#;" else c for c in text).strip() or "unit"
+    # ':' separates a task's name from its data, '#' and ';' start entities and comments,
+    # a line break a statement of its own (printable.py shows it as "\n")
+    return "".join(" " if c in ":#;" else c for c in printable(text)).strip() or "unit"
 
 
 def _phase_rows(u: UnitSummary) -> list[tuple[str, float, float]]:
@@ -137,7 +141,8 @@ def step_summary_markdown(summary: Summary) -> str:
     """The step summary: artifacts with phase times, the run's figures and the gantt chart."""
     m = summary.metrics
     out = [
-        f"### cargo-overlap: `{command_line(summary.command)}` (exit {summary.exit_code})",
+        f"### cargo-overlap: {md_code(command_line(summary.command), cell=False)} "
+        f"(exit {summary.exit_code})",
         "",
     ]
     requested = [u for u in summary.units if u.requested]
@@ -148,7 +153,7 @@ def step_summary_markdown(summary: Summary) -> str:
         ]
         for u in requested:
             d = {n: (s[1] - s[0]) if (s := u.phases.get(n)) else None for n in PHASES}
-            label = f"`{_cell(unit_label(u))}`" + (" (fresh)" if u.fresh else "")
+            label = md_code(unit_label(u)) + (" (fresh)" if u.fresh else "")
             out.append(
                 f"| {label} | {_s(u.start)} | {_s(d['frontend'])} | {_s(d['codegen'])} "
                 f"| {_s(d['link'])} | {_s(u.end)} |"
@@ -168,7 +173,8 @@ def step_summary_markdown(summary: Summary) -> str:
     if m.critical_path_units:
         by_id = {u.unit: u for u in summary.units}
         chain = " → ".join(
-            _cell(unit_label(by_id[c])) if c in by_id else _cell(c) for c in m.critical_path_units
+            md_text(unit_label(by_id[c])) if c in by_id else md_text(c)
+            for c in m.critical_path_units
         )
         out += [f"Critical path: {chain}", ""]
     gantt = mermaid_gantt(summary)

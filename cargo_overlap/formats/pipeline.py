@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cargo_overlap.model.pipeline import Pipeline
+from cargo_overlap.printable import printable
 
 # The text lists this many duplicated units, the dearest first; the JSON lists them all.
 TEXT_DUPLICATES = 10
@@ -58,11 +59,13 @@ def pipeline_text(p: Pipeline) -> str:
         f"pipeline: {_plural(len(p.jobs), 'job')}, wall {p.wall:.2f} s (first start to last "
         f"end), runner time {p.runner_time:.2f} s (sum of the jobs' walls)"
     ]
-    width = max(len(j.name) for j in p.jobs)
-    for j in p.jobs:
+    # Job names and unit ids come from the recordings: shown escaped (printable.py).
+    names = [printable(j.name) for j in p.jobs]
+    width = max(len(n) for n in names)
+    for name, j in zip(names, p.jobs, strict=True):
         mark = "  critical" if j.name == p.critical_job else ""
         lines.append(
-            f"  {j.name:<{width}}  starts +{j.offset:.2f} s  wall {j.wall:.2f} s  "
+            f"  {name:<{width}}  starts +{j.offset:.2f} s  wall {j.wall:.2f} s  "
             f"{_plural(j.units, 'unit')} compiled, CPU {j.cpu:.2f} s, "
             f"{_plural(j.hits, 'cache hit')}{mark}"
         )
@@ -77,13 +80,14 @@ def pipeline_text(p: Pipeline) -> str:
             f"{p.duplicated_hits} of their {copies} copies served by the cache"
         )
         shown = p.duplicated[:TEXT_DUPLICATES]
-        uwidth = max(len(d.unit) for d in shown)
+        units = [printable(d.unit) for d in shown]
+        uwidth = max(len(u) for u in units)
         lines.extend(
-            f"  {d.unit:<{uwidth}}  CPU {d.cpu:.2f} s  {_plural(d.hits, 'hit')}  "
-            f"in {', '.join(d.jobs)}"
-            for d in shown
+            f"  {u:<{uwidth}}  CPU {d.cpu:.2f} s  {_plural(d.hits, 'hit')}  "
+            f"in {', '.join(printable(j) for j in d.jobs)}"
+            for u, d in zip(units, shown, strict=True)
         )
         if len(p.duplicated) > len(shown):
             lines.append(f"  ... and {len(p.duplicated) - len(shown)} more (--json lists all)")
-    lines.extend(f"note: {n}" for n in p.notes)
+    lines.extend(f"note: {printable(n)}" for n in p.notes)
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from cargo_overlap.model.events import CACHE_OUTCOMES, PHASES, Summary
+from cargo_overlap.printable import printable
 
 
 def _s(seconds: float | None) -> str:
@@ -51,9 +52,14 @@ def portable_brief(phases_reason: str) -> str | None:
 
 def summary_text(summary: Summary, phases_reason: str = "") -> str:
     """The requested artifacts with their phases, then the run's figures, and what the
-    run could not measure (from run-started's ``phases_reason``)."""
+    run could not measure (from run-started's ``phases_reason``).
+
+    Names and the command come from cargo or a recording: shown escaped (printable.py).
+    """
     m = summary.metrics
-    lines = [f"cargo-overlap: {command_line(summary.command)}  (exit {summary.exit_code})"]
+    lines = [
+        f"cargo-overlap: {printable(command_line(summary.command))}  (exit {summary.exit_code})"
+    ]
     requested = [u for u in summary.units if u.requested]
     if requested:
         lines.append(
@@ -64,7 +70,7 @@ def summary_text(summary: Summary, phases_reason: str = "") -> str:
             name: (span[1] - span[0]) if (span := u.phases.get(name)) else None for name in PHASES
         }
         name = u.package if u.target == u.package else f"{u.package}:{u.target}"
-        label = f"{name} ({'+'.join(u.kinds)})"
+        label = printable(f"{name} ({'+'.join(u.kinds)})")
         lines.append(
             f"  {label:<40} {_s(u.start):>8} {_s(durations['frontend']):>9} "
             f"{_s(durations['codegen']):>9} {_s(durations['link']):>8} {_s(u.end):>8}"
@@ -82,7 +88,7 @@ def summary_text(summary: Summary, phases_reason: str = "") -> str:
     if cache := cache_line(summary):
         lines.append(f"  {cache}")
     if note := portable_note(phases_reason):
-        lines.append(f"  {note}")
+        lines.append(f"  {printable(note)}")
     return "\n".join(lines) + "\n"
 
 

@@ -229,8 +229,54 @@ _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 
 def encode_event(event: AnyEvent) -> bytes:
-    """One NDJSON line (with its newline) for ``event``."""
-    return _encoder.encode(event) + b"\n"
+    """One NDJSON line (with its newline) for ``event``, inert on a terminal.
+
+    JSON escapes the C0 controls; the other characters a terminal acts on or that hide
+    text (DEL, C1 controls, bidi overrides, format and unassigned characters: those
+    ``str.isprintable`` refuses) msgspec writes raw, so they are escaped here too, as
+    ``\\uXXXX``: the line decodes to the same event. Strings from the OS (arguments, the
+    working directory) hold undecodable bytes as lone surrogates, which UTF-8 cannot
+    encode: those bytes are recorded as ``\\xNN`` text instead of failing the build.
+    """
+    try:
+        line = _encoder.encode(event)
+    except UnicodeEncodeError:
+        line = _encoder.encode(_without_surrogates(msgspec.to_builtins(event)))
+    if not line.isascii() or b"\x7f" in line:
+        line = _json_inert(line)
+    return line + b"\n"
+
+
+def _without_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return "".join(
+            c
+            if not 0xD800 <= ord(c) <= 0xDFFF
+            # PEP 383: an undecodable byte b is U+DC00 + b
+            else f"\\x{ord(c) - 0xDC00:02x}"
+            if 0xDC80 <= ord(c) <= 0xDCFF
+            else f"\\u{ord(c):04x}"
+            for c in value
+        )
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _json_escape(c: str) -> str:
+    units = c.encode("utf-16-be")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def _json_inert(line: bytes) -> bytes:
+    # Only inside strings can a JSON text hold anything but ASCII punctuation, digits,
+    # letters and spaces, so each character is escaped in place.
+    text = line.decode("utf-8")
+    if text.isprintable():
+        return line
+    return "".join(c if c.isprintable() else _json_escape(c) for c in text).encode("utf-8")
 
 
 def decode_event(line: bytes | str) -> AnyEvent:

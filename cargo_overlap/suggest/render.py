@@ -1,4 +1,9 @@
-"""Text and JSON output of a suggest report."""
+"""Text and JSON output of a suggest report.
+
+The text quotes CI files (commands, job and step names, paths): each quote is shown on
+its one line with what a terminal would act on escaped (cargo_overlap/printable.py); a
+diff is made of lines and keeps them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import dataclasses
 import json
 from typing import Any
 
+from cargo_overlap.printable import printable
 from cargo_overlap.suggest.model import NotMerged, Report, Skipped, Suggestion
 
 
@@ -20,32 +26,33 @@ def _where(s: Suggestion | NotMerged) -> str:
     else:
         span = f"{what} {numbers[0]}-{numbers[-1]}"
     location = f": {s.location}" if s.location else ""
-    return f"{s.source}{location}, {span}"
+    return f"{printable(s.source)}{printable(location)}, {span}"
 
 
 def suggestion_text(s: Suggestion, with_diff: bool = True) -> str:
     """One suggestion as readable text."""
     out = [f"{_where(s)}:"]
-    out += [f"  {c.text}" for c in s.original]
+    out += [f"  {printable(c.text)}" for c in s.original]
     out.append("can be one command:")
-    out.append(f"  {s.combined}")
+    out.append(f"  {printable(s.combined)}")
     out.append(f"verdict: {s.verdict}")
-    out += [f"  {line}" for line in s.explanation]
-    out.append(f"gain: {s.gain}")
+    out += [f"  {printable(line)}" for line in s.explanation]
+    out.append(f"gain: {printable(s.gain)}")
     if with_diff and s.diff:
         out.append("diff:")
-        out.append(s.diff.rstrip("\n"))
+        out.append(printable(s.diff.rstrip("\n"), newlines=True))
     return "\n".join(out)
 
 
 def not_merged_text(n: NotMerged) -> str:
     """One refusal as a line."""
-    return f"  {_where(n)}: {n.reason}"
+    return f"  {_where(n)}: {printable(n.reason)}"
 
 
 def skipped_text(s: Skipped) -> str:
     """One skipped build as a line."""
-    return f"  {s.source}, line {s.line}: {_short(s.text)}: {s.reason}"
+    source, text, reason = printable(s.source), printable(_short(s.text)), printable(s.reason)
+    return f"  {source}, line {s.line}: {text}: {reason}"
 
 
 def _short(text: str, limit: int = 100) -> str:
@@ -66,7 +73,7 @@ def report_text(report: Report) -> str:
             "skipped (seen, not considered):\n" + "\n".join(skipped_text(s) for s in report.skipped)
         )
     if report.sources and not report.suggestions:
-        parts.append("read: " + ", ".join(report.sources))
+        parts.append("read: " + ", ".join(printable(s) for s in report.sources))
     return "\n\n".join(parts) + "\n"
 
 

@@ -31,6 +31,7 @@ from cargo_overlap.errors import ExitCode, UserError
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import AnyEvent, RunStarted
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable, printable_sgr
 from cargo_overlap.tui.charts import Charts
 from cargo_overlap.tui.command_panel import (
     CommandPanel,
@@ -335,9 +336,11 @@ class OverlapApp(App[int]):
                 self.fatal_error = error
                 self.exit(error.exit_code)
                 return
-            message = f"{type(error).__name__}: {error}"
+            message = printable(f"{type(error).__name__}: {error}")
             self.query_one("#log-view", RichLog).write(Text(message, style="bold red"))
-            self.notify(message, title="Build runner failed", severity="error", timeout=10)
+            self.notify(
+                message, title="Build runner failed", severity="error", timeout=10, markup=False
+            )
             self._exit_code = ExitCode.FAILED
 
     def _load_suggestions(self, run: RunStarted) -> None:
@@ -428,7 +431,8 @@ class OverlapApp(App[int]):
         for raw in pending:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.stderr_tail.append(line)
-            log.write(Text.from_ansi(line))
+            # cargo's colours become styles; any other sequence is shown (printable.py)
+            log.write(Text.from_ansi(printable_sgr(line)))
 
     def _update_tab_labels(self) -> None:
         warnings, errors = counts(self.model.diagnostics)
@@ -536,17 +540,23 @@ class OverlapApp(App[int]):
 
     def action_copy_command(self) -> None:
         """Copy the suggested command (OSC 52) and say so."""
-        command = self.query_one(CommandPanel).command
-        if command is None:
+        shown = self.query_one(CommandPanel).command
+        if shown is None:
             self.notify("No command yet: the build has not started.", severity="warning")
             return
+        # What is copied is what the panel shows: a recording's command can hold a line
+        # break or an escape sequence, which pasted into a shell would run a line of its
+        # own; escaped (printable.py), it is one inert line.
+        command = printable(shown)
         self.copy_to_clipboard(command)
         self.copied = command
         # OSC 52 is a request the terminal may ignore (tmux detached, many SSH terminals):
         # say what was done, and the launcher prints the command again after the app exits.
+        # Not as markup, which notify reads a str as by default.
         self.notify(
             f"{command}\n(also printed when the app exits)",
             title="Sent to the terminal's clipboard (OSC 52)",
+            markup=False,
         )
 
     async def action_quit_app(self) -> None:

@@ -21,6 +21,7 @@ from cargo_overlap.analysis.simulate import (
 )
 from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable
 from cargo_overlap.suggest import (
     SuggestError,
     Suggestion,
@@ -183,7 +184,7 @@ def diff_text(diff: str) -> Text:
             style = "#5fd07a"
         elif line.startswith("-") and not line.startswith("---"):
             style = "#ff5f56"
-        text.append(line + "\n", style=style)
+        text.append(printable(line, newlines=True) + "\n", style=style)
     text.rstrip()
     return text
 
@@ -192,7 +193,11 @@ def render_suggestions(
     suggestions: list[CommandSuggestion], saving: Saving | None, proof: bool
 ) -> Text:
     """The panel's text: for a CI suggestion, headline, command, saving, diff, how to
-    apply, and (with ``proof``) why it is the same build; then the command that ran."""
+    apply, and (with ``proof``) why it is the same build; then the command that ran.
+
+    Commands, paths and explanations quote the run and the CI files: shown escaped
+    (printable.py); a multi-line explanation keeps its lines.
+    """
     text = Text()
     for i, s in enumerate(suggestions):
         if i:
@@ -200,13 +205,13 @@ def render_suggestions(
         if s.replaces:
             text.append(headline(s) + "\n", style="bold")
         text.append("$ ", style="#8a93a3")
-        text.append(s.command, style="bold #19c2a9")
+        text.append(printable(s.command), style="bold #19c2a9")
         if s.replaces:
             if saving is not None:
                 text.append("\n")
                 text.append_text(saving_line(saving))
             if s.diff:
-                text.append(f"\nThe change to {s.source}:\n", style="#c0c6d0")
+                text.append(f"\nThe change to {printable(s.source)}:\n", style="#c0c6d0")
                 text.append_text(diff_text(s.diff))
             text.append("\nApply it: ", style="#c0c6d0")
             text.append("cargo-overlap suggest --write", style="bold")
@@ -215,17 +220,17 @@ def render_suggestions(
                 text.append(" copy", style="#8a93a3")
             if proof:
                 for line in (*s.explanation.splitlines(), *s.details):
-                    text.append("\n" + line, style="#8a93a3")
+                    text.append("\n" + printable(line), style="#8a93a3")
             else:
                 text.append("   p", style="bold reverse")
                 text.append(" why it builds the same", style="#8a93a3")
         else:
             if s.explanation:
                 text.append("\n")
-                text.append(s.explanation, style="#c0c6d0")
+                text.append(printable(s.explanation, newlines=True), style="#c0c6d0")
             for line in s.details:
                 text.append("\n")
-                text.append(line, style="#8a93a3")
+                text.append(printable(line), style="#8a93a3")
     if suggestions and not suggestions[0].replaces:
         text.append("\n\n")
         text.append("y", style="bold reverse")

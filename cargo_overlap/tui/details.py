@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cargo_overlap.model.run_model import RunModel, UnitState
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.bars import PHASE_COLORS
 from cargo_overlap.tui.rows import unit_label
 from cargo_overlap.tui.scale import format_seconds
@@ -73,7 +74,7 @@ def _names(units: list[str], model: RunModel) -> Text:
         if i:
             text.append(", ", style=_DIM)
         u = model.units.get(uid)
-        text.append(unit_label(u) if u is not None else uid)
+        text.append(unit_label(u) if u is not None else printable(uid))
     if len(units) > _MAX_LISTED:
         text.append(f" and {len(units) - _MAX_LISTED} more", style=_DIM)
     return text
@@ -93,14 +94,14 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
     parts: list[RenderableType] = []
     title = Text()
     title.append(unit_label(u), style="bold")
-    title.append(f"  {u.package} v{u.version}", style=_DIM)
+    title.append(printable(f"  {u.package} v{u.version}"), style=_DIM)
     requested = unit in view.requested
     tags = [u.mode, u.profile, ",".join(u.kinds)]
     if requested:
         tags.insert(0, "requested")
     elif u.primary:
         tags.insert(0, "primary")
-    title.append("  [" + " · ".join(t for t in tags if t) + "]", style=_DIM)
+    title.append(printable("  [" + " · ".join(t for t in tags if t) + "]"), style=_DIM)
     parts.append(title)
 
     state = Text()
@@ -154,7 +155,7 @@ def render_details(view: RunView, unit: str | None) -> RenderableType:
         text.append_text(_names(u.dependents, model))
         parts.append(text)
     if u.filenames:
-        parts.append(Text("output: " + ", ".join(u.filenames), style=_DIM))
+        parts.append(Text(printable("output: " + ", ".join(u.filenames)), style=_DIM))
     # The script's output first: bounded and short, where a crate's diagnostics can run
     # to hundreds of lines (the Diagnostics pane lists those too).
     parts.extend(script_output_parts(model, u))

@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 
 from cargo_overlap.model.events import Diagnostic
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable, printable_sgr
 from cargo_overlap.tui.rows import unit_label
 
 _LEVEL_STYLE = {
@@ -53,12 +54,13 @@ def diagnostic_prompt(d: Diagnostic, model: RunModel) -> Text:
     text.append(f"{glyph} ", style=style)
     if d.cached:
         text.append("cached ", style="italic #8a93a3")
-    text.append(d.message)
+    text.append(printable(d.message))
     where = ""
     if d.unit is not None and (u := model.units.get(d.unit)) is not None:
         where = unit_label(u)
     if d.file:
-        where += f" {d.file}:{d.line}" if d.line is not None else f" {d.file}"
+        file = printable(d.file)
+        where += f" {file}:{d.line}" if d.line is not None else f" {file}"
     if where:
         text.append(f"  {where.strip()}", style="#8a93a3")
     return text
@@ -135,7 +137,8 @@ class DiagnosticsView(Horizontal):
         if 0 <= index < len(self._diagnostics):
             d = self._diagnostics[index]
             body = d.rendered.rstrip("\n") or f"{d.level}: {d.message}"
-            text = Text.from_ansi(body)
+            # rustc's colours become styles; any other sequence is shown (printable.py)
+            text = Text.from_ansi(printable_sgr(body))
             if d.cached:
                 text = Text(CACHED_NOTE + "\n", style="italic #8a93a3") + text
             self._rendered.update(text)

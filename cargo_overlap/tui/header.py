@@ -9,6 +9,7 @@ from cargo_overlap.formats.report import command_line, portable_brief
 from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.diagnostics import cached_count, counts
 from cargo_overlap.tui.messages import ViewOptionsChanged
 from cargo_overlap.tui.rows import unit_label
@@ -66,7 +67,7 @@ class RunHeader(Widget):
         flags = self._flags()
         # The command gives way first: the view state must fit at 80 columns.
         room = max(0, width - len(right) - len(flags) - 2)
-        left = f" {command_line(run.command)}"
+        left = f" {printable(command_line(run.command))}"
         if len(left) > room:
             left = left[: max(0, room - 1)] + "…"
         text.append(left, style="bold")
@@ -95,7 +96,7 @@ class RunHeader(Widget):
             (f"fresh {fresh}", "#8a93a3"),
         ]
         if note := portable_brief(run.phases_reason):
-            parts.append((note, "#f5c542"))
+            parts.append((printable(note), "#f5c542"))
         if running and not view.finished:
             parts.append((f"running {running}", "#f5c542"))
         if view.finished and not failed:
@@ -143,7 +144,7 @@ def failure_parts(model: RunModel) -> list[tuple[str, str]]:
         out.append(("✘ failed: " + ", ".join(failed), "bold #ff5f56"))
     unfinished, never = not_built(model)
     missing = [unit_label(model.units[uid]) for uid in unfinished if uid not in failed_units(model)]
-    missing += never
+    missing += [printable(p) for p in never]
     if missing:
         out.append(("not built: " + ", ".join(missing), "#ff8f87"))
     return out

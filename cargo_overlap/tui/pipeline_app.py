@@ -16,6 +16,7 @@ from cargo_overlap.formats.report import command_line
 from cargo_overlap.model.events import RunStarted
 from cargo_overlap.model.metrics import overlap_seconds
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.app import OverlapApp
 from cargo_overlap.tui.command_panel import CommandPanel, CommandSuggestion
 from cargo_overlap.tui.details import DetailsPane
@@ -124,5 +125,5 @@ def run_pipeline_app(merged: MergedPipeline, speed: float) -> int:
     app = PipelineApp(merged, speed)
     code = app.run()
     if app.copied is not None:
-        print(app.copied, flush=True)
+        print(printable(app.copied), flush=True)
     return 0 if code is None else code

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from cargo_overlap.model.pipeline import Pipeline
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.details import DetailsPane, render_details
 from cargo_overlap.tui.header import RunHeader, run_state
 from cargo_overlap.tui.pipeline_rows import job_of, job_unit
@@ -34,7 +35,7 @@ def _plural(n: int, word: str) -> str:
 
 def _duplicated_label(model: RunModel, unit: str, jobs: tuple[str, ...]) -> str:
     u = model.units.get(job_unit(jobs[0], unit))
-    return unit_label(u) if u is not None else unit
+    return unit_label(u) if u is not None else printable(unit)
 
 
 def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableType:
@@ -77,7 +78,7 @@ def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableTy
     for j in sorted(pipeline.jobs, key=lambda j: j.offset):
         critical = j.name == pipeline.critical_job
         jobs.add_row(
-            Text(j.name, style="bold" if critical else ""),
+            Text(printable(j.name), style="bold" if critical else ""),
             f"+{format_seconds(j.offset)}",
             format_seconds(j.wall),
             str(j.units),
@@ -93,11 +94,12 @@ def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableTy
         dup.add_column("hits", justify="right", no_wrap=True)
         dup.add_column("jobs")
         for d in duplicated[:SHOWN_DUPLICATES]:
+            # Texts, not strs: a table reads a str cell as Rich markup, and names are input
             dup.add_row(
-                _duplicated_label(model, d.unit, d.jobs),
+                Text(_duplicated_label(model, d.unit, d.jobs)),
                 format_seconds(d.cpu),
                 f"{d.hits}/{len(d.jobs)}",
-                ", ".join(d.jobs),
+                Text(printable(", ".join(d.jobs))),
             )
         parts.extend([Text(""), dup])
         if len(duplicated) > SHOWN_DUPLICATES:
@@ -107,7 +109,7 @@ def render_pipeline_summary(pipeline: Pipeline, model: RunModel) -> RenderableTy
             )
     else:
         parts.append(Text("No unit was compiled by more than one job.", style=_DIM))
-    parts.extend(Text(f"note: {n}", style="#f5c542") for n in pipeline.notes)
+    parts.extend(Text(f"note: {printable(n)}", style="#f5c542") for n in pipeline.notes)
     return Group(*parts)
 
 
@@ -134,7 +136,7 @@ def job_line(lanes: dict[str, Lane], unit: str) -> Text | None:
         return None
     text = Text()
     text.append("job ", style=_DIM)
-    text.append(lane.name, style="bold #19c2a9")
+    text.append(printable(lane.name), style="bold #19c2a9")
     text.append(
         f"   started +{format_seconds(lane.job.offset)} · wall {format_seconds(lane.job.wall)}"
         " · times on the pipeline's clock",
@@ -186,7 +188,7 @@ class PipelineHeader(RunHeader):
             right = f"{self._source_label}  {right}"
         flags = self._flags()
         room = max(0, width - len(right) - len(flags) - 2)
-        names = ", ".join(j.name for j in sorted(pipeline.jobs, key=lambda j: j.offset))
+        names = ", ".join(printable(j.name) for j in sorted(pipeline.jobs, key=lambda j: j.offset))
         left = f" pipeline of {len(pipeline.jobs)} jobs: {names}"
         if len(left) > room:
             left = left[: max(0, room - 1)] + "…"
@@ -215,7 +217,7 @@ class PipelineHeader(RunHeader):
             parts += [
                 (f"wall {format_seconds(pipeline.wall)}", "bold"),
                 (f"runner time {format_seconds(pipeline.runner_time)}", ""),
-                (f"critical {pipeline.critical_job}", "#f5c542"),
+                (f"critical {printable(pipeline.critical_job)}", "#f5c542"),
                 (f"duplicated {len(pipeline.duplicated)}", "#ff8f87"),
             ]
         text.append(" ")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from cargo_overlap.model.run_model import UnitState
 from cargo_overlap.model.slots import SlotSpan, pack_slots
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.rows import (
     OVERLAP_ROW,
     Labeller,
@@ -122,7 +123,8 @@ class PipelineRowLayout(RowLayout):
         """A lane's title names its job; its other units are "Other units"."""
         kind, _sep, job = gid.partition(SEP)
         arrow = "▸" if collapsed else "▾"
-        name = f"job {job}" if kind == "lane" else "Other units"
+        # a job's name comes from its recording: shown escaped (printable.py)
+        name = f"job {printable(job)}" if kind == "lane" else "Other units"
         text = f"{arrow} {name} ({size})"
         return text if len(text) <= width else f"{arrow} {name}"
 
@@ -200,5 +202,5 @@ def pack_view_slots(view: RunView) -> tuple[list[list[SlotSpan]], list[str]]:
     for job, spans in by_job.items():
         packed = pack_slots(spans, tokens[job])
         out.extend(packed)
-        names.extend(f"{job} {i + 1}" for i in range(len(packed)))
+        names.extend(f"{printable(job)} {i + 1}" for i in range(len(packed)))
     return out, names

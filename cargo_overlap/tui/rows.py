@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
 from cargo_overlap.model.run_model import RunModel, UnitState
+from cargo_overlap.printable import printable
 
 SortKey = Literal["start", "duration", "name"]
 SORT_KEYS: tuple[SortKey, ...] = ("start", "duration", "name")
@@ -62,7 +63,15 @@ class Row(NamedTuple):
 
 
 def unit_label(u: UnitState) -> str:
-    """A short name for a unit: the package, its target when it differs, and its kind."""
+    """A short name for a unit: the package, its target when it differs, and its kind.
+
+    Names come from cargo or a recording: shown escaped (printable.py), as every string
+    of the app's input is.
+    """
+    return printable(_label(u))
+
+
+def _label(u: UnitState) -> str:
     name = u.package
     if u.mode == "build-script":
         return f"{name} build.rs"

@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING
 
 from cargo_overlap.errors import UserError
 from cargo_overlap.model.recording import read_events
+from cargo_overlap.printable import printable, printable_sgr
 from cargo_overlap.tui.event_sources import LiveSource, ReplaySource
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 def print_copied(app: OverlapApp) -> None:
     """The command copied in the app, on stdout: the terminal may have ignored OSC 52."""
     if app.copied is not None:
-        print(app.copied, flush=True)
+        print(printable(app.copied), flush=True)
 
 
 def _print_failure(app: OverlapApp) -> None:
@@ -31,11 +32,11 @@ def _print_failure(app: OverlapApp) -> None:
     out = sys.stderr
     for d in model.diagnostics:
         # cargo leaves a blank line after each rendered diagnostic.
-        out.write(d.rendered.rstrip("\n") + "\n\n")
+        out.write(printable_sgr(d.rendered.rstrip("\n")) + "\n\n")
     # cargo's own closing lines ("error: could not compile `x` ...") are not diagnostics.
     for line in app.stderr_tail:
         if line.startswith("error") and "could not compile" in line:
-            out.write(line + "\n")
+            out.write(printable_sgr(line) + "\n")
     out.write(f"cargo-overlap: build failed (exit {finished.exit_code})\n")
     out.flush()
 

@@ -14,6 +14,7 @@ from cargo_overlap.model.events import Metrics
 from cargo_overlap.model.outcome import failed_units, not_built
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.model.summary import metrics_for
+from cargo_overlap.printable import printable
 from cargo_overlap.tui.diagnostics import cached_count, counts
 from cargo_overlap.tui.header import run_state
 from cargo_overlap.tui.render_cache import rendered_per_width
@@ -27,7 +28,7 @@ def _chain(metrics: Metrics, model: RunModel, limit: int = 8) -> Text:
     names = []
     for uid in metrics.critical_path_units:
         u = model.units.get(uid)
-        names.append(unit_label(u) if u is not None else uid)
+        names.append(unit_label(u) if u is not None else printable(uid))
     text = Text()
     if len(names) > limit:
         names = [*names[: limit // 2], f"… {len(names) - limit} more …", *names[-limit // 2 :]]
@@ -88,7 +89,7 @@ def render_summary(model: RunModel) -> RenderableType:
     title.append(f"  in {format_seconds(metrics.wall)}", style="bold")
     parts: list[RenderableType] = [title, table]
     if model.run is not None and (note := portable_note(model.run.phases_reason)):
-        parts.append(Text(note, style="#f5c542"))
+        parts.append(Text(printable(note), style="#f5c542"))
     if metrics.critical_path_units:
         line = Text("critical path: ", style=_DIM)
         line.append_text(_chain(metrics, model))
@@ -110,12 +111,12 @@ def _render_failed(model: RunModel, metrics: Metrics, state: str, style: str) ->
     if failed:
         table.add_row("failed", Text(_labels(model, failed), style="bold #ff5f56"))
     unfinished, never = not_built(model)
-    missing = [unit_label(model.units[u]) for u in unfinished if u not in failed] + never
+    missing = [unit_label(model.units[u]) for u in unfinished if u not in failed]
+    missing += [printable(p) for p in never]
     if unfinished or never:
-        table.add_row(
-            "not built",
-            ", ".join([*(unit_label(model.units[u]) for u in unfinished if u in failed), *missing]),
-        )
+        # a Text, not a str: a table reads a str cell as Rich markup, and names are input
+        names = [*(unit_label(model.units[u]) for u in unfinished if u in failed), *missing]
+        table.add_row("not built", Text(", ".join(names)))
     warnings, errors = counts(model.diagnostics)
     cached = cached_count(model.diagnostics)
     note = f" ({cached} cached, from units not rebuilt)" if cached else ""
@@ -129,7 +130,9 @@ def _render_failed(model: RunModel, metrics: Metrics, state: str, style: str) ->
 
 
 def _labels(model: RunModel, units: list[str]) -> str:
-    return ", ".join(unit_label(model.units[u]) if u in model.units else u for u in units)
+    return ", ".join(
+        unit_label(model.units[u]) if u in model.units else printable(u) for u in units
+    )
 
 
 class SummaryPane(VerticalScroll):

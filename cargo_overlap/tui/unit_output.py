@@ -7,6 +7,7 @@ from rich.text import Text
 
 from cargo_overlap.model.events import ScriptOutput
 from cargo_overlap.model.run_model import RunModel, UnitState
+from cargo_overlap.printable import printable, printable_sgr
 
 _DIM = "#8a93a3"
 _WARNING = "#f5c542"
@@ -39,7 +40,9 @@ def _stream(name: str, text: str, size: int) -> Text:
     lines = text.split("\n")
     cut = f" (the last {len(lines)} lines of {size:,} bytes)" if _was_cut(text, size) else ""
     out.append(f"{name}{cut}:", style=_DIM)
-    for line in lines:
+    for raw in lines:
+        # a build script prints anything: shown, not acted on (printable.py)
+        line = printable(raw, newlines=True)
         out.append("\n  ")
         if name == "stdout" and line.startswith("cargo:warning="):
             out.append(line, style=_WARNING)
@@ -78,6 +81,6 @@ def diagnostics_parts(u: UnitState) -> list[RenderableType]:
     note = f", {cached} cached: cargo did not rebuild it and shows them again" if cached else ""
     parts: list[RenderableType] = [Text(f"diagnostics ({len(u.diagnostics)}{note}):", style=_DIM)]
     for d in u.diagnostics:
-        rendered = Text.from_ansi(d.rendered.rstrip("\n"))
+        rendered = Text.from_ansi(printable_sgr(d.rendered.rstrip("\n")))
         parts.append(Text("cached ", style=f"italic {_DIM}") + rendered if d.cached else rendered)
     return parts
