@@ -349,7 +349,7 @@ class OverlapApp(App[int]):
             [CommandSuggestion(command_line(run.command), "The command this run used.")]
         )
         if not self.deterministic:
-            self._suggest(Path(run.cwd), list(run.command))
+            self._suggest(Path(run.cwd), list(run.command), live=self.source.live)
 
     def _estimate_if_ready(self) -> None:
         """Once the build ended and a CI suggestion exists, simulate what it saves."""
@@ -366,9 +366,16 @@ class OverlapApp(App[int]):
         return estimate_saving(self.model)
 
     @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
-    def _suggest(self, workspace: Path, command: list[str]) -> list[CommandSuggestion]:
-        # Threaded: the suggester may run `cargo metadata`.
-        return suggestions_for(workspace, command)
+    def _suggest(self, workspace: Path, command: list[str], live: bool) -> list[CommandSuggestion]:
+        # Threaded: the suggester may run `cargo metadata`. A live build's directory is
+        # the user's; a recording's only where the user runs the replay.
+        if live:
+            return suggestions_for(workspace, command)
+        try:
+            here = Path.cwd()
+        except OSError:  # the directory we were started in is gone
+            return suggestions_for(None, command)
+        return suggestions_for(workspace, command, replayed_in=here)
 
     # ----------------------------------------------------------------- refresh
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from cargo_overlap.analysis.simulate import (
     span_bound,
 )
 from cargo_overlap.formats.report import command_line
+from cargo_overlap.model.input_file import InputFileError, read_input_text
 from cargo_overlap.model.run_model import RunModel
 from cargo_overlap.printable import printable
 from cargo_overlap.suggest import (
@@ -70,6 +73,31 @@ def workspace_root_for(cwd: Path) -> Path | None:
     return None
 
 
+def _same_workspace(root: Path, here: Path) -> bool:
+    """True when ``here`` lies in the workspace ``root`` belongs to: at or below the
+    nearest directory at or above ``root`` whose Cargo.toml has a ``[workspace]`` table
+    (cargo's own search), else ``root`` itself; links resolved."""
+    top = next((d for d in (root, *root.parents) if _declares_workspace(d)), root)
+    inside = os.path.realpath(here)
+    return os.path.commonpath([inside, os.path.realpath(top)]) == os.path.realpath(top)
+
+
+# A Cargo.toml larger than this is no workspace manifest anyone wrote by hand.
+_MANIFEST_LIMIT = 1 << 20
+
+
+def _declares_workspace(directory: Path) -> bool:
+    manifest = directory / "Cargo.toml"
+    if not manifest.is_file():
+        return False
+    try:
+        # Bounded, and a FIFO or device under that name is refused, not waited on.
+        text = read_input_text(manifest, limit=_MANIFEST_LIMIT)
+        return "workspace" in tomllib.loads(text)
+    except (InputFileError, tomllib.TOMLDecodeError):
+        return False
+
+
 def from_suggestion(found: Suggestion) -> CommandSuggestion:
     """The panel's view of one suggestion of the suggest module."""
     replaced = [f"  {line.text.strip()}" for line in found.original]
@@ -88,9 +116,17 @@ def from_suggestion(found: Suggestion) -> CommandSuggestion:
     )
 
 
-def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]:
+def suggestions_for(
+    cwd: Path | None, ran: list[str], *, replayed_in: Path | None = None
+) -> list[CommandSuggestion]:
     """Suggestions for the CI workflows of the workspace at ``cwd``, then the command that
     ran (always last, so there is always something to copy).
+
+    For a recording, ``cwd`` is what the recording says; ``replayed_in`` is then the
+    directory the user runs the tool in, and the workspace is only read when it is that
+    one. Suggesting runs cargo, which reads the workspace's `.cargo/config.toml` and
+    `rust-toolchain.toml` (a rustc wrapper, a toolchain's path: programs it runs); a file
+    anyone can write must not choose a directory on this machine for that.
 
     Blocking (the suggester runs ``cargo metadata`` and ``--unit-graph``): call it from a
     thread worker.
@@ -99,6 +135,14 @@ def suggestions_for(cwd: Path | None, ran: list[str]) -> list[CommandSuggestion]
     root = workspace_root_for(cwd) if cwd is not None and cwd.is_dir() else None
     if root is None:
         return [CommandSuggestion(ran_text, "The command this run used.")]
+    if replayed_in is not None and not _same_workspace(root, replayed_in):
+        note = (
+            "The command this run used. (No CI suggestion: the recording was made in "
+            f"{printable(str(root))}, not in the workspace this replay runs in; replay it "
+            "from there, or run `cargo-overlap suggest` there. A recording never chooses "
+            "where cargo runs.)"
+        )
+        return [CommandSuggestion(ran_text, note)]
     try:
         found = suggest_for_workspace(root)
     except SuggestError as error:

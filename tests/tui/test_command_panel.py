@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -81,9 +82,69 @@ def test_a_workflow_gets_the_combined_command_first(repo_with_ci: Path) -> None:
     assert "equivalent" in found[0].details[-1]
 
 
+WRAPPED = """\
+#!/bin/sh
+touch "{marker}"
+shift
+exec rustc "$@"
+"""
+
+
+@pytest.fixture
+def repo_with_a_wrapper(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository whose CI builds two crates one by one and whose `.cargo/config.toml`
+    names a rustc wrapper (anyone's files: a clone, a shared directory); and the file the
+    wrapper creates when cargo runs it."""
+    root = tmp_path / "repo"
+    for crate in ("a", "b"):
+        (root / crate / "src").mkdir(parents=True)
+        (root / crate / "Cargo.toml").write_text(
+            f'[package]\nname = "{crate}"\nversion = "0.1.0"\nedition = "2021"\n'
+        )
+        (root / crate / "src" / "lib.rs").write_text("")
+    (root / "Cargo.toml").write_text('[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n')
+    (root / ".git").mkdir()
+    marker = tmp_path / "wrapper-ran"
+    wrapper = tmp_path / "wrapper.sh"
+    wrapper.write_text(WRAPPED.format(marker=marker))
+    wrapper.chmod(0o755)
+    (root / ".cargo").mkdir()
+    (root / ".cargo" / "config.toml").write_text(f'[build]\nrustc-wrapper = "{wrapper}"\n')
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: |\n          cargo build -p a\n          cargo build -p b\n"
+    )
+    return root, marker
+
+
+@pytest.mark.cargo
+def test_a_replay_elsewhere_runs_no_cargo_in_the_recordings_directory(
+    repo_with_a_wrapper: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, marker = repo_with_a_wrapper
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (only,) = suggestions_for(root / "a", ["cargo", "build"], replayed_in=elsewhere)
+    assert only.command == "cargo build"
+    assert "No CI suggestion: the recording was made in" in only.explanation
+    assert not marker.exists()
+    # Replayed from inside that workspace, the user runs cargo there as for a build, and
+    # its configuration with it: the wrapper runs (what the case above must not do).
+    found = suggestions_for(root / "a", ["cargo", "build"], replayed_in=root / "b")
+    assert found[0].command == "cargo build -p a -p b"
+    assert marker.exists()
+
+
 @pytest.mark.cargo
 @pytest.mark.asyncio
-async def test_the_copy_key_copies_the_suggestion(repo_with_ci: Path) -> None:
+async def test_the_copy_key_copies_the_suggestion(
+    repo_with_ci: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A recording's workspace is searched for CI suggestions only when the replay runs
+    # in it.
+    monkeypatch.chdir(repo_with_ci)
     events: list[AnyEvent] = [
         msgspec.structs.replace(e, cwd=str(repo_with_ci)) if isinstance(e, RunStarted) else e
         for e in stream("finished")
@@ -166,3 +227,15 @@ def test_the_floor_lies_under_the_combined_time_on_synthetic_runs() -> None:
         assert saving is not None
         assert saving.floor is not None
         assert 0 < saving.floor <= saving.combined + 1e-6
+
+
+def test_a_fifo_named_cargo_toml_is_not_waited_on(tmp_path: Path) -> None:
+    # The recording names the directory: what lies there and above it is anyone's.
+    recorded = tmp_path / "ws" / "member"
+    recorded.mkdir(parents=True)
+    (recorded / "Cargo.toml").write_text('[package]\nname = "member"\nversion = "0.1.0"\n')
+    os.mkfifo(tmp_path / "ws" / "Cargo.toml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (only,) = suggestions_for(recorded, ["cargo", "build"], replayed_in=elsewhere)
+    assert "No CI suggestion" in only.explanation
