@@ -51,6 +51,7 @@ from cargo_overlap.model.events import AnyEvent
 from cargo_overlap.model.pipeline import Pipeline, build_pipeline
 from cargo_overlap.model.recording import RecordingError, read_events
 from cargo_overlap.model.run_model import RunModel
+from cargo_overlap.printable import printable
 
 SplitSide = Literal["split", "combined"]
 SplitCache = Literal["cold", "warm"]
@@ -289,7 +290,7 @@ def comparison_text(result: SplitComparison) -> str:
     if result.same_path is None:
         lines.append(
             "  jobs built in copies at different paths: sccache hits between them were lost "
-            f"({result.same_path_reason})"
+            f"({printable(result.same_path_reason)})"
         )
     return "\n".join(lines) + "\n"
 
@@ -545,7 +546,7 @@ def run_split_comparison(
         if runner.same_path is None:
             say(
                 "warning: cannot give each job the workspace's path "
-                f"({runner.same_path_reason}): jobs build in copies at other paths, and "
+                f"({printable(runner.same_path_reason)}): jobs build in copies at other paths, and "
                 "sccache hits between them are lost"
             )
         runner.start_redis()

@@ -8,6 +8,7 @@ ended outlived it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -387,3 +388,12 @@ def test_a_failed_job_is_one_line_naming_it_and_ends_the_others(
     assert "Traceback" not in run.stderr
     assert gone_within(10, lambda: naming(tmp_path)) == []
     assert not any((tmp_path / "tmp").iterdir())
+
+
+def test_why_the_jobs_had_no_same_path_is_shown_inert() -> None:
+    # The reason is unshare's or mount's own words, which quote paths.
+    made = made_up_comparison()
+    result = dataclasses.replace(made, same_path=None, same_path_reason="no\x1b]52;c;eA==\x07")
+    text = comparison_text(result)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "no\\x1b]52;c;eA==\\x07" in text
