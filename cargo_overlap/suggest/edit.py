@@ -89,7 +89,9 @@ def group_edits(
 
     edits: list[LineEdit] = []
     start, end = _file_lines(first)
-    if first.block.inline is not None:
+    if first.command.in_line_subshell:
+        edits.append(_in_subshell(entries, combined, file_lines, start))
+    elif first.block.inline is not None:
         line, begin, stop = first.block.inline
         text = file_lines[line]
         edits.append(LineEdit(line, line, (text[:begin] + combined + text[stop:],)))
@@ -97,6 +99,7 @@ def group_edits(
         indent = _indent(file_lines[start])
         kept = _kept_comments(file_lines, start, end, indent)
         edits.append(LineEdit(start, end, (*kept, _lead(first, file_lines[start]) + combined)))
+    merged_lines = {(id(e.block), e.command.line_id) for e in entries}
     done_lines = {(id(first.block), first.command.line_id)}
     for e in entries[1:]:
         key = (id(e.block), e.command.line_id)
@@ -107,7 +110,10 @@ def group_edits(
         others = [
             c
             for c in block_commands[id(e.block)]
-            if (id(e.block), _place(c)) not in members and c.kind not in ("control",)
+            if (id(e.block), _place(c)) not in members
+            and c.kind not in ("control",)
+            # a `cd` in a subshell that is the line of a merged build goes with that line
+            and not (c.in_line_subshell and (id(e.block), c.line_id) in merged_lines)
         ]
         commented = any(scan_line(line).comment for line in e.block.text.split("\n"))
         if step is not None and e.block is not first.block and not others and not commented:
@@ -117,6 +123,31 @@ def group_edits(
             kept = _kept_comments(file_lines, start, end, _indent(file_lines[start]))
             edits.append(LineEdit(start, end, tuple(kept)))
     return _merge_step_deletions(edits)
+
+
+def _in_subshell(
+    entries: Sequence[BuildEntry], combined: str, file_lines: Sequence[str], line: int
+) -> LineEdit:
+    """The edit putting ``combined`` in place of the builds on the first one's line, in
+    its one-line subshell `(cd DIR && cargo build)`: the subshell and its `cd` stay, so
+    the combined command runs where the first build ran. What the line runs between or
+    after those builds is only `cd`s and assignments, which end with the subshell."""
+    first = entries[0]
+    if first.block.inline is not None:
+        raise NotEditable(f"`{first.command.raw}` is in a subshell in a one-line value")
+    text = file_lines[line]
+    spans = []
+    for e in entries:
+        if e.block is not first.block or e.command.line_id != first.command.line_id:
+            continue
+        raw = e.command.raw
+        if text.count(raw) != 1:
+            raise NotEditable(f"`{raw}` is not written once as such on its subshell's line")
+        spans.append((text.index(raw), text.index(raw) + len(raw)))
+    if min(spans) != spans[0]:
+        raise NotEditable(f"`{first.command.raw}` is not the first build on its line")
+    end = max(stop for _, stop in spans)
+    return LineEdit(line, line, (text[: spans[0][0]] + combined + text[end:],))
 
 
 def _merge_step_deletions(edits: list[LineEdit]) -> tuple[LineEdit, ...]:

@@ -247,7 +247,10 @@ def classify(
     builds in it that cannot be read as such."""
     mates: dict[int, int] = {}
     for c in commands:
-        mates[c.line_id] = mates.get(c.line_id, 0) + 1
+        # A `cd` or assignment in a subshell that is the whole line ends with that line:
+        # the line can go, or its build be replaced, without changing what comes after.
+        if not (c.in_line_subshell and c.kind in ("cd", "assignment")):
+            mates[c.line_id] = mates.get(c.line_id, 0) + 1
     entries: list[Entry] = []
     skipped: list[Skipped] = []
     for c in commands:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from cargo_overlap.suggest.shell import (
+    LineScan,
     OpaqueTable,
     Piece,
     RawCommand,
@@ -58,6 +59,8 @@ class ScriptCommand:
     exported: tuple[tuple[str, str], ...] = ()
     # Why `cwd` is None, when a command of the script made it so (e.g. "after `cd $DIR`").
     cwd_note: str | None = None
+    # Run inside a subshell that is the whole of its line, `(cd DIR && cargo build)`.
+    in_line_subshell: bool = False
 
 
 # A command is rescanned as each of its lines joins it, so these bound that work: a
@@ -74,7 +77,8 @@ class _LogicalLine:
     last: int
     # Too long to join: the rest of the script, not read as commands.
     too_long: bool = False
-    # "(" or ")" alone on its line, opening or closing a subshell read line by line.
+    # "(" or ")" alone on its line, opening or closing a subshell read line by line;
+    # "inline(" or "inline)" around the commands of a subshell that is the whole line.
     subshell: str = ""
 
 
@@ -190,6 +194,7 @@ class _Walker:
         self.arrays: dict[str, tuple[str, ...]] = {}
         self.segment = 0
         self.case_depth = 0
+        self.line_subshells = 0
         self.commands: list[ScriptCommand] = []
 
     # The state's parts under the names the walker used before branches were tracked.
@@ -261,6 +266,7 @@ class _Walker:
                 redirect,
                 tuple(sorted(self.exported.items())),
                 self.state.cwd_note if self.cwd is None else None,
+                self.line_subshells > 0,
             )
         )
         if kind == "control":
@@ -276,6 +282,20 @@ class _Walker:
                 # What the subshell assigned, exported or `cd`ed ends with it.
                 self.state = self.frames.pop().before
             self.emit("control", ")", line, line_id)
+            return
+        if line.subshell == "inline(":
+            # No control boundary: the subshell's commands run one after another with
+            # those around it, each in its own directory and environment.
+            self.frames.append(_Frame("line-subshell", self.state.copy(), []))
+            self.line_subshells += 1
+            return
+        if line.subshell == "inline)":
+            while self.frames:
+                frame = self.frames.pop()
+                if frame.kind == "line-subshell":
+                    self.state = frame.before
+                    break
+            self.line_subshells -= 1
             return
         first, _, rest = raw.text.partition(" ")
         if first in _OPENERS or first == "case" or raw.text.endswith(("()", "() {")):
@@ -424,9 +444,62 @@ def walk_script(
         if line.subshell:
             items.append((RawCommand(line.subshell, False, False), line, line_id))
             continue
-        items += [(raw, line, line_id) for raw in scan_line(line.text).commands]
+        scan = scan_line(line.text)
+        inner = _line_subshell(scan, line)
+        if inner is not None:
+            opening, closing = replace(line, subshell="inline("), replace(line, subshell="inline)")
+            items.append((RawCommand("(", False, False), opening, line_id))
+            items += [(raw, line, line_id) for raw in scan_line(inner).commands]
+            items.append((RawCommand(")", False, False), closing, line_id))
+            continue
+        items += [(raw, line, line_id) for raw in scan.commands]
     walker_flush(walker, items)
     return walker.commands
+
+
+def _line_subshell(scan: LineScan, line: _LogicalLine) -> str | None:
+    """The commands inside a subshell that is the whole of a one-line command, as in
+    `(cd plugins/a && cargo build)`; None for anything else: a subshell followed by `&`,
+    `|`, a redirection or another command, `((...))` arithmetic, a here-document, or a
+    line joined from several (whose build could not be edited in place)."""
+    if len(scan.commands) != 1 or scan.heredocs or line.first != line.last:
+        return None
+    raw = scan.commands[0]
+    text = raw.text
+    if raw.redirect or not text.startswith("(") or text.startswith("(("):
+        return None
+    if _matching_paren(text) != len(text) - 1 or "\n" in text:
+        return None
+    inner = text[1:-1]
+    return inner if inner.strip() else None
+
+
+def _matching_paren(text: str) -> int:
+    """Index of the `)` closing the `(` at index 0, quotes and `${{ }}` skipped; -1 if none."""
+    depth = 0
+    quote = ""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\":
+            i += 1
+        elif text.startswith("${{", i):
+            end = text.find("}}", i + 3)
+            i = len(text) if end < 0 else end + 1
+        elif quote == '"':
+            quote = "" if c == '"' else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
 
 
 def walker_flush(walker: _Walker, items: list[tuple[RawCommand, _LogicalLine, int]]) -> None:

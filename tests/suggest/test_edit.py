@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cargo_overlap.suggest import Suggestion, suggest
 from cargo_overlap.suggest.apply import file_changes
@@ -104,4 +106,56 @@ def test_crlf_files_keep_crlf(workspace: Path) -> None:
     assert change.after == text.replace("\n", "\r\n").replace(
         "          cargo build -p a\r\n          cargo build -p b\r\n",
         "          cargo build -p a -p b\r\n",
+    )
+
+
+def test_a_build_in_a_one_line_subshell_is_replaced_inside_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    suggestion, _ = only(
+        workspace,
+        workflow(
+            "      - run: |\n"
+            "          (cd a && cargo build --release)  # a first\n"
+            "          ( cd b; cargo build --release )\n"
+            "          echo done\n"
+        ),
+    )
+    removed, added = changed(suggestion.diff)
+    assert removed == [
+        "          (cd a && cargo build --release)  # a first",
+        "          ( cd b; cargo build --release )",
+    ]
+    # The first subshell and its `cd` stay: the combined command runs where it ran.
+    assert added == ["          (cd a && cargo build --release -p a -p b)  # a first"]
+    (change,) = file_changes([replace(suggestion, safe_to_apply=True)])
+    script = tmp_path / "run.sh"
+    script.write_text(yaml.safe_load(change.after)["jobs"]["build"]["steps"][0]["run"])
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+
+
+def test_a_subshell_line_with_another_command_is_not_edited(workspace: Path) -> None:
+    suggestion, _ = only(
+        workspace,
+        workflow(
+            "      - run: |\n"
+            "          (cd a && cargo build --release)\n"
+            "          (cd b && cargo build --release && ./smoke-test)\n"
+        ),
+    )
+    assert suggestion.diff == ""
+    assert (
+        "no diff: `cargo build --release` shares its line with other commands"
+        in suggestion.explanation
+    )
+
+
+def test_two_builds_in_one_subshell_become_one(workspace: Path) -> None:
+    suggestion, _ = only(
+        workspace,
+        workflow("      - run: |\n          (cd a && cargo build -p a; cargo build -p b)\n"),
+    )
+    assert changed(suggestion.diff) == (
+        ["          (cd a && cargo build -p a; cargo build -p b)"],
+        ["          (cd a && cargo build -p a -p b)"],
     )

@@ -261,3 +261,36 @@ def test_arrays_not_known_everywhere_keep_the_loop() -> None:
         found = walk_script(script, {})
         loop = [c for c in found if c.kind == "control" and c.raw.startswith("for")]
         assert loop, script
+
+
+def test_a_one_line_subshell_runs_its_commands_in_its_own_directory() -> None:
+    found = commands(
+        "(cd plugins/a && cargo build)\n"
+        "( cd plugins/b; export RUSTFLAGS=-g; V=1; cargo build -p $V )\n"
+        "cargo build $V\n"
+    )
+    builds = [c for c in found if c.kind == "command"]
+    assert [c.cwd for c in builds] == ["plugins/a", "plugins/b", "."]
+    assert [c.exported for c in builds] == [(), (("RUSTFLAGS", "-g"),), ()]
+    assert words(builds[1]) == ["cargo", "build", "-p", "1"]
+    # what the subshell set does not reach the next line
+    assert words(builds[2]) == ["cargo", "build", "$V"]
+    assert [c.in_line_subshell for c in builds] == [True, True, False]
+    # no control boundary: the subshells' builds are consecutive with their neighbours
+    assert len({c.segment for c in builds}) == 1
+
+
+def test_a_subshell_with_more_than_its_line_stays_one_command() -> None:
+    for line in (
+        "(cd a && cargo build) &",
+        "(cd a && cargo build) | tee log",
+        "(cd a && cargo build) > log",
+        "(cd a && cargo build) || true",
+        "(cd a && cargo build) && echo done",
+        "(cd a && cargo build) 2>&1",
+        "(cd a &&\n cargo build)",
+    ):
+        found = commands(line + "\ncargo build\n")
+        assert found[0].kind == "compound", line
+        assert not any(c.in_line_subshell for c in found), line
+        assert found[-1].cwd == ".", line
