@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from cargo_overlap.suggest.grouping import BuildEntry
+from cargo_overlap.suggest.grouping import BuildEntry, unmapped
 from cargo_overlap.suggest.model import LineEdit
 from cargo_overlap.suggest.script import ScriptCommand
 from cargo_overlap.suggest.shell import scan_line
@@ -141,9 +141,11 @@ def _in_subshell(
         if e.block is not first.block or e.command.line_id != first.command.line_id:
             continue
         raw = e.command.raw
-        if text.count(raw) != 1:
+        # as the file writes it: a `${{ env.X }}` was read as X's value
+        written = next((t for t in (raw, unmapped(e.block, raw)) if text.count(t) == 1), None)
+        if written is None:
             raise NotEditable(f"`{raw}` is not written once as such on its subshell's line")
-        spans.append((text.index(raw), text.index(raw) + len(raw)))
+        spans.append((text.index(written), text.index(written) + len(written)))
     if min(spans) != spans[0]:
         raise NotEditable(f"`{first.command.raw}` is not the first build on its line")
     end = max(stop for _, stop in spans)

@@ -17,7 +17,7 @@ import yaml
 
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.limits import read_ci_text
-from cargo_overlap.suggest.mentions import env_references, skipped_lines
+from cargo_overlap.suggest.mentions import env_references, mentions_build, skipped_lines
 from cargo_overlap.suggest.model import Skipped
 from cargo_overlap.suggest.sources import Job, OtherStep, ScriptBlock, StepInfo
 
@@ -122,6 +122,31 @@ def matrix_values(
         missing = ", ".join(sorted(keys))
         return f"{missing} not defined by the job's matrix"
     return out
+
+
+_ENV_EXPRESSION = re.compile(r"\$\{\{\s*env\.([A-Za-z_][\w-]*)\s*\}\}")
+
+
+def literal_env_expressions(
+    script: str, variables: Mapping[str, str]
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The script with each `${{ env.NAME }}` of a name `env:` sets to a literal put in as
+    that value, as GitHub does to the script's text before the shell runs; and the
+    expressions on a cargo build's line, each with its value, to write back as written.
+    A value holding an expression or a line break stays an opaque expression."""
+    written: dict[str, str] = {}
+
+    def value_of(m: re.Match[str]) -> str:
+        value = variables.get(m.group(1))
+        if value is None or "${{" in value or "\n" in value or "\r" in value:
+            return m.group(0)
+        written.setdefault(m.group(0), value)
+        return value
+
+    text = "\n".join(_ENV_EXPRESSION.sub(value_of, line) for line in script.split("\n"))
+    build_lines = "\n".join(line for line in script.split("\n") if mentions_build(line))
+    named = [(e, v) for e, v in written.items() if v.strip() and e in build_lines]
+    return text, tuple(named)
 
 
 def _last_line(node: yaml.Node) -> int:
@@ -265,6 +290,7 @@ class _Reader:
                 continue
             step_name = _scalar_text(step.get("name") or value.strip().split("\n")[0])
             variables = {**env, **string_map(step.get("env"))}
+            script, expressions = literal_env_expressions(value, variables)
             condition = step.get("if")
             continue_on_error = step.get("continue-on-error")
             info = StepInfo(
@@ -282,7 +308,7 @@ class _Reader:
                 ScriptBlock(
                     source=self.display,
                     path=self.path,
-                    text=value,
+                    text=script,
                     line_map=line_map,
                     inline=inline,
                     variables=variables,
@@ -299,7 +325,7 @@ class _Reader:
                         run_node.start_mark.line if run_node is not None else None
                         for _ in value.split("\n")
                     ),
-                    unmap=env_references(value, variables),
+                    unmap=(*env_references(value, variables), *expressions),
                 )
             )
         return Job(self.display, name, tuple(items), tuple(skipped))

@@ -159,3 +159,18 @@ def test_two_builds_in_one_subshell_become_one(workspace: Path) -> None:
         ["          (cd a && cargo build -p a; cargo build -p b)"],
         ["          (cd a && cargo build -p a -p b)"],
     )
+
+
+def test_a_subshell_build_naming_an_env_expression_is_found_as_written(
+    workspace: Path,
+) -> None:
+    suggestion, _ = only(
+        workspace,
+        "on: push\nenv:\n  OPT: --release\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n"
+        "          (cd a && cargo build ${{ env.OPT }})\n"
+        "          (cd b && cargo build --release)\n",
+    )
+    assert changed(suggestion.diff)[1] == [
+        "          (cd a && cargo build ${{ env.OPT }} -p a -p b)"
+    ]

@@ -11,6 +11,7 @@ import yaml
 from cargo_overlap.suggest.errors import SuggestError
 from cargo_overlap.suggest.sources import OtherStep, ScriptBlock
 from cargo_overlap.suggest.workflow import (
+    literal_env_expressions,
     load_workflow,
     matrix_combinations,
     matrix_values,
@@ -151,3 +152,14 @@ def test_matrix_values_for_expressions() -> None:
 
 def yaml_value(text: str) -> object:
     return yaml.safe_load(textwrap.dedent(text))
+
+
+def test_env_expressions_are_put_in_as_github_does() -> None:
+    text, written = literal_env_expressions(
+        'cargo build "${{ env.FEATURES }}" --bin a\necho ${{env.FEATURES}} ${{ env.OUT }}\n',
+        {"FEATURES": "--features a b", "OUT": "${{ runner.temp }}/out"},
+    )
+    # put in the text as GitHub does, quotes and all; a value that is an expression is not
+    assert text == 'cargo build "--features a b" --bin a\necho --features a b ${{ env.OUT }}\n'
+    # only what a build's line names is written back
+    assert written == (("${{ env.FEATURES }}", "--features a b"),)
