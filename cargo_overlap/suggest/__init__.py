@@ -134,7 +134,8 @@ def load_path(
         jobs, skipped = load_justfile(path, text, directory, display)
         return jobs, skipped, display
     if kind == kinds.SCRIPT:
-        return [script_file_job(path, workspace_root, display)], [], display
+        # Run as CI runs it: from the checkout, the repository's root.
+        return [script_file_job(path, repository_root(workspace_root), display)], [], display
     raise SuggestError(
         f"{display}: not a CI file suggest reads (a GitHub workflow or action, GitLab CI, "
         "Dockerfile, Makefile, justfile or shell script); name it with --workflow or --script"

@@ -85,7 +85,7 @@ class Job:
 
 
 def script_file_job(path: Path, root: Path, display: str) -> Job:
-    """A shell script file as one block, run from the workspace root."""
+    """A shell script file as one block, run from ``root`` (the repository's)."""
     text = read_ci_text(path, str(path))
     lines = text.split("\n")
     block = ScriptBlock(

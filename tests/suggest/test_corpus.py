@@ -26,18 +26,23 @@ def _expected(case: str) -> dict[str, Any]:
 def test_corpus_case(case: str, tmp_path: Path) -> None:
     expected = _expected(case)
     members, vendor = SHAPES[expected["workspace"]]()
-    root = write_workspace(tmp_path / "ws", members, vendor=vendor)
+    # The case's files go to the repository's root; the workspace is there too, or in a
+    # directory of it (`workspace_dir`, with `.git` marking the repository's root).
+    repo = tmp_path / "ws"
+    root = write_workspace(repo / expected.get("workspace_dir", ""), members, vendor=vendor)
+    if "workspace_dir" in expected:
+        (repo / ".git").mkdir()
     for item in (CORPUS / case).iterdir():
         if item.name == "expected.toml":
             continue
         if item.is_dir():
-            shutil.copytree(item, root / item.name, dirs_exist_ok=True)
+            shutil.copytree(item, repo / item.name, dirs_exist_ok=True)
         else:
-            shutil.copyfile(item, root / item.name)
+            shutil.copyfile(item, repo / item.name)
     report = suggest(
-        paths=[root / expected["file"]],
+        paths=[repo / expected["file"]],
         manifest_path=root / "Cargo.toml",
-        cwd=root,
+        cwd=repo,
         verify=bool(expected.get("verify", False)),
     )
     assert [s.combined for s in report.suggestions] == expected["suggestions"]
