@@ -125,6 +125,15 @@ class Pipeline:
 
 UnitKey = tuple[str, tuple[str, ...] | None]
 
+# Jobs of one pipeline start within minutes of one another (a re-run job within hours):
+# starts further apart than this are said to be so, as the wall then spans the gap.
+APART_SECONDS = 24 * 3600.0
+
+
+def _days(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:.1f} days" if days < 100 else f"{days:,.0f} days"
+
 
 def compiled(unit: UnitRecord) -> bool:
     """True when the job compiled ``unit``: rustc ran for it, or the cache answered."""
@@ -171,6 +180,13 @@ def build_pipeline(jobs: Sequence[tuple[str, JobRecord]]) -> Pipeline:
         starts.append(start)
     known = [s for s in starts if s > 0]
     first = min(known) if known else 0.0
+    if known and max(known) - first > APART_SECONDS:
+        early = jobs[starts.index(first)][0]
+        late = jobs[starts.index(max(known))][0]
+        notes.append(
+            f"job {late!r} started {_days(max(known) - first)} after job {early!r}: "
+            "recordings of different pipelines? The wall spans the gap"
+        )
 
     out_jobs: list[PipelineJob] = []
     for (name, model), start in zip(jobs, starts, strict=True):

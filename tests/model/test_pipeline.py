@@ -89,6 +89,17 @@ def test_a_job_without_a_start_time_is_placed_at_the_start_and_said_so() -> None
     assert len(p.notes) == 1 and "imported" in p.notes[0]
 
 
+def test_jobs_started_days_apart_are_said_to_be() -> None:
+    # Two recordings of different pipelines put together by mistake: the figures hold,
+    # and the note says why the wall is so long.
+    p = build_pipeline([("a", job(T0, 10, [])), ("b", job(T0 + 65 * 86400, 10, []))])
+    assert p.wall == 65 * 86400 + 10
+    (note,) = p.notes
+    assert note.startswith("job 'b' started 65.0 days after job 'a'")
+    close = build_pipeline([("a", job(T0, 10, [])), ("b", job(T0 + 3 * 3600, 10, []))])
+    assert close.notes == ()
+
+
 UNITS = [f"c{n}@1.0.0:lib:c{n}" for n in range(6)]
 
 unit_st = st.builds(
