@@ -100,16 +100,10 @@ class MergedPipeline:
         messages: list[list[tuple[float, ToolMessage]]] = []
         revision = 2  # the pipeline's run-started and build-finished
         last_t = max(0.0, self.end.t)
-        replace = msgspec.structs.replace
         for (name, offset, events), job in zip(self._jobs, models, strict=True):
             prefix = job_unit(name, "")
-            job_diagnostics = [
-                replace(d, t=d.t + offset, unit=None if d.unit is None else prefix + d.unit)
-                for d in job.diagnostics
-            ]
-            job_messages = [
-                replace(m, t=m.t + offset, text=f"job {name}: {m.text}") for m in job.tool_messages
-            ]
+            job_diagnostics = [_moved_diagnostic(d, prefix, offset) for d in job.diagnostics]
+            job_messages = [_moved_message(m, name, offset) for m in job.tool_messages]
             moved = dict(zip(map(id, job.diagnostics), job_diagnostics, strict=True))
             for u in job.units.values():
                 _move_unit(u, prefix, offset, moved)
@@ -220,14 +214,23 @@ def _moved(name: str, offset: float, events: Sequence[AnyEvent]) -> list[AnyEven
                 )
             )
         elif kind is Diagnostic:
-            assert isinstance(e, Diagnostic)
-            named = None if e.unit is None else prefix + e.unit
-            append(replace(e, t=e.t + offset, unit=named))
+            append(_moved_diagnostic(cast("Diagnostic", e), prefix, offset))
         elif kind is ToolMessage:
-            assert isinstance(e, ToolMessage)
-            append(replace(e, t=e.t + offset, text=f"job {name}: {e.text}"))
+            append(_moved_message(cast("ToolMessage", e), name, offset))
         # run-started, build-finished and summary are the pipeline's own (see merge_jobs)
     return out
+
+
+def _moved_diagnostic(d: Diagnostic, prefix: str, offset: float) -> Diagnostic:
+    """A job's diagnostic on the pipeline's clock, naming its unit by the pipeline's id
+    (one way for the stream and the model, which must come out alike)."""
+    unit = None if d.unit is None else prefix + d.unit
+    return msgspec.structs.replace(d, t=d.t + offset, unit=unit)
+
+
+def _moved_message(m: ToolMessage, name: str, offset: float) -> ToolMessage:
+    """A job's tool message on the pipeline's clock, saying which job it is of."""
+    return msgspec.structs.replace(m, t=m.t + offset, text=f"job {name}: {m.text}")
 
 
 # The events that name one unit and need nothing else moved.
