@@ -148,25 +148,38 @@ def effective_deps(model: RunModel) -> dict[str, list[tuple[str, bool]]]:
     return unit_deps(model.units)
 
 
+class BuildScriptSteps:
+    """cargo's build-script order, implied by the package: compile the script, run it,
+    then compile the package. The edges it adds to the crate edges (rustc's ``--extern``)."""
+
+    def __init__(self, units: Iterable[StartedUnit]) -> None:
+        self._compile_of: dict[tuple[str, str], str] = {}
+        self._run_of: dict[tuple[str, str], str] = {}
+        for u in units:
+            if u.mode == "build-script":
+                self._compile_of[(u.package, u.version)] = u.unit
+            elif u.mode == "run-build-script":
+                self._run_of[(u.package, u.version)] = u.unit
+
+    def waits_for(self, u: StartedUnit) -> str | None:
+        """The build-script unit ``u`` waits for beyond its crate edges, if any."""
+        if u.mode == "run-build-script":
+            return self._compile_of.get((u.package, u.version))
+        if u.mode in ("build", "test"):
+            return self._run_of.get((u.package, u.version))
+        return None
+
+
 def unit_deps(units: Mapping[str, StartedUnit]) -> dict[str, list[tuple[str, bool]]]:
     """:func:`effective_deps` of ``units`` by id, in their order (no model needed: a
     recording's check builds the graph from its unit-started events alone)."""
-    compile_of: dict[tuple[str, str], str] = {}
-    run_of: dict[tuple[str, str], str] = {}
-    for u in units.values():
-        if u.mode == "build-script":
-            compile_of[(u.package, u.version)] = u.unit
-        elif u.mode == "run-build-script":
-            run_of[(u.package, u.version)] = u.unit
+    steps = BuildScriptSteps(units.values())
     out: dict[str, list[tuple[str, bool]]] = {}
     for u in units.values():
         rmeta = set(u.rmeta_deps)
         deps = [(d, d in rmeta) for d in u.deps if d in units]
-        pkg = (u.package, u.version)
-        if u.mode == "run-build-script" and pkg in compile_of:
-            deps.append((compile_of[pkg], False))
-        elif u.mode in ("build", "test") and pkg in run_of:
-            deps.append((run_of[pkg], False))
+        if (script := steps.waits_for(u)) is not None:
+            deps.append((script, False))
         out[u.unit] = deps
     return out
 

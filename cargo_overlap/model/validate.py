@@ -29,7 +29,7 @@ from cargo_overlap.model.events import (
     UnitStarted,
     UnitSummary,
 )
-from cargo_overlap.model.metrics import unit_deps
+from cargo_overlap.model.metrics import BuildScriptSteps, unit_deps
 
 # No build runs for a year; a bound on every time keeps arithmetic on them finite (a
 # trace's microseconds, a schedule's sums).
@@ -270,24 +270,12 @@ def _in_dependency_order(started: Sequence[UnitStarted]) -> bool:
     :func:`~cargo_overlap.model.metrics.unit_deps`, build-script edges included), as cargo
     starts them: the units then cannot depend on each other in a cycle, and the search
     for one (a walk of the whole graph) is not needed."""
-    compile_of: dict[tuple[str, str], str] = {}
-    run_of: dict[tuple[str, str], str] = {}
-    for e in started:
-        if e.mode == "build-script":
-            compile_of[(e.package, e.version)] = e.unit
-        elif e.mode == "run-build-script":
-            run_of[(e.package, e.version)] = e.unit
+    steps = BuildScriptSteps(started)
     seen: set[str] = set()
     for e in started:
         if not seen.issuperset(e.deps):
             return False
-        if e.mode == "run-build-script":
-            script = compile_of.get((e.package, e.version))
-        elif e.mode in ("build", "test"):
-            script = run_of.get((e.package, e.version))
-        else:
-            script = None
-        if script is not None and script not in seen:
+        if (script := steps.waits_for(e)) is not None and script not in seen:
             return False
         seen.add(e.unit)
     return True
