@@ -20,6 +20,7 @@ from cargo_overlap.suggest.shell import (
     RawCommand,
     Word,
     expand,
+    expression_end,
     scan_line,
     split_words,
 )
@@ -486,8 +487,7 @@ def _matching_paren(text: str) -> int:
         elif c == "\\":
             i += 1
         elif text.startswith("${{", i):
-            end = text.find("}}", i + 3)
-            i = len(text) if end < 0 else end + 1
+            i = expression_end(text, i) - 1
         elif quote == '"':
             quote = "" if c == '"' else quote
         elif c in "'\"":

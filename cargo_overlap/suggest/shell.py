@@ -97,7 +97,7 @@ class OpaqueTable:
         i = 0
         while i < len(value):
             if value.startswith("${{", i):
-                end = _expression_end(value, i)
+                end = expression_end(value, i)
                 out.append(self.placeholder(value[i:end], quoted=True))
                 i = end
             else:
@@ -119,7 +119,7 @@ class OpaqueTable:
         return Word(tuple(pieces), encoded=encoded)
 
 
-def _expression_end(text: str, start: int) -> int:
+def expression_end(text: str, start: int) -> int:
     """Index just past the `}}` closing the `${{` at `start` (end of text if unclosed)."""
     end = text.find("}}", start + 3)
     return len(text) if end < 0 else end + 2
@@ -199,7 +199,7 @@ def scan_line(text: str) -> LineScan:
             continue
         c = text[i]
         if text.startswith("${{", i):
-            end = _expression_end(text, i)
+            end = expression_end(text, i)
             current.append(text[i:end])
             i = end
             continue
@@ -318,7 +318,7 @@ def expand(text: str, variables: Mapping[str, str], table: OpaqueTable) -> str:
             continue
         c = text[i]
         if text.startswith("${{", i):
-            end = _expression_end(text, i)
+            end = expression_end(text, i)
             out.append(table.placeholder(text[i:end], quoted=bool(quote)))
             i = end
             continue
