@@ -209,6 +209,7 @@ class RowLayout:
         self._seen = len(order)
         if self.sort == "duration":
             # Running units grow: the order changes with time, not only with new units.
+            # The groups with rows (a pipeline's lanes hold units for their extent only).
             touched = {gid for gid in self._rows if self.members[gid]}
         for gid in touched:
             ordered = sort_units(self.members[gid], self.sort, now, self.label)
