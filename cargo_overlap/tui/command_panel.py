@@ -138,7 +138,7 @@ def suggestions_for(
     if replayed_in is not None and not _same_workspace(root, replayed_in):
         note = (
             "The command this run used. (No CI suggestion: the recording was made in "
-            f"{printable(str(root))}, not in the workspace this replay runs in; replay it "
+            f"{root}, not in the workspace this replay runs in; replay it "
             "from there, or run `cargo-overlap suggest` there. A recording never chooses "
             "where cargo runs.)"
         )
